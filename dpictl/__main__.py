@@ -1,0 +1,5 @@
+"""`python -m dpictl` runs the CLI."""
+
+from dpictl.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""The Alert record: Calico's DPI event, plus what Suricata's EVE `alert` needs.
+
+One record serves every consumer (SQLite store, `alerts list`, EVE lines, Kubernetes Events),
+so field names follow Calico's Linseed `v1.Event` exactly where Calico has the field
+(`source_ip`, `dest_name`, `record.snort_signature_id` ...), and EVE's otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+DPI_EVENT_TYPE = "deep_packet_inspection"
+DPI_DESCRIPTION = ("Deep Packet Inspection found a matching snort rule(s) for some packets "
+                   "in your network")
+DPI_SEVERITY = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """The workload endpoint whose interface saw the packet (None when reading a pcap)."""
+
+    name: str
+    namespace: str
+    interface: str
+    role: str = ""        # "source" or "destination": which side of the packet the endpoint is
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert, as stored and as shown. `time` is unix seconds (float, microseconds kept)."""
+
+    time: float
+    source_ip: str
+    source_port: int
+    dest_ip: str
+    dest_port: int
+    proto: str                      # "TCP", "UDP", "ICMP", "IPv6-ICMP"
+    gid: int
+    sid: int
+    rev: int
+    signature: str                  # the rule's msg
+    category: str = ""              # the classtype's description, as EVE has it
+    priority: int = 3               # Snort priority (1 high .. 4 low); EVE's "severity"
+    origin: str = ""                # "dpi.<ns>/<name>" for agent alerts, "inspect" otherwise
+    host: str = ""                  # node name
+    source_name: str = ""
+    source_namespace: str = ""
+    dest_name: str = ""
+    dest_namespace: str = ""
+    endpoint: Endpoint | None = None
+    app_proto: str | None = None
+    pkt_num: int = 0
+    rule_text: str = ""
+    snort_alert: str = ""           # the alert_fast line Calico stores in record.snort_alert
+    id: int | None = None           # row id once stored
+    extra: dict = field(default_factory=dict)
+
+    # Calico's constant fields.
+    type: str = DPI_EVENT_TYPE
+    severity: int = DPI_SEVERITY
+    description: str = DPI_DESCRIPTION
+
+    @property
+    def timestamp(self) -> str:
+        """EVE's timestamp format: 2010-07-14T17:40:55.989232+0000."""
+        dt = datetime.fromtimestamp(self.time, tz=timezone.utc)
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+
+    @property
+    def record(self) -> dict:
+        return {
+            "snort_signature_id": str(self.sid),
+            "snort_signature_revision": str(self.rev),
+            "snort_alert": self.snort_alert,
+        }
+
+
+__all__ = ["Alert", "Endpoint", "DPI_EVENT_TYPE", "DPI_DESCRIPTION", "DPI_SEVERITY"]
