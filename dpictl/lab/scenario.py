@@ -1,0 +1,390 @@
+"""A lab scenario as data: the steps to run, the traffic to send and the alerts to expect.
+
+Scenarios are YAML files (see `scenarios/red-blue.yaml`) so that a new lab is a new file, not
+new code. Loading validates everything up front and reports the FIRST problem as one line
+naming the file and the path inside it (`red-blue.yaml: steps[4].traffic[0]: missing 'to'`),
+so a typo never surfaces halfway through a run after pods were already created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from dpictl.errors import InputError
+
+DEFAULT_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class PodRef:
+    """`namespace/name` of a pod, as scenarios spell it."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class PatchStep:
+    kind: str
+    name: str
+    patch: dict
+    namespace: str | None = None
+    patch_type: str = "merge"
+
+
+@dataclass(frozen=True, slots=True)
+class NamespacesStep:
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PodSpec:
+    ref: PodRef
+    image: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PodsStep:
+    pods: tuple[PodSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyStep:
+    manifest: dict
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest.get("kind", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class PodIpsStep:
+    pods: tuple[PodRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficExpectation:
+    """How many alerts one traffic command must cause, and on which endpoints."""
+
+    alerts: int
+    endpoints: tuple[PodRef, ...] | None = None    # None: don't check which endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """One command run inside `source`; `$IP` is the target pod's IP, `$SRC_IP` the source's."""
+
+    name: str
+    source: PodRef
+    target: PodRef
+    command: str
+    expect: TrafficExpectation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficStep:
+    traffic: tuple[Traffic, ...]
+
+
+Action = Union[PatchStep, NamespacesStep, PodsStep, ApplyStep, PodIpsStep, TrafficStep]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    title: str
+    action: Action
+
+    @property
+    def kind(self) -> str:
+        return _KIND_OF[type(self.action)]
+
+
+@dataclass(frozen=True, slots=True)
+class Signatures:
+    """SIDs every alert must carry: `builtin` when run with the built-in rules, `custom` when
+    the user passes --rules (the community rule that matches the same request)."""
+
+    builtin: frozenset[int] = frozenset()
+    custom: frozenset[int] = frozenset()
+
+    def expected(self, custom_rules: bool) -> frozenset[int]:
+        return self.custom if custom_rules else self.builtin
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    steps: tuple[Step, ...]
+    signatures: Signatures = field(default_factory=Signatures)
+    timeout: float = DEFAULT_TIMEOUT
+    source: str = ""
+
+    @property
+    def traffic(self) -> list[Traffic]:
+        return [t for s in self.steps if isinstance(s.action, TrafficStep)
+                for t in s.action.traffic]
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [n for s in self.steps if isinstance(s.action, NamespacesStep)
+                for n in s.action.names]
+
+    @property
+    def applied(self) -> list[dict]:
+        return [s.action.manifest for s in self.steps if isinstance(s.action, ApplyStep)]
+
+
+_KIND_OF = {PatchStep: "patch", NamespacesStep: "namespaces", PodsStep: "pods",
+            ApplyStep: "apply", PodIpsStep: "pod_ips", TrafficStep: "traffic"}
+
+
+class _Invalid(Exception):
+    """Internal: carries the path inside the document to the one public error."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate a scenario file; raises `InputError` with one line on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such scenario file",
+                         hint="give a path, or a name from scenarios/") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{source}{where}: not valid YAML: {problem}") from None
+    try:
+        return _scenario(doc, source)
+    except _Invalid as exc:
+        raise InputError(f"{source}: {exc}",
+                         hint="see scenarios/red-blue.yaml for the format") from None
+
+
+def _scenario(doc: Any, source: str) -> Scenario:
+    doc = _mapping(doc, "", {"name", "description", "timeout", "signatures", "steps"})
+    name = _string(doc.get("name"), "name")
+    steps_raw = doc.get("steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        raise _Invalid("steps", "must be a non-empty list")
+    steps = tuple(_step(s, f"steps[{i}]") for i, s in enumerate(steps_raw))
+    timeout = doc.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise _Invalid("timeout", "must be a positive number of seconds")
+    scenario = Scenario(name=name, description=str(doc.get("description") or "").strip(),
+                        steps=steps, signatures=_signatures(doc.get("signatures")),
+                        timeout=float(timeout), source=source)
+    _check_references(scenario)
+    return scenario
+
+
+def _step(raw: Any, where: str) -> Step:
+    raw = _mapping(raw, where, {"name", *_PARSERS})
+    kinds = [k for k in raw if k in _PARSERS]
+    if len(kinds) != 1:
+        raise _Invalid(where, "needs exactly one of: " + ", ".join(_PARSERS))
+    kind = kinds[0]
+    action = _PARSERS[kind](raw[kind], f"{where}.{kind}")
+    title = raw.get("name") or kind
+    return Step(title=_string(title, f"{where}.name"), action=action)
+
+
+def _patch(raw: Any, where: str) -> PatchStep:
+    raw = _mapping(raw, where, {"kind", "name", "namespace", "type", "patch"})
+    patch = raw.get("patch")
+    if not isinstance(patch, dict):
+        raise _Invalid(f"{where}.patch", "must be a mapping")
+    patch_type = raw.get("type", "merge")
+    if patch_type not in ("merge", "strategic", "json"):
+        raise _Invalid(f"{where}.type", "must be merge, strategic or json")
+    ns = raw.get("namespace")
+    return PatchStep(kind=_string(raw.get("kind"), f"{where}.kind"),
+                     name=_string(raw.get("name"), f"{where}.name"), patch=patch,
+                     namespace=_string(ns, f"{where}.namespace") if ns is not None else None,
+                     patch_type=patch_type)
+
+
+def _namespaces(raw: Any, where: str) -> NamespacesStep:
+    names = _string_list(raw, where)
+    return NamespacesStep(names=tuple(_dns_name(n, f"{where}[{i}]") for i, n in enumerate(names)))
+
+
+def _pods(raw: Any, where: str) -> PodsStep:
+    if not isinstance(raw, list) or not raw:
+        raise _Invalid(where, "must be a non-empty list of pods")
+    pods = []
+    for i, item in enumerate(raw):
+        w = f"{where}[{i}]"
+        item = _mapping(item, w, {"name", "namespace", "image", "labels"})
+        labels = item.get("labels") or {}
+        if not isinstance(labels, dict):
+            raise _Invalid(f"{w}.labels", "must be a mapping")
+        ref = PodRef(_dns_name(_string(item.get("namespace"), f"{w}.namespace"), f"{w}.namespace"),
+                     _dns_name(_string(item.get("name"), f"{w}.name"), f"{w}.name"))
+        pods.append(PodSpec(ref=ref, image=_string(item.get("image"), f"{w}.image"),
+                            labels={str(k): str(v) for k, v in labels.items()}))
+    return PodsStep(pods=tuple(pods))
+
+
+def _apply(raw: Any, where: str) -> ApplyStep:
+    raw = _mapping(raw, where, None)
+    for key in ("apiVersion", "kind"):
+        _string(raw.get(key), f"{where}.{key}")
+    meta = _mapping(raw.get("metadata"), f"{where}.metadata", None)
+    _string(meta.get("name"), f"{where}.metadata.name")
+    return ApplyStep(manifest=raw)
+
+
+def _pod_ips(raw: Any, where: str) -> PodIpsStep:
+    return PodIpsStep(pods=tuple(_pod_ref(p, f"{where}[{i}]")
+                                 for i, p in enumerate(_string_list(raw, where))))
+
+
+def _traffic(raw: Any, where: str) -> TrafficStep:
+    if not isinstance(raw, list) or not raw:
+        raise _Invalid(where, "must be a non-empty list of traffic commands")
+    items, seen = [], set()
+    for i, item in enumerate(raw):
+        w = f"{where}[{i}]"
+        item = _mapping(item, w, {"name", "from", "to", "command", "expect"})
+        source = _pod_ref(item.get("from"), f"{w}.from")
+        target = _pod_ref(item.get("to"), f"{w}.to")
+        name = _string(item.get("name", f"{source.name}->{target.name}"), f"{w}.name")
+        if name in seen:
+            raise _Invalid(f"{w}.name", f"duplicate traffic name {name!r}")
+        seen.add(name)
+        expect = _expectation(item["expect"], f"{w}.expect") if "expect" in item else None
+        items.append(Traffic(name=name, source=source, target=target,
+                             command=_string(item.get("command"), f"{w}.command"), expect=expect))
+    return TrafficStep(traffic=tuple(items))
+
+
+def _expectation(raw: Any, where: str) -> TrafficExpectation:
+    raw = _mapping(raw, where, {"alerts", "endpoints"})
+    count = raw.get("alerts")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise _Invalid(f"{where}.alerts", "must be a whole number >= 0")
+    endpoints = None
+    if "endpoints" in raw:
+        refs = _string_list(raw["endpoints"], f"{where}.endpoints", allow_empty=True)
+        endpoints = tuple(_pod_ref(r, f"{where}.endpoints[{i}]") for i, r in enumerate(refs))
+        if len(endpoints) != count:
+            raise _Invalid(f"{where}.endpoints",
+                           f"lists {len(endpoints)} endpoint(s) but alerts is {count}")
+    return TrafficExpectation(alerts=count, endpoints=endpoints)
+
+
+def _signatures(raw: Any) -> Signatures:
+    if raw is None:
+        return Signatures()
+    raw = _mapping(raw, "signatures", {"builtin", "custom"})
+    return Signatures(builtin=_sids(raw.get("builtin"), "signatures.builtin"),
+                      custom=_sids(raw.get("custom"), "signatures.custom"))
+
+
+def _sids(raw: Any, where: str) -> frozenset[int]:
+    if raw is None:
+        return frozenset()
+    values = raw if isinstance(raw, list) else [raw]
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise _Invalid(f"{where}[{i}]", "must be a positive SID")
+    return frozenset(values)
+
+
+def _check_references(scenario: Scenario) -> None:
+    """Every pod that traffic or expectations name must be created by an earlier step."""
+    created: set[PodRef] = set()
+    namespaces: set[str] = set()
+    for i, step in enumerate(scenario.steps):
+        action = step.action
+        if isinstance(action, NamespacesStep):
+            namespaces.update(action.names)
+        elif isinstance(action, PodsStep):
+            for j, pod in enumerate(action.pods):
+                if namespaces and pod.ref.namespace not in namespaces:
+                    raise _Invalid(f"steps[{i}].pods[{j}]",
+                                   f"namespace {pod.ref.namespace!r} is not created by any "
+                                   "earlier step")
+                created.add(pod.ref)
+        elif isinstance(action, (PodIpsStep, TrafficStep)):
+            refs = action.pods if isinstance(action, PodIpsStep) else [
+                r for t in action.traffic
+                for r in (t.source, t.target, *((t.expect and t.expect.endpoints) or ()))]
+            for ref in refs:
+                if ref not in created:
+                    raise _Invalid(f"steps[{i}]", f"pod {ref} is not created by any earlier step")
+
+
+_PARSERS = {"patch": _patch, "namespaces": _namespaces, "pods": _pods, "apply": _apply,
+            "pod_ips": _pod_ips, "traffic": _traffic}
+
+
+def _mapping(raw: Any, where: str, allowed: set[str] | None) -> dict:
+    if not isinstance(raw, dict):
+        raise _Invalid(where, "must be a mapping")
+    if allowed is not None:
+        unknown = sorted(str(k) for k in raw if k not in allowed)
+        if unknown:
+            raise _Invalid(where, f"unknown key {unknown[0]!r} (allowed: "
+                           + ", ".join(sorted(allowed)) + ")")
+    return raw
+
+
+def _string(raw: Any, where: str) -> str:
+    if raw is None:
+        raise _Invalid(where.rsplit(".", 1)[0] if "." in where else "",
+                       f"missing {where.rsplit('.', 1)[-1]!r}")
+    if isinstance(raw, (dict, list)) or raw == "":
+        raise _Invalid(where, "must be a non-empty string")
+    return str(raw)
+
+
+def _string_list(raw: Any, where: str, allow_empty: bool = False) -> list[str]:
+    if not isinstance(raw, list) or (not raw and not allow_empty):
+        raise _Invalid(where, "must be a non-empty list")
+    return [_string(v, f"{where}[{i}]") for i, v in enumerate(raw)]
+
+
+def _pod_ref(raw: Any, where: str) -> PodRef:
+    text = _string(raw, where)
+    ns, sep, name = text.partition("/")
+    if not sep or not ns or not name or "/" in name:
+        raise _Invalid(where, f"{text!r} is not namespace/pod")
+    return PodRef(ns, name)
+
+
+def _dns_name(name: str, where: str) -> str:
+    ok = (len(name) <= 63 and name[0].isalnum() and name[-1].isalnum()
+          and all(c.islower() or c.isdigit() or c == "-" for c in name))
+    if not ok:
+        raise _Invalid(where, f"{name!r} is not a valid name (lower-case letters, digits, '-')")
+    return name
+
+
+__all__ = [
+    "Scenario", "Step", "PodRef", "PodSpec", "PatchStep", "NamespacesStep", "PodsStep",
+    "ApplyStep", "PodIpsStep", "TrafficStep", "Traffic", "TrafficExpectation", "Signatures",
+    "load_scenario", "parse_scenario", "DEFAULT_TIMEOUT",
+]
