@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -48,9 +49,9 @@ def _root(
 
 def _register_groups() -> None:
     # The composition root: every command group, in the order `--help` lists them.
-    from dpictl.cli import inspect, rules, alerts, kubectl, lab, agent
+    from dpictl.cli import agent, alerts, completion, inspect, kubectl, lab, rules
 
-    for module in (inspect, rules, alerts, kubectl, lab, agent):
+    for module in (inspect, rules, alerts, kubectl, lab, agent, completion):
         module.register(app)
 
 

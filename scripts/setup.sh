@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything dpictl needs on a fresh Debian/Ubuntu machine, from scratch; safe to rerun.
+#   scripts/setup.sh          Debian packages + .venv with dpictl (what `dpictl run-lab` needs)
+#   scripts/setup.sh --test   the same, plus the test extras and the test kube-apiserver
+# Run as root (the local backend makes network namespaces; the tests do too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+echo "==> Debian packages"
+export DEBIAN_FRONTEND=noninteractive
+as_root apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+    python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates \
+    >/dev/null
+
+echo "==> Python environment (.venv)"
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+if [ "$want_test" = 1 ]; then extras='.[test]'; else extras='.'; fi
+.venv/bin/python -m pip install -q -e "$extras" 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/dpictl --version
+
+if [ "$want_test" = 1 ] && [ -f .ci/kube-apiserver.sh ]; then
+    echo "==> test kube-apiserver (built once from Debian's source package, then reused)"
+    as_root bash .ci/kube-apiserver.sh
+fi

@@ -1,0 +1,59 @@
+"""The root of the CLI: version, the one-line error boundary, completions kept current."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dpictl import __version__
+from dpictl.cli import app
+from dpictl.cli.completion import SHELLS, render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _dpictl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dpictl", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_version_prints_package_version() -> None:
+    out = _dpictl("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"dpictl {__version__}"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_completion_scripts_are_current(shell: str) -> None:
+    committed = (ROOT / "completions" / f"dpictl.{shell}").read_text()
+    assert committed == render(app, shell), (
+        f"completions/dpictl.{shell} is stale: run `python scripts/gen_completions.py`")
+
+
+def test_completions_name_every_top_level_command() -> None:
+    import typer
+
+    root = typer.main.get_command(app)
+    script = render(app, "bash")
+    for name in root.commands:  # type: ignore[attr-defined]
+        assert name in script
+
+
+def test_bash_completion_completes_a_subcommand(tmp_path: Path) -> None:
+    script = ROOT / "completions" / "dpictl.bash"
+    probe = (f'source {script}; COMP_WORDS=(dpictl comp); COMP_CWORD=1; '
+             '_dpictl_complete; printf "%s\\n" "${COMPREPLY[@]}"')
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["completion"]
+
+
+def test_unknown_shell_is_one_line_error() -> None:
+    out = _dpictl("completion", "tcsh")
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "tcsh" in out.stderr
