@@ -7,7 +7,7 @@ so field names follow Calico's Linseed `v1.Event` exactly where Calico has the f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 
 DPI_EVENT_TYPE = "deep_packet_inspection"
@@ -27,6 +27,11 @@ class Endpoint:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Endpoint":
+        return cls(name=str(data.get("name", "")), namespace=str(data.get("namespace", "")),
+                   interface=str(data.get("interface", "")), role=str(data.get("role", "")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,25 @@ class Alert:
             "snort_signature_revision": str(self.rev),
             "snort_alert": self.snort_alert,
         }
+
+    def to_dict(self) -> dict:
+        """Every field, JSON-ready (the endpoint as a dict), for storage and round trips."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["endpoint"] = self.endpoint.to_dict() if self.endpoint else None
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Alert":
+        """The inverse of `to_dict`; unknown keys are ignored so older readers survive
+        records written by newer versions."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        endpoint = kwargs.get("endpoint")
+        if isinstance(endpoint, dict):
+            kwargs["endpoint"] = Endpoint.from_dict(endpoint)
+        kwargs["extra"] = dict(kwargs.get("extra") or {})
+        return cls(**kwargs)
 
 
 __all__ = ["Alert", "Endpoint", "DPI_EVENT_TYPE", "DPI_DESCRIPTION", "DPI_SEVERITY"]

@@ -1,0 +1,235 @@
+"""The alert store: SQLite, shared by the agent daemon and every CLI command.
+
+Alerts live in the same file as the local backend's state (`dpictl.paths.default_db_path()`),
+in tables prefixed `alerts` so the two never collide. WAL mode lets the agent write while
+`dpictl alerts list` reads; the busy timeout makes a second writer wait instead of failing.
+`add()` commits before it returns, so an alert a command shows is already on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterable
+
+from dpictl.alerts.record import Alert, Endpoint
+from dpictl.errors import InputError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+
+# Columns in insertion order; `endpoint_*` flatten the Endpoint, `extra` is JSON.
+_COLUMNS = (
+    "time", "source_ip", "source_port", "dest_ip", "dest_port", "proto", "gid", "sid", "rev",
+    "signature", "category", "priority", "origin", "host", "source_name", "source_namespace",
+    "dest_name", "dest_namespace", "endpoint_name", "endpoint_namespace", "endpoint_interface",
+    "endpoint_role", "app_proto", "pkt_num", "rule_text", "snort_alert", "extra",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    source_ip TEXT NOT NULL, source_port INTEGER NOT NULL,
+    dest_ip TEXT NOT NULL, dest_port INTEGER NOT NULL,
+    proto TEXT NOT NULL,
+    gid INTEGER NOT NULL, sid INTEGER NOT NULL, rev INTEGER NOT NULL,
+    signature TEXT NOT NULL, category TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL,
+    origin TEXT NOT NULL DEFAULT '', host TEXT NOT NULL DEFAULT '',
+    source_name TEXT NOT NULL DEFAULT '', source_namespace TEXT NOT NULL DEFAULT '',
+    dest_name TEXT NOT NULL DEFAULT '', dest_namespace TEXT NOT NULL DEFAULT '',
+    endpoint_name TEXT, endpoint_namespace TEXT, endpoint_interface TEXT, endpoint_role TEXT,
+    app_proto TEXT, pkt_num INTEGER NOT NULL DEFAULT 0,
+    rule_text TEXT NOT NULL DEFAULT '', snort_alert TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS alerts_time_idx ON alerts (time);
+CREATE INDEX IF NOT EXISTS alerts_sid_idx ON alerts (sid);
+CREATE INDEX IF NOT EXISTS alerts_source_ns_idx ON alerts (source_namespace);
+CREATE INDEX IF NOT EXISTS alerts_dest_ns_idx ON alerts (dest_namespace);
+CREATE INDEX IF NOT EXISTS alerts_endpoint_ns_idx ON alerts (endpoint_namespace);
+"""
+
+# Migrations from version N to N+1, applied in order; empty while there is only version 1.
+_MIGRATIONS: dict[int, str] = {}
+
+
+def _row_values(alert: Alert) -> tuple:
+    ep = alert.endpoint
+    return (
+        float(alert.time), alert.source_ip, int(alert.source_port), alert.dest_ip,
+        int(alert.dest_port), alert.proto, int(alert.gid), int(alert.sid), int(alert.rev),
+        alert.signature, alert.category, int(alert.priority), alert.origin, alert.host,
+        alert.source_name, alert.source_namespace, alert.dest_name, alert.dest_namespace,
+        ep.name if ep else None, ep.namespace if ep else None, ep.interface if ep else None,
+        ep.role if ep else None, alert.app_proto, int(alert.pkt_num), alert.rule_text,
+        alert.snort_alert, json.dumps(alert.extra, default=str, sort_keys=True),
+    )
+
+
+def _from_row(row: sqlite3.Row) -> Alert:
+    endpoint = None
+    if row["endpoint_name"] is not None:
+        endpoint = Endpoint(name=row["endpoint_name"], namespace=row["endpoint_namespace"] or "",
+                            interface=row["endpoint_interface"] or "",
+                            role=row["endpoint_role"] or "")
+    plain = {c: row[c] for c in _COLUMNS if not c.startswith("endpoint_") and c != "extra"}
+    return Alert(id=row["id"], endpoint=endpoint, extra=json.loads(row["extra"] or "{}"), **plain)
+
+
+class AlertStore:
+    """Alerts in one SQLite file. Thread-safe (one connection behind a lock); open one per
+    process. Use as a context manager or call `close()`."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        if path is None:
+            from dpictl.paths import default_db_path
+
+            path = default_db_path()
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
+                                         check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise InputError(f"cannot open the alert store {self.path}: {exc}",
+                             hint="check the path given with --db or $DPICTL_DB") from None
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+                    self._conn.execute(statement)
+                row = self._conn.execute(
+                    "SELECT value FROM alerts_meta WHERE key = 'schema_version'").fetchone()
+                version = int(row[0]) if row else SCHEMA_VERSION
+                while version < SCHEMA_VERSION:
+                    for statement in filter(None, _MIGRATIONS[version].split(";")):
+                        self._conn.execute(statement)
+                    version += 1
+                if version > SCHEMA_VERSION:
+                    raise InputError(
+                        f"alert store {self.path} has schema version {version}, newer than "
+                        f"this dpictl understands ({SCHEMA_VERSION})",
+                        hint="upgrade dpictl or use another --db")
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO alerts_meta (key, value) VALUES ('schema_version', ?)",
+                    (str(version),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        row = self._conn.execute(
+            "SELECT value FROM alerts_meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0])
+
+    def add(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """Store alerts in one transaction, committed before returning them with their ids."""
+        batch = list(alerts)
+        if not batch:
+            return []
+        sql = (f"INSERT INTO alerts ({', '.join(_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+        stored: list[Alert] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for alert in batch:
+                    cur = self._conn.execute(sql, _row_values(alert))
+                    stored.append(replace(alert, id=cur.lastrowid))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return stored
+
+    @staticmethod
+    def _where(sid: int | None, since: float | None, namespace: str | None, pod: str | None,
+               origin: str | None) -> tuple[str, list]:
+        clauses: list[str] = []
+        args: list = []
+        if sid is not None:
+            clauses.append("sid = ?")
+            args.append(int(sid))
+        if since is not None:
+            clauses.append("time >= ?")
+            args.append(float(since))
+        if origin is not None:
+            clauses.append("origin = ?")
+            args.append(origin)
+        if namespace is not None or pod is not None:
+            # A workload matches on any side: source, destination or the endpoint that saw it.
+            sides = []
+            for side in ("source", "dest", "endpoint"):
+                parts = []
+                if namespace is not None:
+                    parts.append(f"{side}_namespace = ?")
+                    args.append(namespace)
+                if pod is not None:
+                    parts.append(f"{side}_name = ?")
+                    args.append(pod)
+                sides.append("(" + " AND ".join(parts) + ")")
+            clauses.append("(" + " OR ".join(sides) + ")")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def query(self, sid: int | None = None, since: float | None = None,
+              namespace: str | None = None, pod: str | None = None, origin: str | None = None,
+              limit: int | None = None) -> list[Alert]:
+        """Alerts oldest first. `since` is a unix time (alerts at or after it); `namespace`
+        and `pod` match the source, the destination or the endpoint; `limit` keeps the
+        newest N."""
+        where, args = self._where(sid, since, namespace, pod, origin)
+        sql = f"SELECT * FROM alerts{where} ORDER BY time DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [_from_row(r) for r in reversed(rows)]
+
+    def count(self, sid: int | None = None, since: float | None = None,
+              namespace: str | None = None, pod: str | None = None,
+              origin: str | None = None) -> int:
+        where, args = self._where(sid, since, namespace, pod, origin)
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM alerts{where}", args)
+                       .fetchone()[0])
+
+    def clear(self) -> int:
+        """Delete every alert; returns how many there were."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = self._conn.execute("DELETE FROM alerts").rowcount
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return int(removed)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "AlertStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["AlertStore", "SCHEMA_VERSION"]
