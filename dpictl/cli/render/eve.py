@@ -1,0 +1,21 @@
+"""EVE JSON lines, one per alert, written straight to the console's file (no rich wrapping or
+highlighting may touch machine-readable output)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.console import Console
+
+from dpictl.alerts.eve import eve_line
+from dpictl.alerts.record import Alert
+
+
+def write_eve(console: Console, alerts: Iterable[Alert]) -> None:
+    out = console.file
+    for alert in alerts:
+        out.write(eve_line(alert) + "\n")
+    out.flush()
+
+
+__all__ = ["write_eve"]

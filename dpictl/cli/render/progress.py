@@ -1,0 +1,56 @@
+"""Progress while reading capture files, and the one-line summary at the end of a run.
+
+The bar goes to stderr and only when stderr is a terminal, so piped stdout (EVE lines, JSON)
+stays clean and CI logs do not fill with redraws.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                           TimeRemainingColumn, TransferSpeedColumn)
+
+# Redraw at most every this many packets: the bar must not cost more than the inspection.
+UPDATE_EVERY = 512
+
+ByteProgress = Callable[[int], None]
+
+
+@contextmanager
+def byte_progress(console: Console, total: int, label: str = "reading") -> Iterator[ByteProgress]:
+    """Yields `update(bytes_done)`; a no-op when the console is not a terminal."""
+    if not console.is_terminal or total <= 0:
+        yield lambda done: None
+        return
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                        transient=True)
+    with progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=min(done, total))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def summary_line(*, packets: int, nbytes: int, alerts: int, rules_loaded: int, rules_failed: int,
+                 seconds: float, source: str, stored_in: str | None = None) -> str:
+    """`10 packets (1,046 bytes) from lab-smk.pcap in 0.05s: 1 alert; rules: 3 loaded, 0 failed`."""
+    line = (f"{_plural(packets, 'packet')} ({_plural(nbytes, 'byte')}) from {source} in "
+            f"{seconds:.2f}s: {_plural(alerts, 'alert')}; rules: {rules_loaded:,} loaded, "
+            f"{rules_failed:,} failed")
+    if stored_in and alerts:
+        line += f"; stored in {stored_in}"
+    return line
+
+
+def print_line(console: Console, line: str, style: str | None = None) -> None:
+    """One line, never wrapped or marked up (paths may contain brackets)."""
+    console.print(line, style=style, soft_wrap=True, markup=False, highlight=False)
+
+
+__all__ = ["byte_progress", "summary_line", "print_line", "UPDATE_EVERY", "ByteProgress"]
