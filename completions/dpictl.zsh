@@ -13,15 +13,25 @@ _dpictl_complete() {
     done
     local words=""
     case "$path" in
-        "") words="completion --debug --help --version" ;;
+        "") words="alerts completion graph inspect --debug --help --version" ;;
+        "alerts") words="clear list --help" ;;
+        "alerts clear") words="--db --help" ;;
+        "alerts list") words="--backend --context --db --help --kubeconfig --namespace --output --pod --sid --since -B -n -o" ;;
         "completion") words="--help" ;;
+        "graph") words="--db --help --image --namespace --output --since -n -o" ;;
+        "inspect") words="--db --help --interface --netns --no-store --output --pcap --rules --var -R -i -o -r" ;;
     esac
     COMPREPLY=( $(compgen -W "$words" -- "$cur") )
     [[ ${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=( $(compgen -f -- "$cur") )
 }
 _dpictl_known() {
     case "$1" in
+        "alerts") return 0 ;;
+        "alerts clear") return 0 ;;
+        "alerts list") return 0 ;;
         "completion") return 0 ;;
+        "graph") return 0 ;;
+        "inspect") return 0 ;;
     esac
     return 1
 }

@@ -15,7 +15,7 @@ echo "==> Debian packages"
 export DEBIAN_FRONTEND=noninteractive
 as_root apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
 as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-    python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates \
+    python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates graphviz \
     >/dev/null
 
 echo "==> Python environment (.venv)"

@@ -1,0 +1,6 @@
+"""The alert graph: who talked to whom and what it set off, as data, DOT text and pictures."""
+
+from dpictl.graph.model import AlertGraph, Edge, Node, build_graph
+from dpictl.graph.dot import render_dot, render_image
+
+__all__ = ["AlertGraph", "Edge", "Node", "build_graph", "render_dot", "render_image"]
