@@ -1,0 +1,262 @@
+"""The DPI controller: resources x endpoints -> running monitors -> alerts.
+
+Backend-agnostic: it reads a `ClusterSource`, writes an `AlertSink`, and drives a capture
+loop. `reconcile()` (called every second, or at once on SIGHUP) works out which (resource,
+interface) pairs this node should inspect, starts and stops monitors to match, and puts the
+result on each resource's `status.nodes[]`. Frames arrive on the capture thread and go to
+every monitor of their interface - one engine fork each, so a packet that crosses two
+inspected interfaces alerts on both, as the lab expects. Detections are queued and turned
+into alerts on the controller's thread by `drain()`, so every database or API write happens
+on one thread and an alert is committed before anyone can see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from dpictl.agent.alerting import AlertFactory
+from dpictl.agent.selection import (MonitorKey, Selection, SelectorFactory,
+                                    default_selector_factory, select)
+from dpictl.agent.sources import AlertSink, ClusterSource
+from dpictl.backends.base import WorkloadEndpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Monitor:
+    """One inspected (resource, interface): its endpoint and its own engine fork."""
+
+    key: MonitorKey
+    endpoint: WorkloadEndpoint
+    engine: Any                        # dpictl.engine.Engine fork
+    started: float = field(default_factory=time.time)
+    packets: int = 0
+    alerts: int = 0
+
+
+class DpiController:
+    """Keeps the running monitors equal to what the resources select on this node."""
+
+    def __init__(self, source: ClusterSource, sink: AlertSink, engine: Any, capture: Any,
+                 node: str, selector_factory: SelectorFactory = default_selector_factory,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self.sink = sink
+        self.node = node
+        self.capture = capture              # CaptureLoop-like: add/remove/interfaces
+        self._engine = engine
+        self._select = selector_factory
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._monitors: dict[MonitorKey, Monitor] = {}
+        self._by_iface: dict[str, list[Monitor]] = {}
+        self._pending: queue.Queue = queue.Queue()
+        self._reported: dict[tuple[str, str], bool] = {}
+        self._errors: dict[tuple[str, str], set[str]] = {}
+        self._pending_errors: dict[tuple[str, str], list[str]] = {}
+        self.alerts_total = 0
+        self.last_error: str | None = None
+        self.alerts = AlertFactory(node)
+
+    # -- capture thread -------------------------------------------------------------------
+
+    def on_frame(self, ts: float, frame: bytes, linktype: int, iface: str | None) -> None:
+        """Feed a captured frame to every monitor of its interface (capture thread)."""
+        with self._lock:
+            monitors = list(self._by_iface.get(iface or "", ()))
+        for mon in monitors:
+            mon.packets += 1
+            try:
+                dets = mon.engine.feed(ts, frame, linktype, iface)
+            except Exception as exc:  # one bad frame must not end inspection
+                log.warning("engine error on %s: %s", iface, exc)
+                continue
+            if dets:
+                self._pending.put((mon, dets))
+
+    def on_capture_error(self, iface: str | None, message: str) -> None:
+        self.last_error = message
+        log.warning("%s", message)
+        with self._lock:
+            keys = [m.key for m in self._by_iface.get(iface or "", ())]
+        for key in keys:
+            self._pending.put((key, message))
+
+    # -- controller thread ----------------------------------------------------------------
+
+    def drain(self, timeout: float = 0.0) -> int:
+        """Turn queued detections into alerts and hand them to the sink; returns how many."""
+        batch: list = []
+        errors: list[tuple[MonitorKey, str]] = []
+        try:
+            item = self._pending.get(timeout=timeout) if timeout > 0 \
+                else self._pending.get_nowait()
+            while True:
+                (errors if isinstance(item[0], MonitorKey) else batch).append(item)
+                item = self._pending.get_nowait()
+        except queue.Empty:
+            pass
+        for key, message in errors:
+            self._record_error(key.resource, message)
+        if not batch:
+            return 0
+        alerts = []
+        for mon, dets in batch:
+            made = [self.alerts.make(mon.key, mon.endpoint, d) for d in dets]
+            mon.alerts += len(made)
+            alerts.extend(made)
+        self.sink.add(alerts)
+        self.alerts_total += len(alerts)
+        return len(alerts)
+
+    def reconcile(self) -> Selection:
+        """Start and stop monitors to match the resources and endpoints right now."""
+        resources = self.source.resources()
+        endpoints = self.source.endpoints()
+        self.alerts.index(endpoints)
+        wanted = select(resources, endpoints, self.node, self._select)
+        by_key = {}
+        for manifest in resources:
+            meta = manifest.get("metadata") or {}
+            by_key[(str(meta.get("namespace") or "default"), str(meta.get("name")))] = manifest
+        for key in [k for k in self._monitors if k not in wanted.monitors
+                    or wanted.monitors[k].interface != self._monitors[k].endpoint.interface]:
+            self._stop_monitor(key)
+        started_ok: dict[tuple[str, str], bool] = {}
+        for key, ep in sorted(wanted.monitors.items()):
+            ok = self._ensure_monitor(key, ep)
+            started_ok[key.resource] = started_ok.get(key.resource, True) and ok
+        for res, message in wanted.errors.items():
+            self._record_error(res, message)
+        self._report(wanted, started_ok, by_key)
+        self.drain()
+        return wanted
+
+    def set_engine(self, engine: Any) -> None:
+        """New rules: restart every monitor on a fork of the new engine."""
+        self._engine = engine
+        for key in list(self._monitors):
+            self._stop_monitor(key)
+
+    def shutdown(self) -> None:
+        """Stop every monitor (flushing its engine), write the alerts, report inactive."""
+        resources = {k.resource for k in self._monitors}
+        for key in list(self._monitors):
+            self._stop_monitor(key)
+        self.drain()
+        manifests = {(str((m.get("metadata") or {}).get("namespace")),
+                      str((m.get("metadata") or {}).get("name"))): m
+                     for m in self._safe(self.source.resources, [])}
+        for res in resources:
+            if res in manifests:
+                self._safe(lambda m=manifests[res]: self.source.report_status(
+                    m, self.node, False))
+
+    def snapshot(self) -> dict:
+        """What runs now, for the agent's status file and `lab status`."""
+        with self._lock:
+            monitors = list(self._monitors.values())
+        return {
+            "monitors": [{"resource": f"{m.key.namespace}/{m.key.name}",
+                          "endpoint": f"{m.endpoint.namespace}/{m.endpoint.name}",
+                          "interface": m.key.interface, "packets": m.packets,
+                          "alerts": m.alerts} for m in monitors],
+            "alerts": self.alerts_total,
+            "last_error": self.last_error,
+        }
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _ensure_monitor(self, key: MonitorKey, ep: WorkloadEndpoint) -> bool:
+        if key in self._monitors:
+            if key.interface not in self.capture.interfaces:
+                return self._start_capture(key)
+            self._monitors[key].endpoint = ep
+            return True
+        if not self._start_capture(key):
+            return False
+        mon = Monitor(key=key, endpoint=ep, engine=self._engine.fork(), started=self._clock())
+        with self._lock:
+            self._monitors[key] = mon
+            self._by_iface.setdefault(key.interface, []).append(mon)
+        log.info("inspecting %s/%s on %s for %s", ep.namespace, ep.name, key.interface,
+                 key.origin)
+        return True
+
+    def _start_capture(self, key: MonitorKey) -> bool:
+        try:
+            self.capture.add(key.interface)
+            return True
+        except Exception as exc:
+            self._record_error(key.resource, f"failed to start DPI for resource "
+                               f"{key.namespace}/{key.name} on WEP interface "
+                               f"{key.interface}: {exc}")
+            return False
+
+    def _stop_monitor(self, key: MonitorKey) -> None:
+        with self._lock:
+            mon = self._monitors.pop(key)
+            peers = self._by_iface.get(key.interface, [])
+            if mon in peers:
+                peers.remove(mon)
+            if not peers:
+                self._by_iface.pop(key.interface, None)
+        if not peers:
+            self.capture.remove(key.interface)
+        try:
+            dets = mon.engine.flush()
+        except Exception as exc:
+            log.warning("engine flush on %s: %s", key.interface, exc)
+            dets = []
+        if dets:
+            self._pending.put((mon, dets))
+        log.info("stopped inspecting %s for %s", key.interface, key.origin)
+
+    def _record_error(self, res: tuple[str, str], message: str) -> None:
+        seen = self._errors.setdefault(res, set())
+        if message in seen:
+            return
+        seen.add(message)
+        self.last_error = message
+        self._reported.pop(res, None)       # force a status write carrying the error
+        self._pending_errors.setdefault(res, []).append(message)
+
+    def _report(self, wanted: Selection, started_ok: dict, manifests: dict) -> None:
+        for res, count in wanted.selected.items():
+            success = count > 0 and started_ok.get(res, False) and res not in wanted.errors
+            messages = self._pending_errors.pop(res, [])
+            if self._reported.get(res) == success and not messages:
+                continue
+            manifest = manifests.get(res)
+            if manifest is None:
+                continue
+            for message in messages[:-1]:
+                self._safe(lambda m=message: self.source.report_status(
+                    manifest, self.node, success, m))
+            ok = self._safe(lambda: self.source.report_status(
+                manifest, self.node, success, messages[-1] if messages else None), False)
+            if ok is not False:
+                self._reported[res] = success
+        for res in list(self._reported):
+            if res not in wanted.selected:
+                del self._reported[res]
+                self._errors.pop(res, None)
+
+    @staticmethod
+    def _safe(fn: Callable[[], Any], default: Any = None) -> Any:
+        """Status writes are best effort: a vanished resource must not stop inspection."""
+        try:
+            result = fn()
+            return True if result is None else result
+        except Exception as exc:
+            log.warning("status update failed: %s", exc)
+            return default
+
+
+__all__ = ["DpiController", "Monitor"]

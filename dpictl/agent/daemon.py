@@ -1,0 +1,268 @@
+"""The agent as a background daemon, one per state database.
+
+`ensure_agent(db)` is what `dpictl apply` (and the lab) call after changing DPI resources on
+the local backend: it starts `python -m dpictl.agent run --db DB` detached (double fork, new
+session, so it is never a zombie of the CLI and survives it), or, when one already runs for
+that database, sends it SIGHUP to re-read its configuration and reconcile at once.
+Everything about a daemon lives in one directory beside the database (`<db>.agent/`): the
+pid file, the log, the config (which rules) and the status the daemon publishes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from dpictl.agent.limits import remove_cgroups
+from dpictl.errors import PermissionDenied
+
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaths:
+    """Where one database's agent keeps its files."""
+
+    db: Path
+
+    @classmethod
+    def for_db(cls, db: Path | str) -> "AgentPaths":
+        return cls(Path(db).expanduser().resolve())
+
+    @property
+    def dir(self) -> Path:
+        return self.db.with_name(self.db.name + ".agent")
+
+    @property
+    def pid(self) -> Path:
+        return self.dir / "agent.pid"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "agent.log"
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "config.json"
+
+    @property
+    def status(self) -> Path:
+        return self.dir / "status.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.dir / "agent.lock"
+
+    @property
+    def cgroup_name(self) -> str:
+        import hashlib
+
+        return hashlib.sha1(str(self.db).encode()).hexdigest()[:12]
+
+
+def configure_agent(db_path: Path | str, rules: list[Path] | None = None) -> Path:
+    """Set which rule files the agent loads (None or []: the built-in rules)."""
+    paths = AgentPaths.for_db(db_path)
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    config = {"rules": [str(Path(r).expanduser().resolve()) for r in (rules or [])]}
+    _write_json(paths.config, config)
+    return paths.config
+
+
+def read_config(db_path: Path | str) -> dict:
+    return _read_json(AgentPaths.for_db(db_path).config) or {"rules": []}
+
+
+def ensure_agent(db_path: Path) -> int:
+    """Start the agent for this database if it is not running, else make it reconcile now.
+
+    Returns the agent's pid.
+    """
+    paths = AgentPaths.for_db(db_path)
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    with _locked(paths.dir / "spawn.lock"):
+        pid = running_pid(paths)
+        if pid is not None:
+            # Only a daemon that published its status has its SIGHUP handler installed (a
+            # default SIGHUP would kill it); one still starting reconciles from scratch anyway.
+            if (_read_json(paths.status) or {}).get("pid") == pid:
+                os.kill(pid, signal.SIGHUP)
+            return pid
+        paths.status.unlink(missing_ok=True)
+        pid = _spawn(paths)
+        paths.pid.write_text(f"{pid}\n")
+        _wait_exec(paths, pid)
+        return pid
+
+
+def stop_agent(db_path: Path | str, timeout: float = STOP_TIMEOUT) -> bool:
+    """SIGTERM the agent (SIGKILL after `timeout`), clean up after it; True if one ran."""
+    paths = AgentPaths.for_db(db_path)
+    pid = running_pid(paths)
+    stopped = False
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except PermissionError:
+            raise PermissionDenied(f"cannot stop the agent (pid {pid})",
+                                   hint="run as root") from None
+        except ProcessLookupError:
+            pid = None
+        if pid is not None and not _wait_gone(pid, timeout):
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 2.0)
+        stopped = pid is not None
+    # After a crash or a SIGKILL the daemon could not tidy up: do it here.
+    status = _read_json(paths.status) or {}
+    remove_cgroups((status.get("limits") or {}).get("cgroups") or [])
+    for path in (paths.pid, paths.status):
+        path.unlink(missing_ok=True)
+    return stopped
+
+
+def agent_status(db_path: Path | str) -> dict:
+    """Whether the agent runs, with what limits, on which interfaces; for `lab status`."""
+    paths = AgentPaths.for_db(db_path)
+    pid = running_pid(paths)
+    published = _read_json(paths.status) or {}
+    return {
+        "running": pid is not None,
+        "pid": pid,
+        "db": str(paths.db),
+        "log": str(paths.log),
+        "rules": (read_config(paths.db).get("rules") or ["builtin"]),
+        **{k: v for k, v in published.items() if k not in ("pid", "running")},
+    }
+
+
+def publish_status(paths: AgentPaths, status: dict) -> None:
+    """Written by the daemon itself (atomically) for agent_status() to read."""
+    _write_json(paths.status, status)
+
+
+def running_pid(paths: AgentPaths) -> int | None:
+    """The pid in the pid file if that process is this database's agent."""
+    try:
+        pid = int(paths.pid.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    if state == "Z":
+        return None
+    if b"dpictl.agent" not in cmdline or str(paths.db).encode() not in cmdline:
+        return None           # a stale pid file whose number now belongs to someone else
+    return pid
+
+
+@contextmanager
+def hold_agent_lock(paths: AgentPaths) -> Iterator[bool]:
+    """Held by a running daemon for its lifetime; yields False if another one holds it."""
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _spawn(paths: AgentPaths) -> int:
+    """Double-fork the daemon so that no CLI process ever has to reap it."""
+    argv = [sys.executable, "-m", "dpictl.agent", "run", "--db", str(paths.db)]
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # intermediate: new session, fork the daemon, report its pid, exit
+        try:
+            os.close(read_end)
+            os.setsid()
+            grandchild = os.fork()
+            if grandchild == 0:
+                os.close(write_end)
+                _exec_daemon(argv, paths.log)
+            os.write(write_end, str(grandchild).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(child, 0)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    return int(data or 0)
+
+
+def _exec_daemon(argv: list[str], log: Path) -> None:
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.closerange(3, 1024)
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+
+
+def _wait_exec(paths: AgentPaths, pid: int, timeout: float = 5.0) -> None:
+    """Until the forked child has exec'd the agent (so running_pid() recognises it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running_pid(paths) != pid:
+        if _wait_gone(pid, 0):
+            break
+        time.sleep(0.01)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+__all__ = ["ensure_agent", "stop_agent", "agent_status", "configure_agent", "read_config",
+           "AgentPaths", "publish_status", "running_pid", "hold_agent_lock"]
