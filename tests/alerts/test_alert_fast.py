@@ -8,7 +8,7 @@ import re
 from dpictl.alerts.alert_fast import format_alert_fast
 from dpictl.alerts.builder import alert_from_detection
 
-from .conftest import make_detection, make_rule
+from .factories import make_detection, make_rule
 
 # Calico's parser: sid/rev from [gid:sid:rev], addresses from the last three tokens.
 _FAST = re.compile(r'^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d\.\d{6}) \[\*\*\] \[(\d+):(\d+):(\d+)\] '

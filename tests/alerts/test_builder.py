@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from dpictl.alerts.builder import DEFAULT_PRIORITY, alert_from_detection, classify
 from dpictl.alerts.record import Endpoint
 
-from .conftest import make_detection, make_rule
+from .factories import make_detection, make_rule
 
 TABLE = {"trojan-activity": SimpleNamespace(description="A Network Trojan was detected",
                                             priority=1),

@@ -8,7 +8,7 @@ from dpictl.alerts.calico_event import calico_event_id, to_calico
 from dpictl.alerts.eve import eve_line, to_eve
 from dpictl.alerts.record import DPI_DESCRIPTION
 
-from .conftest import make_alert
+from .factories import make_alert
 
 
 def test_eve_tcp_shape():

@@ -14,7 +14,7 @@ from dpictl.alerts.record import Endpoint
 from dpictl.alerts.store import SCHEMA_VERSION, AlertStore
 from dpictl.errors import InputError
 
-from .conftest import LAB_TS, make_alert
+from .factories import LAB_TS, make_alert
 
 
 def test_round_trip_keeps_every_field(db):

@@ -16,16 +16,16 @@ from rich.table import Table
 from rich.text import Text
 
 from dpictl.alerts.record import Alert
-from dpictl.cli.render.theme import severity_style
+from dpictl.cli.render.theme import THEME, severity_style
 
 # (header, style, min width, ratio for the space left over)
 COLUMNS = (
     ("TIME", "alert.time", 20, 0),
     ("DPI RESOURCE", "alert.origin", 12, 2),
-    ("ENDPOINT", "alert.endpoint", 12, 2),
-    ("SOURCE", "alert.source", 15, 2),
-    ("DESTINATION", "alert.dest", 15, 2),
-    ("SID", "alert.sid", 7, 0),
+    ("ENDPOINT", "alert.endpoint", 14, 2),
+    ("SOURCE", "alert.source", 21, 1),       # 255.255.255.255:65535
+    ("DESTINATION", "alert.dest", 21, 1),
+    ("SID", "alert.sid", 9, 0),
     ("MESSAGE", "", 20, 4),
 )
 
@@ -66,13 +66,34 @@ def alert_cells(alert: Alert) -> list[Text]:
     ]
 
 
-def _new_table(show_header: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD if show_header else None, show_header=show_header,
-                  header_style="bold", pad_edge=False, expand=True, show_edge=False)
-    for header, style, min_width, ratio in COLUMNS:
-        table.add_column(header, style=style, min_width=min_width, ratio=ratio or None,
-                         no_wrap=(ratio == 0), overflow="fold")
+def _new_table(show_header: bool, widths: list[int] | None = None) -> Table:
+    """Auto-sized columns (a finished table), or fixed `widths` (streamed rows must line up
+    with a header printed earlier, whatever their own content)."""
+    table = Table(box=box.SIMPLE_HEAD, show_header=show_header,
+                  header_style="bold", pad_edge=False, show_edge=False)
+    for i, (header, style, min_width, ratio) in enumerate(COLUMNS):
+        if widths:
+            table.add_column(header, style=style, width=widths[i], no_wrap=(ratio == 0),
+                             overflow="fold")
+        else:
+            table.add_column(header, style=style, no_wrap=(ratio == 0),
+                             overflow="fold", min_width=min_width if ratio == 0 else None)
     return table
+
+
+def stream_widths(total: int) -> list[int]:
+    """Fixed column widths that fit `total` console columns: the no-wrap columns get their
+    minimum; the others their minimum plus a ratio share of what is left (or, on a console
+    too narrow for the minimums, a share of what there is in proportion to them)."""
+    gaps = 3 * (len(COLUMNS) - 1)          # padding either side plus SIMPLE_HEAD's divider
+    fixed = sum(m for _, _, m, r in COLUMNS if r == 0)
+    ratios = sum(r for *_, r in COLUMNS)
+    spare = max(total - gaps - fixed, 0)
+    mins = sum(m for _, _, m, r in COLUMNS if r)
+    if mins <= spare:
+        extra = spare - mins
+        return [m + (extra * r // ratios if r else 0) for _, _, m, r in COLUMNS]
+    return [m if r == 0 else max(4, spare * m // mins) for _, _, m, r in COLUMNS]
 
 
 def alerts_table(alerts: Iterable[Alert]) -> Table:
@@ -88,7 +109,8 @@ def render_alerts_table(console: Console, alerts: list[Alert]) -> None:
     if not alerts:
         console.print("No alerts.", style="dim")
         return
-    console.print(alerts_table(alerts))
+    with console.use_theme(THEME):
+        console.print(alerts_table(alerts))
 
 
 class StreamingAlertTable:
@@ -97,12 +119,14 @@ class StreamingAlertTable:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.rows = 0
+        self.widths = stream_widths(console.width)
 
     def add(self, alerts: Iterable[Alert]) -> None:
         for alert in alerts:
-            table = _new_table(show_header=self.rows == 0)
+            table = _new_table(self.rows == 0, self.widths)
             table.add_row(*alert_cells(alert))
-            self.console.print(table)
+            with self.console.use_theme(THEME):
+                self.console.print(table)
             self.rows += 1
 
 
