@@ -1,0 +1,192 @@
+"""The compiled rule set: signatures grouped so that most packets touch few of them.
+
+Packet signatures are grouped by IP protocol (tcp, udp, icmp, other); each group has a
+prefilter over its fast patterns and a short list of signatures without one (flags,
+itype, dsize-only rules...). The latter are filtered by port once per (proto, sport,
+dport) and cached, so an empty TCP ACK — the most common packet — costs a dict lookup.
+Application signatures (HTTP buffers) have one prefilter per buffer name.
+
+Prefilter databases are built lazily, on the first packet that needs them: a capture
+without ICMP never pays for the ICMP database, and start-up stays short.
+`Detector` is immutable after construction and shared by forked engines; per-engine
+state (thresholds, flows) lives elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+from dpictl.engine.detect.matcher import (chains_ok, conditions_ok, header_ok, post_match)
+from dpictl.engine.detect.prefilter import Prefilter
+from dpictl.engine.detect.signature import KIND_APP, PACKET_BUFFERS, Signature
+from dpictl.engine.detect.thresholds import ThresholdTable
+from dpictl.engine.packet import Packet
+
+_PROTO_CLASSES = (6, 17, 1, 58, 0)   # 0: any other IP protocol
+_PORT_CACHE_MAX = 65536
+
+# Which app buffers belong to which side of an HTTP transaction.
+RESPONSE_BUFFERS = frozenset({"http_stat_code", "http_stat_msg", "http_raw_status"})
+REQUEST_BUFFERS = frozenset({"http_uri", "http_raw_uri", "http_method", "http_client_body",
+                             "http_raw_request", "http_param", "http_true_ip"})
+REQUEST, RESPONSE = 1, 2
+
+
+class _Group:
+    """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
+
+    __slots__ = ("sigs", "fp_sigs", "nofp", "_patterns", "_prefilter", "_port_cache")
+
+    def __init__(self) -> None:
+        self.sigs: list[Signature] = []
+        self.fp_sigs: list[Signature] = []
+        self.nofp: list[Signature] = []
+        self._patterns: list[tuple[bytes, bool]] = []
+        self._prefilter: Prefilter | None = None
+        self._port_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
+
+    def add(self, sig: Signature, fast: tuple[bytes, bool] | None) -> None:
+        self.sigs.append(sig)
+        if fast is None:
+            self.nofp.append(sig)
+        else:
+            self.fp_sigs.append(sig)
+            self._patterns.append(fast)
+
+    def prefilter(self, buf: bytes) -> list[Signature]:
+        if not self.fp_sigs or not buf:
+            return []
+        if self._prefilter is None:
+            self._prefilter = Prefilter(self._patterns)
+        fp = self.fp_sigs
+        return [fp[i] for i in self._prefilter.scan(buf)]
+
+    def nofp_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
+        key = (sport, dport)
+        hit = self._port_cache.get(key)
+        if hit is None:
+            if len(self._port_cache) >= _PORT_CACHE_MAX:
+                self._port_cache.clear()
+            hit = tuple(s for s in self.nofp if _ports_may_match(s, sport, dport))
+            self._port_cache[key] = hit
+        return hit
+
+
+def _ports_may_match(sig: Signature, sport: int, dport: int) -> bool:
+    fwd = ((sig.sports is None or sig.sports.match(sport))
+           and (sig.dports is None or sig.dports.match(dport)))
+    if fwd or not sig.bidirectional:
+        return fwd
+    return ((sig.sports is None or sig.sports.match(dport))
+            and (sig.dports is None or sig.dports.match(sport)))
+
+
+class Detector:
+    """Evaluate compiled signatures; returns the signatures that should alert."""
+
+    def __init__(self, sigs: Iterable[Signature]) -> None:
+        # flowbit setters first, so a bit set on a packet is visible to testers on it
+        self.signatures = sorted(sigs, key=lambda s: (not s.sets_flowbits, s.order))
+        for rank, sig in enumerate(self.signatures):
+            sig.order = rank
+        self._packet: dict[int, _Group] = {p: _Group() for p in _PROTO_CLASSES}
+        self._app: dict[str, _Group] = {}
+        self._app_nofp: list[Signature] = []
+        for sig in self.signatures:
+            if sig.kind == KIND_APP:
+                self._add_app(sig)
+            else:
+                fast = (sig.fast[1], sig.fast[2]) if sig.fast else None
+                for proto in _PROTO_CLASSES:
+                    if sig.protos is None or proto in sig.protos:
+                        self._packet[proto].add(sig, fast)
+        self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
+
+    def _add_app(self, sig: Signature) -> None:
+        if sig.fast is None:
+            self._app_nofp.append(sig)
+            return
+        buffer, pattern, nocase = sig.fast
+        self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase))
+
+    # -- packets and raw stream -------------------------------------------------------
+    def packet_candidates(self, pkt: Packet, data: bytes) -> list[Signature]:
+        group = self._packet.get(pkt.ip_proto) or self._packet[0]
+        cands = list(group.nofp_for(pkt.sport, pkt.dport))
+        if data:
+            cands.extend(group.prefilter(data))
+            if len(cands) > 1:
+                cands.sort(key=_order)
+        return cands
+
+    def inspect_packet(self, pkt: Packet, data: bytes, flow, to_server: bool | None,
+                       thresholds: ThresholdTable, stream: bool = False) -> list[Signature]:
+        """Packet signatures matching `data` (the packet payload or a raw stream chunk)."""
+        out: list[Signature] = []
+        buffers = {"pkt_data": data, "raw_data": data}
+        for sig in self.packet_candidates(pkt, data):
+            if stream and sig.packet_only or not stream and sig.stream_only:
+                continue
+            if sig.chains and not data:
+                continue
+            if not conditions_ok(sig, pkt, flow, to_server):
+                continue
+            if sig.chains and not chains_ok(sig, buffers):
+                continue
+            if post_match(sig, pkt, flow, thresholds):
+                out.append(sig)
+        return out
+
+    # -- HTTP transactions ------------------------------------------------------------
+    def inspect_app(self, pkt: Packet, flow, to_server: bool, buffers: Mapping[str, bytes],
+                    fields: Mapping[str, bytes] | None, thresholds: ThresholdTable,
+                    response: bool) -> list[Signature]:
+        """App signatures for one transaction side: request (response=False) or response.
+
+        Request-side signatures run when the request is complete; a signature that names
+        any response buffer runs when the response is complete (it may also use request
+        buffers, which are still in `buffers`).
+        """
+        seen: set[int] = set()
+        cands: list[Signature] = []
+        for name, group in self._app.items():
+            buf = buffers.get(name)
+            if buf:
+                for sig in group.prefilter(buf):
+                    if sig.order not in seen:
+                        seen.add(sig.order)
+                        cands.append(sig)
+        cands.extend(self._app_nofp)
+        cands.sort(key=_order)
+        out: list[Signature] = []
+        for sig in cands:
+            if not _sides(sig) & (RESPONSE if response else REQUEST):
+                continue
+            if not conditions_ok(sig, pkt, flow, to_server):
+                continue
+            if not chains_ok(sig, buffers, fields):
+                continue
+            if post_match(sig, pkt, flow, thresholds):
+                out.append(sig)
+        return out
+
+
+def _order(sig: Signature) -> int:
+    return sig.order
+
+
+def _sides(sig: Signature) -> int:
+    """Which transaction side(s) a signature is inspected on: a response-only buffer or
+    flow:to_client means the response; a request-only buffer or flow:to_server the
+    request; otherwise (http_header, http_cookie, file_data alone) both, as Suricata
+    registers those buffers for both directions."""
+    names = {chain.buffer for chain in sig.chains}
+    flow = sig.flow
+    if names & RESPONSE_BUFFERS or (flow is not None and flow.to_client):
+        return RESPONSE
+    if names & REQUEST_BUFFERS or (flow is not None and flow.to_server):
+        return REQUEST
+    return REQUEST | RESPONSE
+
+
+__all__ = ["Detector", "RESPONSE_BUFFERS", "REQUEST_BUFFERS", "header_ok", "PACKET_BUFFERS"]

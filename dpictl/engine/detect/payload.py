@@ -1,0 +1,231 @@
+"""Content inspection of one buffer: content, pcre, byte_*, isdataat, base64_decode.
+
+A buffer's options form a chain evaluated left to right with a cursor (the end of the last
+match). As in Suricata (detect-engine-content-inspection.c), a content or pcre whose next
+option is relative to it is retried at its next occurrence when the rest of the chain
+fails, and a failed *absolute* match ends the whole inspection at once (no earlier match
+can change its outcome). Results are tri-state for that reason: MATCH, NO_MATCH (the caller
+may backtrack) and STOP. A step budget bounds the backtracking like Suricata's
+inspection recursion limit.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+from dpictl.engine.detect import byte_ops
+from dpictl.engine.detect.regex import Regex
+from dpictl.rules.ast import (Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Content,
+                              IsDataAt, Pcre)
+
+MATCH, NO_MATCH, STOP = 1, 0, -1
+STEP_BUDGET = 3000
+
+K_CONTENT, K_PCRE, K_TEST, K_JUMP, K_EXTRACT, K_MATH, K_DATAAT, K_B64 = range(8)
+_KINDS = {Content: K_CONTENT, Pcre: K_PCRE, ByteTest: K_TEST, ByteJump: K_JUMP,
+          ByteExtract: K_EXTRACT, ByteMath: K_MATH, IsDataAt: K_DATAAT, Base64Decode: K_B64}
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n ]*")
+
+
+class Op:
+    """One compiled option of a chain. `rel_next`: the next option is relative to this one."""
+
+    __slots__ = ("kind", "node", "pattern", "nocase", "negated", "relative", "rel_next",
+                 "regex")
+
+    def __init__(self, node) -> None:
+        self.kind = _KINDS[type(node)]
+        self.node = node
+        self.pattern = b""
+        self.nocase = False
+        self.negated = bool(getattr(node, "negated", False))
+        self.rel_next = False
+        self.regex: Regex | None = None
+        if self.kind == K_CONTENT:
+            self.nocase = node.nocase
+            self.pattern = node.pattern.lower() if node.nocase else node.pattern
+            self.relative = node.relative
+        else:
+            self.relative = bool(getattr(node, "relative", False))
+        if self.kind == K_PCRE:
+            self.regex = Regex(node.pattern, node.flags)
+
+
+def compile_chain(nodes: list) -> tuple[Op, ...]:
+    """Compile one buffer's options (in rule order); raises RegexError for a bad pcre."""
+    ops = [Op(node) for node in nodes]
+    for prev, nxt in zip(ops, ops[1:]):
+        prev.rel_next = nxt.relative
+    return tuple(ops)
+
+
+class Inspection:
+    """State of one signature evaluation: variables, the lower-cased buffer cache, budget."""
+
+    __slots__ = ("env", "budget", "base64", "_lower_src", "_lower")
+
+    def __init__(self) -> None:
+        self.env: dict[str, int] = {}
+        self.budget = STEP_BUDGET
+        self.base64 = b""
+        self._lower_src: bytes | None = None
+        self._lower = b""
+
+    def lower(self, buf: bytes) -> bytes:
+        if buf is not self._lower_src:
+            self._lower_src = buf
+            self._lower = buf.lower()
+        return self._lower
+
+
+def match_chain(ops: tuple[Op, ...], buf: bytes, st: Inspection) -> bool:
+    return _run(ops, 0, buf, 0, st) == MATCH
+
+
+def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -> int:
+    n = len(ops)
+    env = st.env
+    while i < n:
+        op = ops[i]
+        kind = op.kind
+        if kind == K_CONTENT:
+            node = op.node
+            blen = len(buf)
+            if op.relative:
+                dist = byte_ops.resolve(node.distance, env)
+                if dist is None:
+                    return NO_MATCH
+                start = cursor + dist
+                if start < 0:
+                    start = 0
+                end = blen
+                if node.within is not None:
+                    within = byte_ops.resolve(node.within, env)
+                    if within is None:
+                        return NO_MATCH
+                    end = min(blen, cursor + dist + within)
+            else:
+                start = byte_ops.resolve(node.offset, env)
+                if start is None:
+                    return STOP
+                end = blen
+                if node.depth is not None:
+                    depth = byte_ops.resolve(node.depth, env)
+                    if depth is None:
+                        return STOP
+                    end = min(blen, start + depth)
+            hay = st.lower(buf) if op.nocase else buf
+            pat = op.pattern
+            pos = hay.find(pat, start, end) if end - start >= len(pat) else -1
+            if op.negated:
+                if pos >= 0:
+                    return NO_MATCH if op.relative else STOP
+                i += 1
+                continue
+            if pos < 0:
+                return NO_MATCH if op.relative else STOP
+            if not op.rel_next:
+                cursor = pos + len(pat)
+                i += 1
+                continue
+            while True:
+                st.budget -= 1
+                if st.budget < 0:
+                    return STOP
+                saved = dict(env) if env else None
+                r = _run(ops, i + 1, buf, pos + len(pat), st)
+                if r != NO_MATCH:
+                    return r
+                if saved is not None:
+                    env.clear()
+                    env.update(saved)
+                pos = hay.find(pat, pos + 1, end) if end - pos - 1 >= len(pat) else -1
+                if pos < 0:
+                    return NO_MATCH
+        elif kind == K_PCRE:
+            start = cursor if op.relative else 0
+            sub = buf[start:] if start else buf
+            span = op.regex.search(sub, 0)  # type: ignore[union-attr]
+            if op.negated:
+                if span is not None:
+                    return NO_MATCH if op.relative else STOP
+                i += 1
+                continue
+            if span is None:
+                return NO_MATCH if op.relative else STOP
+            if not op.rel_next:
+                cursor = start + span[1]
+                i += 1
+                continue
+            while True:
+                st.budget -= 1
+                if st.budget < 0:
+                    return STOP
+                r = _run(ops, i + 1, buf, start + span[1], st)
+                if r != NO_MATCH:
+                    return r
+                nxt = span[0] + 1
+                if nxt > len(sub):
+                    return NO_MATCH
+                span = op.regex.search(sub, nxt)  # type: ignore[union-attr]
+                if span is None:
+                    return NO_MATCH
+        elif kind == K_TEST:
+            if not byte_ops.byte_test(op.node, buf, cursor, env):
+                return NO_MATCH
+            i += 1
+        elif kind == K_JUMP:
+            new = byte_ops.byte_jump(op.node, buf, cursor, env)
+            if new is None:
+                return NO_MATCH
+            cursor = new
+            i += 1
+        elif kind == K_EXTRACT:
+            new = byte_ops.byte_extract(op.node, buf, cursor, env)
+            if new is None:
+                return NO_MATCH
+            cursor = new
+            i += 1
+        elif kind == K_MATH:
+            if not byte_ops.byte_math(op.node, buf, cursor, env):
+                return NO_MATCH
+            i += 1
+        elif kind == K_DATAAT:
+            if not _isdataat(op, buf, cursor, env):
+                return NO_MATCH
+            i += 1
+        else:  # K_B64
+            st.base64 = _base64_decode(op.node, buf, cursor)
+            i += 1
+    return MATCH
+
+
+def _isdataat(op: Op, buf: bytes, cursor: int, env: dict[str, int]) -> bool:
+    n = byte_ops.resolve(op.node.offset, env)
+    if n is None:
+        return False
+    if op.relative:
+        # Suricata: at least n bytes after the cursor (detect-isdataat.c)
+        present = cursor + n <= len(buf)
+    else:
+        present = n < len(buf)
+    return present != op.negated
+
+
+def _base64_decode(node: Base64Decode, buf: bytes, cursor: int) -> bytes:
+    start = (cursor if node.relative else 0) + (node.offset or 0)
+    data = buf[start:start + node.bytes] if node.bytes else buf[start:]
+    run = _B64_RUN.match(data)
+    text = run.group(0).replace(b"\r", b"").replace(b"\n", b"").replace(b" ", b"") if run else b""
+    text = text.split(b"=")[0]
+    text = text[: len(text) - len(text) % 4] if len(text) % 4 == 1 else text
+    text += b"=" * (-len(text) % 4)
+    try:
+        return binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+__all__ = ["Op", "Inspection", "compile_chain", "match_chain", "MATCH", "NO_MATCH", "STOP",
+           "STEP_BUDGET"]

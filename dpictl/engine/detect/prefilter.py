@@ -1,0 +1,103 @@
+"""Multi-pattern prefilter: which signatures' fast patterns occur in a buffer.
+
+Hyperscan (the matcher Suricata and Snort 3 use) scans a buffer once for every fast
+pattern; SINGLEMATCH makes it report each pattern at most once per scan, so the Python
+callback runs once per distinct hit rather than once per occurrence. Patterns are fed in
+literal mode (bytes, no regex escaping), caseless where the content is `nocase`. When
+hyperscan is missing or refuses a database, pyahocorasick does the same job on a raw and
+a lower-cased copy of the buffer.
+"""
+
+from __future__ import annotations
+
+try:  # pragma: no cover - depends on the platform
+    import hyperscan
+except ImportError:  # pragma: no cover
+    hyperscan = None  # type: ignore[assignment]
+
+import ahocorasick
+
+
+class Prefilter:
+    """`scan(buf) -> list[int]`: the ids (indices into the patterns list) found in buf."""
+
+    def __init__(self, patterns: list[tuple[bytes, bool]]) -> None:
+        self.size = len(patterns)
+        self._hs = None
+        self._ac_case = self._ac_nocase = None
+        if not patterns:
+            return
+        if hyperscan is not None:
+            try:
+                self._hs = _hyperscan_db(patterns)
+                return
+            except Exception:  # pragma: no cover - fall back below
+                self._hs = None
+        self._ac_case, self._ac_nocase = _aho_corasick(patterns)
+
+    @property
+    def backend(self) -> str:
+        return "hyperscan" if self._hs is not None else "aho-corasick"
+
+    def scan(self, buf: bytes) -> list[int]:
+        if not buf or self.size == 0:
+            return []
+        hits: list[int] = []
+        if self._hs is not None:
+            self._hs.scan(buf, match_event_handler=_on_match, context=hits)
+            return hits
+        seen: set[int] = set()
+        if self._ac_case is not None:
+            for _end, pid in self._ac_case.iter(buf):
+                seen.add(pid)
+        if self._ac_nocase is not None:
+            for _end, pid in self._ac_nocase.iter(buf.lower()):
+                seen.add(pid)
+        return list(seen)
+
+
+def _on_match(pid: int, _start: int, _end: int, _flags: int, hits: list[int]) -> None:
+    hits.append(pid)
+
+
+def _hyperscan_db(patterns: list[tuple[bytes, bool]]):
+    base = hyperscan.HS_FLAG_SINGLEMATCH
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[p for p, _ in patterns],
+        ids=list(range(len(patterns))),
+        elements=len(patterns),
+        flags=[base | (hyperscan.HS_FLAG_CASELESS if nocase else 0) for _, nocase in patterns],
+        literal=True,
+    )
+    return db
+
+
+def _aho_corasick(patterns: list[tuple[bytes, bool]]):
+    case = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_SEQUENCE)
+    nocase = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_SEQUENCE)
+    n_case = n_nocase = 0
+    for pid, (pat, ci) in enumerate(patterns):
+        if ci:
+            nocase.add_word(tuple(pat.lower()), pid)
+            n_nocase += 1
+        else:
+            case.add_word(tuple(pat), pid)
+            n_case += 1
+    for auto in (case, nocase):
+        auto.make_automaton()
+    return (_BytesAutomaton(case) if n_case else None,
+            _BytesAutomaton(nocase) if n_nocase else None)
+
+
+class _BytesAutomaton:
+    """pyahocorasick keys bytes as integer sequences; this adapts `iter(bytes)`."""
+
+    def __init__(self, auto) -> None:
+        self._auto = auto
+
+    def iter(self, buf: bytes):
+        return self._auto.iter(tuple(buf))
+
+
+__all__ = ["Prefilter"]

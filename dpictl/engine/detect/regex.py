@@ -1,0 +1,70 @@
+"""`pcre` through PCRE2, with limits so that no rule or packet can stall the engine.
+
+Suricata compiles Snort's `/re/flags` with PCRE2 and treats "match limit exceeded" as no
+match; we do the same. The limits are put inside the pattern (`(*LIMIT_MATCH=n)`,
+`(*LIMIT_DEPTH=n)`) because the Python binding exposes no match context; PCRE2 honours them
+with and without JIT. JIT compilation is deferred to the first use of each pattern: most of
+the ~2,000 community regexes never run on a given capture, and start-up time counts.
+"""
+
+from __future__ import annotations
+
+import pcre2
+
+# Same order of magnitude as Suricata's defaults (pcre match-limit 3500, recursion 1500):
+# enough for every community regex on real traffic, small enough to bound a hostile one.
+MATCH_LIMIT = 3500
+DEPTH_LIMIT = 1500
+
+_FLAG_BITS = {"i": pcre2.I, "s": pcre2.S, "m": pcre2.M, "x": pcre2.X}
+
+
+class RegexError(ValueError):
+    """The regex does not compile with PCRE2 (the rule is rejected, with this reason)."""
+
+
+class Regex:
+    """One compiled `pcre`; `search(buf, pos)` returns (start, end) or None."""
+
+    __slots__ = ("_code", "_jitted", "anchored")
+
+    def __init__(self, pattern: str, flags: str) -> None:
+        bits = 0
+        prefix = ""
+        for flag in flags:
+            if flag in _FLAG_BITS:
+                bits |= _FLAG_BITS[flag]
+            elif flag == "G":
+                prefix += "(?U)"
+            # E (dollar end-only) and O (override limits) have no inline form; E differs
+            # only on a trailing newline, O is deliberately ignored (limits always apply).
+        self.anchored = "A" in flags
+        body = f"(?:{pattern}\n)" if bits & pcre2.X else f"(?:{pattern})"
+        if self.anchored:
+            body = "\\G" + body
+        text = f"(*LIMIT_MATCH={MATCH_LIMIT})(*LIMIT_DEPTH={DEPTH_LIMIT}){prefix}{body}"
+        try:
+            self._code = pcre2.compile(text.encode("utf-8", "surrogateescape"), flags=bits)
+        except Exception as exc:  # pcre2 raises its own error types
+            raise RegexError(f"pcre does not compile: {exc}") from None
+        self._jitted = False
+
+    def search(self, buf: bytes, pos: int = 0) -> tuple[int, int] | None:
+        if not self._jitted:
+            self._jitted = True
+            try:
+                self._code.jit_compile()
+            except Exception:  # JIT unavailable: the interpreter still works
+                pass
+        if pos > len(buf):
+            return None
+        try:
+            m = self._code.search(buf, pos)
+        except Exception:  # match/depth limit exceeded: no match, like Suricata
+            return None
+        if m is None:
+            return None
+        return m.span()
+
+
+__all__ = ["Regex", "RegexError", "MATCH_LIMIT", "DEPTH_LIMIT"]

@@ -1,0 +1,199 @@
+"""Compile a parsed `Rule` into a `Signature`: everything the hot path needs, precomputed.
+
+A rule is compiled once, at Engine construction. Compilation sorts its options into the
+places they are evaluated (header, packet checks, flow, per-buffer content chains,
+flowbits, threshold), picks the fast pattern for the prefilter, and decides the inspection
+kind: a *packet* rule (payload and raw stream), an *app* rule (HTTP transaction buffers)
+or a rule that cannot be evaluated, in which case `SignatureRejected` says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dpictl.engine.detect.header import (AddressMatcher, PortMatcher, compile_addresses,
+                                         compile_ports)
+from dpictl.engine.detect.packet_checks import (Check, compile_flags, compile_fragbits,
+                                                compile_numeric, is_packet_numeric)
+from dpictl.engine.detect.payload import Op, compile_chain
+from dpictl.engine.detect.regex import RegexError
+from dpictl.engine.detect.support import (SERVICE_PROTOCOLS, UNSUPPORTED_BUFFERS,
+                                          keyword_decision)
+from dpictl.rules import ast
+
+PACKET_BUFFERS = frozenset({"pkt_data", "raw_data"})
+_PROTOS = {"tcp": (6,), "udp": (17,), "icmp": (1, 58), "ip": None}
+KIND_PACKET, KIND_APP = "packet", "app"
+
+
+class SignatureRejected(Exception):
+    """The rule cannot be evaluated; the message is the reason shown in the rule report."""
+
+
+@dataclass(slots=True, eq=False)
+class Chain:
+    """One buffer's options in rule order. `field` narrows http_header to one header."""
+
+    buffer: str
+    field: str | None
+    ops: tuple[Op, ...]
+
+
+@dataclass(slots=True, eq=False)
+class Signature:
+    rule: ast.Rule
+    order: int
+    protos: tuple[int, ...] | None           # None: any IP protocol
+    app: str | None                           # "http" for app rules
+    kind: str
+    src: AddressMatcher | None
+    dst: AddressMatcher | None
+    sports: PortMatcher | None
+    dports: PortMatcher | None
+    bidirectional: bool
+    checks: tuple[Check, ...]
+    flow: ast.Flow | None
+    chains: tuple[Chain, ...]
+    buffer_tests: tuple[ast.NumericTest, ...]   # urilen, bufferlen
+    stream_size: tuple[ast.NumericTest, ...]
+    flowbit_checks: tuple[ast.Flowbits, ...]
+    flowbit_actions: tuple[ast.Flowbits, ...]
+    noalert: bool
+    threshold: ast.Threshold | None
+    detection_filter: ast.Threshold | None
+    fast: tuple[str, bytes, bool] | None      # (buffer, pattern, nocase)
+    packet_only: bool                         # dsize / no_stream: never on stream data
+    stream_only: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sid(self) -> int:
+        return self.rule.sid
+
+    @property
+    def sets_flowbits(self) -> bool:
+        return bool(self.flowbit_actions)
+
+
+def compile_rule(rule: ast.Rule, order: int) -> Signature:
+    """Raises SignatureRejected (with the reason) for rules the engine cannot evaluate."""
+    notes: list[str] = []
+    protos, app = _protocol(rule)
+    checks: list[Check] = []
+    flow: ast.Flow | None = None
+    buffer_tests: list[ast.NumericTest] = []
+    stream_size: list[ast.NumericTest] = []
+    fb_checks: list[ast.Flowbits] = []
+    fb_actions: list[ast.Flowbits] = []
+    noalert = False
+    threshold = dfilter = None
+    chains: dict[tuple[str, str | None], list] = {}
+    for opt in rule.options:
+        if isinstance(opt, ast.Unsupported):
+            drop, reason = keyword_decision(opt.keyword)
+            if drop:
+                raise SignatureRejected(reason)
+            notes.append(reason)
+        elif isinstance(opt, ast.NumericTest):
+            if is_packet_numeric(opt):
+                checks.append(compile_numeric(opt))
+            elif opt.keyword in ("urilen", "bufferlen"):
+                buffer_tests.append(opt)
+            elif opt.keyword == "stream_size":
+                stream_size.append(opt)
+            else:
+                raise SignatureRejected(f"keyword {opt.keyword!r} is not supported")
+        elif isinstance(opt, ast.Flags):
+            checks.append(compile_flags(opt))
+        elif isinstance(opt, ast.Fragbits):
+            checks.append(compile_fragbits(opt))
+        elif isinstance(opt, ast.Flow):
+            flow = opt
+        elif isinstance(opt, ast.Flowbits):
+            if opt.command == "noalert":
+                noalert = True
+            elif opt.command in ("isset", "isnotset"):
+                fb_checks.append(opt)
+            elif opt.command in ("set", "unset", "toggle", "reset"):
+                fb_actions.append(opt)
+            else:
+                raise SignatureRejected(f"flowbits:{opt.command} is not supported")
+        elif isinstance(opt, ast.Threshold):
+            if opt.kind == "detection_filter":
+                dfilter = opt
+            else:
+                threshold = opt
+        else:
+            buffer = opt.buffer
+            if buffer in UNSUPPORTED_BUFFERS:
+                raise SignatureRejected(UNSUPPORTED_BUFFERS[buffer])
+            chains.setdefault((buffer, getattr(opt, "field", None)), []).append(opt)
+    try:
+        compiled = tuple(Chain(b, f, compile_chain(nodes)) for (b, f), nodes in chains.items())
+    except RegexError as exc:
+        raise SignatureRejected(str(exc)) from None
+    buffers = {c.buffer for c in compiled} | {t.buffer or "http_uri" for t in buffer_tests}
+    app_buffers = buffers - PACKET_BUFFERS - {"base64_data"}
+    kind = KIND_PACKET
+    if app_buffers or app:
+        kind = KIND_APP
+        app = app or "http"
+        if protos is None or 6 not in protos:
+            if protos is None:
+                protos = (6,)
+            else:
+                raise SignatureRejected("HTTP buffers on a non-TCP rule")
+    packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
+    stream_only = bool(flow and flow.only_stream)
+    if flow and (flow.only_frag or flow.no_frag):
+        notes.append("flow:only_frag/no_frag evaluated on the reassembled packet")
+    return Signature(
+        rule=rule, order=order, protos=protos, app=app, kind=kind,
+        src=compile_addresses(rule.src), dst=compile_addresses(rule.dst),
+        sports=compile_ports(rule.src_ports), dports=compile_ports(rule.dst_ports),
+        bidirectional=rule.bidirectional, checks=tuple(checks), flow=flow, chains=compiled,
+        buffer_tests=tuple(buffer_tests), stream_size=tuple(stream_size),
+        flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
+        threshold=threshold, detection_filter=dfilter, fast=_fast_pattern(compiled),
+        packet_only=packet_only, stream_only=stream_only, notes=notes)
+
+
+def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:
+    proto = rule.proto.lower()
+    if proto in _PROTOS:
+        return _PROTOS[proto], None
+    if proto in SERVICE_PROTOCOLS:
+        return (6,), proto
+    raise SignatureRejected(f"protocol {rule.proto!r}: dpictl has no parser for it")
+
+
+def _is_dsize(opt: object) -> bool:
+    return isinstance(opt, ast.NumericTest) and opt.keyword == "dsize"
+
+
+def _fast_pattern(chains: tuple[Chain, ...]) -> tuple[str, bytes, bool] | None:
+    """The author's fast_pattern, else the longest positive content (Snort's choice).
+
+    Only a content that must be present for the rule to match can filter candidates:
+    negated contents never qualify, nor contents of the derived base64_data buffer.
+    Header-field contents filter on the whole http_header buffer, which contains them.
+    """
+    best: tuple[int, str, bytes, bool] | None = None
+    for chain in chains:
+        if chain.buffer == "base64_data":
+            continue
+        for op in chain.ops:
+            node = op.node
+            if not isinstance(node, ast.Content) or node.negated or not node.pattern:
+                continue
+            buffer = "http_header" if chain.field else chain.buffer
+            score = (1 << 20 if node.fast_pattern else 0) + len(node.pattern)
+            if best is None or score > best[0]:
+                best = (score, buffer, node.pattern, node.nocase)
+    if best is None:
+        return None
+    return best[1], best[2], best[3]
+
+
+__all__ = ["Signature", "Chain", "SignatureRejected", "compile_rule", "KIND_PACKET",
+           "KIND_APP", "PACKET_BUFFERS"]
