@@ -165,8 +165,10 @@ class NumericTest:
     icmp_seq, itype, icode, seq, ack, window, stream_size, ip_proto (as number), tos.
 
     op is one of "=", "!=" (written `!N`), "<", ">", "<=", ">=", "<>" (exclusive range),
-    "<=>" (inclusive range; Snort 3 `N<=>M`). For ranges `value` is the low end and `high`
-    the high end. `raw` on urilen means the raw URI. `buffer` is set for bufferlen.
+    "<=>" (inclusive range; Snort 3 `N<=>M`; Snort 2.9 `dsize`/`urilen` `N<>M` is inclusive and
+    arrives as "<=>"). For ranges `value` is the low end and `high` the high end. `raw` on
+    urilen means the raw URI. `buffer` is set for bufferlen (the sticky buffer) and for urilen
+    ("http_raw_uri", or "http_uri" with `,norm`).
     """
 
     keyword: str
@@ -176,6 +178,7 @@ class NumericTest:
     raw: bool = False
     buffer: Buffer | None = None
     extra: str | None = None         # stream_size direction ("client", "server", "both", "either")
+    relative: bool = False           # bufferlen:...,relative: the length left after the cursor
 
 
 @dataclass(slots=True)

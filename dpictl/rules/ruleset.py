@@ -1,0 +1,179 @@
+"""Loading rule files into a `RuleSet`: counts, per-rule errors, duplicates, built-in rules.
+
+Only active rule text counts: blank lines and comments (including commented-out `# alert`
+rules, as Snort 2.9 files ship most of theirs) are skipped. `ipvar`/`portvar`/`var` lines
+in a rules file define variables for the rules after them. A rule that does not parse
+becomes a `RuleLoadError` (file, line, sid, reason) and the rest still load; any other
+active line (e.g. `include`) is reported the same way.
+
+Duplicate (gid, sid): like Snort 3, the rule with the higher rev wins, and on equal revs the
+later one; the one dropped is named in `warnings` (not in `errors`: nothing failed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from dpictl.errors import InputError, RuleSyntaxError
+from dpictl.rules.ast import Rule
+from dpictl.rules.classifications import is_known
+from dpictl.rules.dialect import file_hint
+from dpictl.rules.errors import RuleLoadError
+from dpictl.rules.header import ACTIONS
+from dpictl.rules.parse import parse_rule
+from dpictl.rules.tokens import logical_lines
+from dpictl.rules.variables import Variables
+
+_VAR_LINE = re.compile(r"(ipvar|portvar|var)\s+(\S+)\s+(.+)\Z")
+
+
+@dataclass(slots=True)
+class FileStats:
+    """Per-file counts (before duplicates across files are resolved)."""
+
+    file: str
+    total: int = 0
+    loaded: int = 0
+    failed: int = 0
+
+
+@dataclass(slots=True)
+class RuleSet:
+    rules: list[Rule] = field(default_factory=list)
+    errors: list[RuleLoadError] = field(default_factory=list)
+    warnings: list[RuleLoadError] = field(default_factory=list)
+    total: int = 0
+    files: list[FileStats] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        return len(self.rules)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    def by_sid(self, sid: int, gid: int = 1) -> Rule | None:
+        for rule in self.rules:
+            if rule.sid == sid and rule.gid == gid:
+                return rule
+        return None
+
+
+class _Loader:
+    """Accumulates one RuleSet over several texts with one variable table."""
+
+    def __init__(self, variables: Variables) -> None:
+        self.variables = variables
+        self.result = RuleSet()
+        self._index: dict[tuple[int, int], int] = {}
+
+    def add_text(self, text: str, filename: str) -> None:
+        stats = FileStats(filename)
+        self.result.files.append(stats)
+        hint = file_hint(text)
+        for logical in logical_lines(text):
+            first = logical.text.split(None, 1)[0].lower()
+            if first in ("ipvar", "portvar", "var"):
+                self._define(logical.text, filename, logical.line)
+                continue
+            stats.total += 1
+            try:
+                if first not in ACTIONS:
+                    raise RuleSyntaxError(f"not a rule: {logical.text[:60]!r}")
+                rule = parse_rule(logical.text, self.variables, file=filename,
+                                  line=logical.line, hint=hint)
+            except RuleSyntaxError as err:
+                stats.failed += 1
+                self.result.errors.append(
+                    RuleLoadError.from_syntax_error(err, filename, logical.line))
+                continue
+            stats.loaded += 1
+            self._keep(rule)
+        self.result.total += stats.total
+
+    def _define(self, text: str, filename: str, line: int) -> None:
+        m = _VAR_LINE.match(text.strip())
+        try:
+            if not m:
+                raise InputError(f"bad variable line {text[:60]!r}")
+            self.variables.set(m.group(2), m.group(3))
+        except InputError as err:
+            self.result.errors.append(RuleLoadError(filename, line, None, err.message))
+
+    def _keep(self, rule: Rule) -> None:
+        if rule.classtype is not None and not is_known(rule.classtype):
+            self.result.warnings.append(RuleLoadError(
+                rule.file or "", rule.line or 0, rule.sid,
+                f"unknown classtype {rule.classtype!r}; priority {rule.priority}"))
+        at = self._index.get(rule.key)
+        if at is None:
+            self._index[rule.key] = len(self.result.rules)
+            self.result.rules.append(rule)
+            return
+        old = self.result.rules[at]
+        winner, loser = (old, rule) if old.rev > rule.rev else (rule, old)
+        self.result.rules[at] = winner
+        self.result.warnings.append(RuleLoadError(
+            loser.file or "", loser.line or 0, loser.sid,
+            f"duplicate rule {rule.gid}:{rule.sid}: rev {loser.rev} replaced by rev "
+            f"{winner.rev} at {winner.file}:{winner.line}"))
+
+
+def parse_rules_text(text: str, filename: str = "<string>",
+                     vars: dict[str, str] | None = None) -> RuleSet:
+    """Parse rules from a string (tests, inline rules, stdin)."""
+    loader = _Loader(Variables(vars))
+    loader.add_text(text, filename)
+    return loader.result
+
+
+def load_rules(paths: list[Path | str] | tuple[Path | str, ...],
+               vars: dict[str, str] | None = None) -> RuleSet:
+    """Load rule files (a directory means its `*.rules` files, sorted) into one RuleSet.
+
+    A missing or unreadable file raises InputError; broken rules inside a file do not.
+    """
+    loader = _Loader(Variables(vars))
+    for path in paths:
+        for file in _expand(Path(path)):
+            loader.add_text(_read(file), str(file))
+    return loader.result
+
+
+def _expand(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(path.glob("*.rules"))
+        if not files:
+            raise InputError(f"no *.rules files in directory {path}")
+        return files
+    return [path]
+
+
+def _read(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"rules file not found: {path}",
+                         hint="check the path given to --rules") from None
+    except IsADirectoryError:
+        raise InputError(f"rules path is a directory: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read rules file {path}: {exc.strerror or exc}") from None
+    return data.decode("utf-8", "surrogateescape")
+
+
+def builtin_rules() -> RuleSet:
+    """dpictl's own small ruleset (used when no --rules is given)."""
+    loader = _Loader(Variables())
+    folder = resources.files("dpictl.rules").joinpath("builtin")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".rules"):
+            loader.add_text(entry.read_text(encoding="utf-8"), f"builtin/{entry.name}")
+    return loader.result
+
+
+__all__ = ["FileStats", "RuleSet", "load_rules", "parse_rules_text", "builtin_rules"]

@@ -1,0 +1,139 @@
+"""Lexing of rule files: logical rule lines, the header/body split, and option splitting.
+
+One lexer serves both syntaxes. idstools' rule parser was considered for Snort 2.9, but it
+cannot read Snort 3 headers (`alert http (...)`) or comma sub-options, and two lexers would
+split the same `;`/`"`/`\\` rules in two slightly different ways; the few regular
+expressions below handle both at about 1 µs per option.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dpictl.errors import RuleSyntaxError
+
+# One option up to its `;`: runs of plain characters, escaped characters, or quoted strings
+# (in which `;` does not end the option).
+# Possessive quantifiers: a missing `;` must fail in linear time, not backtrack.
+_OPTION = re.compile(r'\s*((?:[^;"\\]++|\\.|"(?:[^"\\]|\\.)*+")*+);', re.S)
+_QUOTED_OR_PLAIN = re.compile(r'(?:[^,"\\]++|\\.|"(?:[^"\\]|\\.)*+")++', re.S)
+_ACTION_START = re.compile(r"[a-z]+\s")
+
+
+@dataclass(slots=True)
+class LogicalLine:
+    """One rule's text, joined onto one line, with the number of its first physical line."""
+
+    text: str
+    line: int
+
+
+def logical_lines(text: str) -> Iterator[LogicalLine]:
+    """Yield the active (non-blank, non-comment) logical lines of a rules file.
+
+    A line ending in `\\` continues on the next one. A rule whose `(` is not yet closed also
+    continues (Snort 3 allows options on several lines), but only onto lines that do not
+    themselves look like the start of a rule or a comment, so one broken rule cannot swallow
+    the next ones.
+    """
+    lines = text.splitlines()
+    i = 0
+    n = len(lines)
+    while i < n:
+        start = i
+        raw = lines[i]
+        i += 1
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = [stripped]
+        while parts[-1].endswith("\\") and i < n:
+            parts[-1] = parts[-1][:-1]
+            parts.append(lines[i].strip())
+            i += 1
+        joined = " ".join(p for p in parts if p)
+        if "(" in joined and not joined.endswith(")"):
+            while i < n and _continues(lines[i]):
+                joined = f"{joined} {lines[i].strip()}".rstrip("\\ ")
+                i += 1
+                if joined.endswith(")"):
+                    break
+        yield LogicalLine(joined, start + 1)
+
+
+def _continues(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and not s.startswith("#") and not _ACTION_START.match(s)
+
+
+def split_rule(text: str) -> tuple[str, str]:
+    """`header (body)` -> (header, body). The body is everything between the first `(` and
+    the last `)`."""
+    open_at = text.find("(")
+    if open_at < 0:
+        raise RuleSyntaxError("no option list: a rule needs '(' ... ')'")
+    close_at = text.rfind(")")
+    if close_at < open_at or text[close_at + 1:].strip():
+        raise RuleSyntaxError("the option list is not closed with ')' at the end of the rule")
+    return text[:open_at].strip(), text[open_at + 1:close_at]
+
+
+def split_options(body: str) -> list[tuple[str, str | None]]:
+    """`msg:"a;b"; nocase; sid:1;` -> [("msg", '"a;b"'), ("nocase", None), ("sid", "1")].
+
+    Keywords are lower-cased; values keep their text (quotes and escapes included) for the
+    keyword parsers. The final `;` may be missing, as Snort allows.
+    """
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    end = len(body)
+    match = _OPTION.match
+    while pos < end:
+        m = match(body, pos)
+        if m is None:
+            rest = body[pos:].strip()
+            if not rest:
+                break
+            if _unbalanced_quote(rest):
+                raise RuleSyntaxError(f"unterminated quoted string in {rest[:60]!r}")
+            out.append(_keyword_value(rest))
+            break
+        opt = m.group(1)
+        if opt.strip():
+            out.append(_keyword_value(opt))
+        pos = m.end()
+    return out
+
+
+def _unbalanced_quote(text: str) -> bool:
+    return _OPTION.match(text + ";") is None or text.replace('\\"', "").count('"') % 2 == 1
+
+
+def _keyword_value(opt: str) -> tuple[str, str | None]:
+    keyword, sep, value = opt.partition(":")
+    keyword = keyword.strip().lower()
+    if not keyword or not re.fullmatch(r"[a-z0-9_.-]+", keyword):
+        raise RuleSyntaxError(f"bad option {opt.strip()[:60]!r}")
+    return keyword, (value.strip() if sep else None)
+
+
+def split_args(value: str) -> list[str]:
+    """Split an option value on commas that are outside quotes; parts are stripped."""
+    return [p.strip() for p in _QUOTED_OR_PLAIN.findall(value)]
+
+
+def unquote(value: str, what: str) -> str:
+    """`"text"` -> `text` with `\\"`, `\\;`, `\\\\` (and any `\\x`) unescaped."""
+    v = value.strip()
+    if len(v) < 2 or v[0] != '"' or v[-1] != '"':
+        raise RuleSyntaxError(f"{what} must be a quoted string, got {value[:60]!r}")
+    inner = v[1:-1]
+    if "\\" not in inner:
+        return inner
+    return re.sub(r"\\(.)", r"\1", inner)
+
+
+__all__ = ["LogicalLine", "logical_lines", "split_rule", "split_options", "split_args",
+           "unquote"]
