@@ -1,0 +1,79 @@
+"""Which host interface carries a pod's traffic on this node.
+
+With Calico it is the veth named by Calico's rule (`cali` + sha1 of "<namespace>.<pod>"),
+which the endpoint already carries. Other CNIs name their veths differently, so when no link
+of that name exists we ask the kernel: the route to the pod's IP leaves through its veth.
+Links are read once per call (one netlink dump), inside the node's network namespace when
+the agent is given one (the local lab's node namespace).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Iterable
+
+from dpictl.backends.base import WorkloadEndpoint
+
+log = logging.getLogger(__name__)
+
+
+def _ipr(netns: str | None):
+    from pyroute2 import IPRoute, NetNS
+
+    return NetNS(netns) if netns else IPRoute()
+
+
+class InterfaceResolver:
+    """Maps local endpoints to the interface to capture on (Calico name, else route)."""
+
+    def __init__(self, netns: str | None = None) -> None:
+        self.netns = netns
+
+    def _links(self, ipr) -> dict[int, str]:
+        return {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+
+    @staticmethod
+    def _route_iface(ipr, ip: str, links: dict[int, str]) -> str | None:
+        try:
+            routes = ipr.route("get", dst=ip)
+        except Exception as exc:             # no route: not a local pod after all
+            log.debug("no route to %s: %s", ip, exc)
+            return None
+        for route in routes:
+            oif = route.get_attr("RTA_OIF")
+            if oif in links:
+                return links[oif]
+        return None
+
+    def resolve(self, endpoints: Iterable[WorkloadEndpoint]) -> list[WorkloadEndpoint]:
+        """The endpoints with `interface` set to a link that exists here, where one does."""
+        eps = list(endpoints)
+        if not eps:
+            return eps
+        try:
+            ipr = _ipr(self.netns)
+        except Exception as exc:
+            log.warning("cannot open netlink%s: %s",
+                        f" in netns {self.netns}" if self.netns else "", exc)
+            return eps
+        try:
+            links = self._links(ipr)
+            names = set(links.values())
+            out = []
+            for ep in eps:
+                if ep.interface in names:
+                    out.append(ep)
+                    continue
+                found = self._route_iface(ipr, ep.ip, links)
+                if found and found != "lo" and found not in ("eth0",) or (
+                        found and found.startswith(("veth", "cali", "lxc", "gke", "azv"))):
+                    out.append(dataclasses.replace(ep, interface=found))
+                else:
+                    out.append(ep)
+            return out
+        finally:
+            ipr.close()
+
+
+__all__ = ["InterfaceResolver"]
