@@ -40,8 +40,8 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
     from dpictl import rules as rules_pkg
 
     for path in paths:
-        if not path.is_file():
-            raise InputError(f"{path}: no such rule file")
+        if not path.exists():
+            raise InputError(f"{path}: no such rule file or directory")
     if paths:
         ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
     else:
@@ -124,7 +124,8 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run_live(inspection: Any, interfaces: list[str], netns: Optional[str]) -> None:
+def _run_live(inspection: Any, interfaces: list[str], netns: Optional[str],
+              err: Console) -> None:
     """Capture until Ctrl-C (or SIGTERM); stopping is the normal way to end, not an error."""
     from dpictl.capture import AfPacketSource
     from dpictl.errors import CaptureError, PermissionDenied
@@ -136,6 +137,8 @@ def _run_live(inspection: Any, interfaces: list[str], netns: Optional[str]) -> N
                                hint="run as root or grant CAP_NET_RAW") from None
     except OSError as exc:
         raise CaptureError(f"cannot capture on {', '.join(interfaces)}: {exc}") from None
+    where = f" in netns {netns}" if netns else ""
+    print_line(err, f"capturing on {', '.join(interfaces)}{where} (Ctrl-C to stop)", style="dim")
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         inspection.run(source)
@@ -187,7 +190,7 @@ def inspect_cmd(
         if pcaps:
             _run_pcaps(inspection, pcaps, err)
         else:
-            _run_live(inspection, interfaces, netns)
+            _run_live(inspection, interfaces, netns, err)
     finally:
         # Whatever was found before a failure is already stored; show it too.
         if output == "json":

@@ -127,7 +127,7 @@ def _rules(tmp_path):
     (["inspect", "--pcap", "PCAP", "-o", "yaml"], 2, "unknown output 'yaml'"),
     (["inspect", "--pcap", "PCAP", "--var", "HOME_NET"], 2, "is not NAME=VALUE"),
     (["inspect", "--pcap", "PCAP", "--rules", "/nonexistent.rules"], 3,
-     "/nonexistent.rules: no such rule file"),
+     "/nonexistent.rules: no such rule file or directory"),
     (["inspect", "--pcap", "PCAP", "--rules", "BADRULES"], 3, "no rules could be loaded"),
     (["inspect", "--pcap", "PCAP", "--netns", "x"], 2, "--netns only applies"),
 ])
