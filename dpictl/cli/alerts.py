@@ -66,6 +66,8 @@ def list_cmd(
         None, "--pod", help="only alerts whose source, destination or endpoint is this pod."),
     output: str = typer.Option("table", "--output", "-o", help="table, json (Calico records) "
                                "or eve (JSON lines)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1,
+                                        help="only the newest N alerts."),
     db: Optional[Path] = params.DbOpt,
     backend: str = params.BackendOpt,
     kubeconfig: Optional[Path] = params.KubeconfigOpt,
@@ -78,11 +80,14 @@ def list_cmd(
     if backend == "kubernetes":
         alerts = _filter(_cluster_alerts(kubeconfig, context, namespace, since_ts),
                          sid, since_ts, namespace, pod)
+        if limit is not None:
+            alerts = alerts[-limit:]
     elif backend == "local":
         from dpictl.alerts.store import AlertStore
 
         with AlertStore(db) as store:
-            alerts = store.query(sid=sid, since=since_ts, namespace=namespace, pod=pod)
+            alerts = store.query(sid=sid, since=since_ts, namespace=namespace, pod=pod,
+                                 limit=limit)
     else:
         raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
     _render(output, alerts)
