@@ -1,0 +1,88 @@
+"""A local pod's life on the kernel side: network, HTTP server, health check and repair.
+
+Nothing here touches manifests; `LocalBackend` pairs these runtime steps with the stored
+objects. Every step is idempotent so that a crash half-way can be repaired or torn down.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dpictl.backends.local import kernel, processes
+from dpictl.backends.local.state import ClusterState, PodRuntime
+
+SERVER_START_TIMEOUT = 10.0
+
+
+class PodRuntimeManager:
+    """Creates, checks, repairs and destroys pods of one cluster (one node netns)."""
+
+    def __init__(self, state: ClusterState, node_netns: str, run_dir: Path) -> None:
+        self.state = state
+        self.node_netns = node_netns
+        self.run_dir = run_dir
+
+    def log_path(self, pod: PodRuntime) -> Path:
+        return self.run_dir / f"{pod.netns}.log"
+
+    def pid_path(self, pod: PodRuntime) -> Path:
+        return self.run_dir / f"{pod.netns}.pid"
+
+    def start(self, pod: PodRuntime) -> PodRuntime:
+        """Plumb the pod's network and start its server; marks it Running in the state."""
+        kernel.ensure_node_netns(self.node_netns)
+        try:
+            mac = kernel.plumb_pod(self.node_netns, pod.netns, pod.interface, pod.ip)
+            pid = self._start_server(pod)
+        except BaseException:
+            kernel.unplumb_pod(self.node_netns, pod.netns, pod.interface)
+            raise
+        self.state.set_pod_running(pod.namespace, pod.name, mac, pid)
+        return self.state.pod(pod.namespace, pod.name) or pod
+
+    def _start_server(self, pod: PodRuntime) -> int:
+        server = processes.start_pod_server(pod.netns, self.log_path(pod))
+        processes.wait_ready(server, time.monotonic() + SERVER_START_TIMEOUT)
+        self.pid_path(pod).write_text(f"{server.pid}\n")
+        return server.pid
+
+    def problems(self, pod: PodRuntime) -> list[str]:
+        """What is wrong with a pod's runtime (empty when healthy)."""
+        found = []
+        if not kernel.netns_exists(pod.netns):
+            found.append(f"netns {pod.netns} is gone")
+        elif not kernel.link_exists(self.node_netns, pod.interface):
+            found.append(f"interface {pod.interface} is gone")
+        if not processes.is_pod_server(pod.pid):
+            found.append(f"HTTP server (pid {pod.pid}) is not running")
+        return found
+
+    def repair(self, pod: PodRuntime) -> PodRuntime:
+        """Bring a broken pod back with the same IP and interface name."""
+        network_ok = (kernel.netns_exists(self.node_netns) and kernel.netns_exists(pod.netns)
+                      and kernel.link_exists(self.node_netns, pod.interface))
+        if not network_ok:
+            if pod.pid and processes.is_pod_server(pod.pid):
+                processes.stop_pid(pod.pid)
+            return self.start(pod)
+        pid = self._start_server(pod)
+        self.state.set_pod_running(pod.namespace, pod.name, pod.mac or "", pid)
+        return self.state.pod(pod.namespace, pod.name) or pod
+
+    def destroy(self, pod: PodRuntime) -> list[str]:
+        """Stop the server and every other process in the pod netns, remove the network."""
+        removed = []
+        pids = set(kernel.pids_in_netns(pod.netns))
+        if pod.pid and processes.is_pod_server(pod.pid):
+            pids.add(pod.pid)
+        for pid in sorted(pids):
+            if processes.stop_pid(pid):
+                removed.append(f"process {pid} in {pod.namespace}/{pod.name}")
+        removed += kernel.unplumb_pod(self.node_netns, pod.netns, pod.interface)
+        for path in (self.pid_path(pod), self.log_path(pod)):
+            path.unlink(missing_ok=True)
+        return removed
+
+
+__all__ = ["PodRuntimeManager", "SERVER_START_TIMEOUT"]
