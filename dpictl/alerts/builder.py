@@ -41,21 +41,13 @@ def _entry_fields(entry: Any) -> tuple[str, int | None]:
 
 
 def _builtin_classifications() -> Any:
-    """The rules package's classtype table, if it is there (imported lazily: dpictl.rules
-    may not offer it yet, and a missing table must not stop alerts)."""
+    """The rules package's standard classtype table (`lookup(name) -> (description,
+    priority)`); imported lazily so a build without it still raises alerts."""
     try:
-        from dpictl.rules import classifications  # type: ignore[attr-defined]
+        from dpictl.rules.classifications import lookup
     except ImportError:
         return None
-    for name in ("lookup", "get", "get_classification", "classification"):
-        func = getattr(classifications, name, None)
-        if callable(func):
-            return func
-    for name in ("CLASSIFICATIONS", "DEFAULT_CLASSIFICATIONS", "BUILTIN", "DEFAULT"):
-        table = getattr(classifications, name, None)
-        if isinstance(table, Mapping):
-            return table
-    return None
+    return lookup
 
 
 def classify(classtype: str | None, classifications: Any = None) -> tuple[str, int | None]:
