@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from pyroute2 import NetNS, netns
+from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from dpictl.errors import ClusterError, PermissionDenied
@@ -74,12 +74,28 @@ def run_in_netns(name: str, fn: Callable[[], Any]) -> Any:
     return box.get("value")
 
 
+def _write_sysctls(values: dict[str, str]) -> None:
+    for key, value in values.items():
+        Path("/proc/sys", key).write_text(value)
+
+
 def set_sysctls(name: str, values: dict[str, str]) -> None:
     """Write `/proc/sys/<key>` = value inside netns `name` (keys like net/ipv4/ip_forward)."""
-    def write() -> None:
-        for key, value in values.items():
-            Path("/proc/sys", key).write_text(value)
-    run_in_netns(name, write)
+    run_in_netns(name, lambda: _write_sysctls(values))
+
+
+def in_netns(name: str, fn: Callable[[IPRoute], Any], sysctls: dict[str, str] | None = None) -> Any:
+    """Call `fn(ipr)` with an rtnetlink socket opened inside netns `name`.
+
+    Opening the socket from a thread that joined the netns is ~10x faster than pyroute2's
+    NetNS (which forks a helper per socket), and pod creation opens several.
+    """
+    def work() -> Any:
+        if sysctls:
+            _write_sysctls(sysctls)
+        with IPRoute() as ipr:
+            return fn(ipr)
+    return run_in_netns(name, work)
 
 
 def _netlink_error(what: str, exc: Exception) -> ClusterError:
@@ -88,70 +104,86 @@ def _netlink_error(what: str, exc: Exception) -> ClusterError:
 
 def ensure_node_netns(name: str) -> None:
     """Create the node netns (forwarding on) unless it is already there."""
-    if netns_exists(name):
-        return
     try:
-        netns.create(name)
-        with NetNS(name) as ns:
-            ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
+        if not netns_exists(name):
+            netns.create(name)
+    except OSError:
+        if not netns_exists(name):   # lost a race with another dpictl: fine if it is there
+            raise
+    try:
+        in_netns(name, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0],
+                                            state="up"),
+                 {"net/ipv4/ip_forward": "1", "net/ipv4/conf/all/rp_filter": "0",
+                  "net/ipv4/conf/default/rp_filter": "0",
+                  "net/ipv6/conf/all/disable_ipv6": "1",
+                  "net/ipv6/conf/default/disable_ipv6": "1"})
     except (NetlinkError, OSError) as exc:
-        raise _netlink_error(f"cannot create node netns {name}", exc) from exc
-    set_sysctls(name, {"net/ipv4/ip_forward": "1", "net/ipv4/conf/all/rp_filter": "0",
-                       "net/ipv4/conf/default/rp_filter": "0",
-                       "net/ipv6/conf/all/disable_ipv6": "1",
-                       "net/ipv6/conf/default/disable_ipv6": "1"})
+        raise _netlink_error(f"cannot set up node netns {name}", exc) from exc
 
 
-def plumb_pod(node_ns: str, pod_ns: str, host_if: str, ip: str) -> str:
-    """Create the pod netns and its veth, addresses, routes; returns the pod's eth0 MAC."""
+def create_pod_netns(pod_ns: str) -> None:
+    """A fresh, empty pod netns (a stale one of the same name is removed first)."""
     remove_netns(pod_ns)
     try:
         netns.create(pod_ns)
-        set_sysctls(pod_ns, {"net/ipv6/conf/all/disable_ipv6": "1",
-                             "net/ipv6/conf/default/disable_ipv6": "1"})
-        with NetNS(node_ns) as node:
-            for stale in node.link_lookup(ifname=host_if):
-                node.link("del", index=stale)
-            node.link("add", ifname=host_if, kind="veth",
-                      peer={"ifname": POD_INTERFACE, "net_ns_fd": pod_ns})
-            host_index = node.link_lookup(ifname=host_if)[0]
-            node.link("set", index=host_index, address=HOST_MAC, state="up")
-        set_sysctls(node_ns, {f"net/ipv4/conf/{host_if}/proxy_arp": "1",
-                              f"net/ipv4/conf/{host_if}/rp_filter": "0",
-                              f"net/ipv4/neigh/{host_if}/proxy_delay": "0"})
-        pod_mac = _configure_pod_side(pod_ns, ip)
-        with NetNS(node_ns) as node:
-            node.route("replace", dst=f"{ip}/32", oif=host_index, scope="link")
-            node.neigh("replace", dst=ip, lladdr=pod_mac, ifindex=host_index,
-                       state="permanent")
+    except OSError as exc:
+        raise _netlink_error(f"cannot create netns {pod_ns}", exc) from exc
+
+
+def plumb_pod(node_ns: str, pod_ns: str, host_if: str, ip: str) -> str:
+    """Give the (existing) pod netns its veth, address and routes; returns eth0's MAC."""
+    try:
+        host_index = in_netns(node_ns, lambda ipr: _add_veth(ipr, host_if, pod_ns))
+        pod_mac = in_netns(pod_ns, lambda ipr: _configure_pod_side(ipr, ip),
+                           {"net/ipv6/conf/all/disable_ipv6": "1",
+                            "net/ipv6/conf/default/disable_ipv6": "1"})
+        in_netns(node_ns, lambda ipr: _route_to_pod(ipr, host_index, ip, pod_mac),
+                 {f"net/ipv4/conf/{host_if}/proxy_arp": "1",
+                  f"net/ipv4/conf/{host_if}/rp_filter": "0",
+                  f"net/ipv4/neigh/{host_if}/proxy_delay": "0"})
         return pod_mac
     except (NetlinkError, OSError, IndexError) as exc:
         remove_netns(pod_ns)
         raise _netlink_error(f"cannot set up pod network {pod_ns}", exc) from exc
 
 
-def _configure_pod_side(pod_ns: str, ip: str) -> str:
-    with NetNS(pod_ns) as pod:
-        pod.link("set", index=pod.link_lookup(ifname="lo")[0], state="up")
-        index = pod.link_lookup(ifname=POD_INTERFACE)[0]
-        pod.addr("add", index=index, address=ip, prefixlen=32)
-        pod.link("set", index=index, state="up")
-        pod.route("add", dst=f"{GATEWAY}/32", oif=index, scope="link")
-        pod.route("add", dst="0.0.0.0/0", gateway=GATEWAY, oif=index)
-        pod.neigh("replace", dst=GATEWAY, lladdr=HOST_MAC, ifindex=index, state="permanent")
-        return str(pod.get_links(index)[0].get_attr("IFLA_ADDRESS"))
+def _add_veth(ipr: IPRoute, host_if: str, pod_ns: str) -> int:
+    for stale in ipr.link_lookup(ifname=host_if):
+        ipr.link("del", index=stale)
+    ipr.link("add", ifname=host_if, kind="veth",
+             peer={"ifname": POD_INTERFACE, "net_ns_fd": pod_ns})
+    index = ipr.link_lookup(ifname=host_if)[0]
+    ipr.link("set", index=index, address=HOST_MAC, state="up")
+    return index
+
+
+def _configure_pod_side(ipr: IPRoute, ip: str) -> str:
+    ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+    index = ipr.link_lookup(ifname=POD_INTERFACE)[0]
+    ipr.addr("add", index=index, address=ip, prefixlen=32)
+    ipr.link("set", index=index, state="up")
+    ipr.route("add", dst=f"{GATEWAY}/32", oif=index, scope="link")
+    ipr.route("add", dst="0.0.0.0/0", gateway=GATEWAY, oif=index)
+    ipr.neigh("replace", dst=GATEWAY, lladdr=HOST_MAC, ifindex=index, state="permanent")
+    return str(ipr.get_links(index)[0].get_attr("IFLA_ADDRESS"))
+
+
+def _route_to_pod(ipr: IPRoute, host_index: int, ip: str, pod_mac: str) -> None:
+    ipr.route("replace", dst=f"{ip}/32", oif=host_index, scope="link")
+    ipr.neigh("replace", dst=ip, lladdr=pod_mac, ifindex=host_index, state="permanent")
 
 
 def unplumb_pod(node_ns: str, pod_ns: str, host_if: str) -> list[str]:
     """Remove a pod's veth and netns; returns what was removed."""
     removed = []
     if netns_exists(node_ns):
+        def delete(ipr: IPRoute) -> None:
+            for index in ipr.link_lookup(ifname=host_if):
+                ipr.link("del", index=index)
+                removed.append(f"link {host_if} (netns {node_ns})")
         try:
-            with NetNS(node_ns) as node:
-                for index in node.link_lookup(ifname=host_if):
-                    node.link("del", index=index)
-                    removed.append(f"link {host_if} (netns {node_ns})")
-        except NetlinkError:
+            in_netns(node_ns, delete)
+        except (NetlinkError, OSError):
             pass
     if remove_netns(pod_ns):
         removed.append(f"netns {pod_ns}")
@@ -175,18 +207,18 @@ def remove_netns(name: str) -> bool:
 def link_exists(ns_name: str, ifname: str) -> bool:
     if not netns_exists(ns_name):
         return False
-    with NetNS(ns_name) as ns:
-        return bool(ns.link_lookup(ifname=ifname))
+    return bool(in_netns(ns_name, lambda ipr: ipr.link_lookup(ifname=ifname)))
 
 
 def link_stats(ns_name: str, ifname: str) -> dict[str, int]:
     """rx/tx packet and byte counters of one interface (tests and diagnostics)."""
-    with NetNS(ns_name) as ns:
-        index = ns.link_lookup(ifname=ifname)
+    def read(ipr: IPRoute) -> dict[str, int]:
+        index = ipr.link_lookup(ifname=ifname)
         if not index:
             raise ClusterError(f"no interface {ifname} in netns {ns_name}")
-        stats = ns.get_links(index[0])[0].get_attr("IFLA_STATS64")
+        stats = ipr.get_links(index[0])[0].get_attr("IFLA_STATS64")
         return {k: int(stats[k]) for k in ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes")}
+    return in_netns(ns_name, read)
 
 
 def pids_in_netns(name: str) -> list[int]:
@@ -209,5 +241,5 @@ def pids_in_netns(name: str) -> list[int]:
 
 
 __all__ = ["require_root", "netns_exists", "list_netns", "run_in_netns", "set_sysctls",
-           "ensure_node_netns", "plumb_pod", "unplumb_pod", "remove_netns", "link_exists",
+           "in_netns", "ensure_node_netns", "create_pod_netns", "plumb_pod", "unplumb_pod", "remove_netns", "link_exists",
            "link_stats", "pids_in_netns", "GATEWAY", "HOST_MAC", "POD_INTERFACE"]

@@ -32,17 +32,25 @@ class PodRuntimeManager:
     def start(self, pod: PodRuntime) -> PodRuntime:
         """Plumb the pod's network and start its server; marks it Running in the state."""
         kernel.ensure_node_netns(self.node_netns)
+        kernel.create_pod_netns(pod.netns)
+        server = None
         try:
+            # The server starts (Python boots) while the veth is being set up.
+            server = processes.start_pod_server(pod.netns, self.log_path(pod))
             mac = kernel.plumb_pod(self.node_netns, pod.netns, pod.interface, pod.ip)
-            pid = self._start_server(pod)
+            pid = self._wait_server(pod, server)
         except BaseException:
+            if server is not None:
+                processes.stop_pid(server.pid)
             kernel.unplumb_pod(self.node_netns, pod.netns, pod.interface)
             raise
         self.state.set_pod_running(pod.namespace, pod.name, mac, pid)
         return self.state.pod(pod.namespace, pod.name) or pod
 
     def _start_server(self, pod: PodRuntime) -> int:
-        server = processes.start_pod_server(pod.netns, self.log_path(pod))
+        return self._wait_server(pod, processes.start_pod_server(pod.netns, self.log_path(pod)))
+
+    def _wait_server(self, pod: PodRuntime, server: processes.StartedServer) -> int:
         processes.wait_ready(server, time.monotonic() + SERVER_START_TIMEOUT)
         self.pid_path(pod).write_text(f"{server.pid}\n")
         return server.pid

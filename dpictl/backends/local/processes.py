@@ -37,7 +37,7 @@ def start_pod_server(pod_ns: str, log: Path, port: int = 80) -> StartedServer:
     os.set_inheritable(write_fd, True)
     log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null_fd = os.open(os.devnull, os.O_RDONLY)
-    argv = [NSENTER, f"--net={netns_path(pod_ns)}", "--", sys.executable, "-I",
+    argv = [NSENTER, f"--net={netns_path(pod_ns)}", "--", sys.executable, "-I", "-S",
             str(PODSERVER), "--port", str(port), "--ready-fd", str(write_fd)]
     try:
         pid = os.posix_spawnp(argv[0], argv, dict(os.environ), setsid=True, file_actions=[
