@@ -46,6 +46,19 @@ class InterfaceResolver:
                 return links[oif]
         return None
 
+    @staticmethod
+    def _uplinks(ipr, links: dict[int, str]) -> set[str]:
+        """Interfaces of the default routes, and lo: never a pod's interface."""
+        ups = {"lo"}
+        try:
+            for route in ipr.get_default_routes():
+                oif = route.get_attr("RTA_OIF")
+                if oif in links:
+                    ups.add(links[oif])
+        except Exception:
+            pass
+        return ups
+
     def resolve(self, endpoints: Iterable[WorkloadEndpoint]) -> list[WorkloadEndpoint]:
         """The endpoints with `interface` set to a link that exists here, where one does."""
         eps = list(endpoints)
@@ -60,14 +73,15 @@ class InterfaceResolver:
         try:
             links = self._links(ipr)
             names = set(links.values())
+            uplinks = self._uplinks(ipr, links)
             out = []
             for ep in eps:
                 if ep.interface in names:
                     out.append(ep)
                     continue
                 found = self._route_iface(ipr, ep.ip, links)
-                if found and found != "lo" and found not in ("eth0",) or (
-                        found and found.startswith(("veth", "cali", "lxc", "gke", "azv"))):
+                # A route out of the uplink means the pod is not behind a local veth.
+                if found and found not in uplinks:
                     out.append(dataclasses.replace(ep, interface=found))
                 else:
                     out.append(ep)

@@ -98,20 +98,26 @@ class AgentRuntime:
         next_reconcile = 0.0
         next_heartbeat = 0.0
         last: dict = {}
+        failed_paths: tuple | None = None
         try:
             while not self.stop_event.is_set():
                 controller.drain(timeout=0.1)
                 now = time.monotonic()
                 reload = self._reload.is_set()
-                if reload:
-                    self._reload.clear()
-                    paths = tuple(str(p) for p in self.rule_paths())
-                    if paths != rules.paths:
-                        rules = self.engine_factory(paths)
-                        controller.set_engine(rules.engine)
                 if not reload and now < next_reconcile:
                     continue
+                self._reload.clear()
                 next_reconcile = now + self.reconcile_interval
+                # The rule config is re-read every time (it is a small file), so a change
+                # is never lost to a SIGHUP that came before the handler was installed.
+                paths = self._safely(lambda: tuple(str(p) for p in self.rule_paths()))
+                if paths is not None and paths not in (rules.paths, failed_paths):
+                    new_rules = self._safely(lambda: self.engine_factory(paths))
+                    if new_rules is None:
+                        failed_paths = paths       # retried when the config changes again
+                    else:
+                        rules = new_rules
+                        controller.set_engine(rules.engine)
                 settings, applied = self._apply_settings(settings, applied)
                 self._safely(controller.reconcile)
                 snap = self._snapshot(controller, rules, applied, started, settings)
