@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Callable
 
 from dpictl.agent.kube_interfaces import InterfaceResolver
 from dpictl.agent.sources import AgentSettings, settings_from_manifests
-from dpictl.agent.status import updated_status
 from dpictl.backends.base import WorkloadEndpoint
 from dpictl.backends.kubernetes.api_errors import Conflict
 from dpictl.backends.kubernetes.pods import endpoint_from_pod
 from dpictl.backends.kubernetes.watch_cache import WatchCache
 from dpictl.errors import ClusterError, NotFound
+from dpictl.resources.models.dpi import record_node_status
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class KubeSource:
         namespace, name = meta.get("namespace"), meta.get("name")
         for _ in range(STATUS_RETRIES):
             current = self.backend.get(DPI, namespace=namespace, name=name)[0]
-            current["status"] = updated_status(current.get("status"), node, success, error)
+            now = datetime.now(tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            current["status"] = record_node_status(current.get("status"), node,
+                                                   success=success, now=now, error=error)
             try:
                 self.backend.update_status(DPI, current)
                 return

@@ -1,1 +1,5 @@
-"""(package docstring to be written by its owner)"""
+"""The kubernetes backend: dpictl's Backend operations on a real cluster via the official client."""
+
+from dpictl.backends.kubernetes.backend import KubernetesBackend
+
+__all__ = ["KubernetesBackend"]
