@@ -115,6 +115,8 @@ def apply_content_modifier(content: Content, name: str, arg: str | None) -> None
         if arg is not None:
             raise RuleSyntaxError(f"{name} takes no value")
         setattr(content, name, True)
+        if name == "rawbytes" and content.buffer == "pkt_data":
+            content.buffer = "raw_data"     # what Snort 3 calls the un-normalised payload
     elif name in ("offset", "depth", "distance", "within"):
         if arg is None:
             raise RuleSyntaxError(f"{name} needs a value")
@@ -171,6 +173,8 @@ def parse_pcre(value: str | None, buffer: str) -> Pcre:
         else:
             raise RuleSyntaxError(f"unknown pcre flag {flag!r} in {body[:60]!r}")
     pcre.flags = "".join(native)
+    if pcre.rawbytes and pcre.buffer == "pkt_data":
+        pcre.buffer = "raw_data"
     if not pcre.pattern:
         raise RuleSyntaxError("empty pcre pattern")
     return pcre

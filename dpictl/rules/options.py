@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from dpictl.errors import RuleSyntaxError
 from dpictl.rules import byte_options as byte
 from dpictl.rules import packet_options as pkt
-from dpictl.rules.ast import Content, Option, Unsupported
+from dpictl.rules.ast import Content, Option, Pcre, Unsupported
 from dpictl.rules.content import apply_content_modifier, parse_content, parse_int, parse_pcre
 from dpictl.rules.dialect import HTTP_BUFFER_KEYWORDS, Syntax
 from dpictl.rules.tokens import split_args, unquote
@@ -72,6 +72,9 @@ class OptionBuilder:
         self.buffer = "pkt_data"
         self.field: str | None = None
         self.last_content: Content | None = None
+        # Snort 2.9: the buffer the last content/pcre matched in, where relative byte_* and
+        # isdataat continue (Snort 3's converter puts them in that content's sticky buffer)
+        self.last_match: Content | Pcre | None = None
 
     def build(self, raw: list[tuple[str, str | None]]) -> tuple[list[Option], RuleFields]:
         for keyword, value in raw:
@@ -88,12 +91,13 @@ class OptionBuilder:
             buffer = "http_uri" if keyword == "uricontent" else self.buffer
             node = parse_content(value, buffer)
             node.field = self.field if keyword == "content" else None
-            self.last_content = node
+            self.last_content = self.last_match = node
             self.options.append(node)
         elif keyword == "pcre":
             pcre = parse_pcre(value, self.buffer)
             if pcre.buffer == self.buffer:
                 pcre.field = self.field
+            self.last_match = pcre
             self.options.append(pcre)
         elif keyword in CONTENT_MODIFIERS:
             self._modifier(keyword, value)
@@ -101,9 +105,11 @@ class OptionBuilder:
             self._http_buffer(keyword, value)
         elif keyword in STICKY_BUFFERS:
             self.buffer, self.field = keyword, None
+            self.last_match = None
         elif keyword in _BYTE_PARSERS:
-            node = _BYTE_PARSERS[keyword](value, self.buffer)
-            node.field = self.field
+            at = self.last_match if self.syntax == "snort2" else None
+            node = _BYTE_PARSERS[keyword](value, at.buffer if at else self.buffer)
+            node.field = at.field if at else self.field
             self.options.append(node)
         elif keyword in pkt.NUMERIC_KEYWORDS:
             self.options.append(pkt.parse_numeric(keyword, value, self.syntax, self.buffer))
@@ -127,6 +133,7 @@ class OptionBuilder:
             self.last_content.field = None
             return
         self.buffer, self.field = keyword, None     # Snort 3 sticky buffer
+        self.last_match = None
         if value is None:
             return
         if keyword == "http_param":

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from dpictl.errors import RuleSyntaxError
 
-# One option up to its `;`: runs of plain characters, escaped characters, or quoted strings
-# (in which `;` does not end the option).
+# One option: a keyword, then optionally `:` and a value made of runs of plain characters,
+# escaped characters or quoted strings (in which `;` does not end the option), then `;`.
 # Possessive quantifiers: a missing `;` must fail in linear time, not backtrack.
-_OPTION = re.compile(r'\s*((?:[^;"\\]++|\\.|"(?:[^"\\]|\\.)*+")*+);', re.S)
+_KEYWORD_OPTION = re.compile(
+    r'\s*([A-Za-z0-9_.-]+)\s*(?::\s*((?:[^;"\\]++|\\.|"(?:[^"\\]|\\.)*+")*+))?;\s*', re.S)
 _QUOTED_OR_PLAIN = re.compile(r'(?:[^,"\\]++|\\.|"(?:[^"\\]|\\.)*+")++', re.S)
 _ACTION_START = re.compile(r"[a-z]+\s")
 
@@ -88,35 +89,26 @@ def split_options(body: str) -> list[tuple[str, str | None]]:
     """
     out: list[tuple[str, str | None]] = []
     pos = 0
-    end = len(body)
-    match = _OPTION.match
-    while pos < end:
-        m = match(body, pos)
+    for m in _KEYWORD_OPTION.finditer(body):
+        if m.start() != pos:
+            break
+        value = m.group(2)
+        out.append((m.group(1).lower(), value.rstrip() if value is not None else None))
+        pos = m.end()
+    rest = body[pos:].strip()
+    if rest:
+        m = _KEYWORD_OPTION.fullmatch(rest + ";")
         if m is None:
-            rest = body[pos:].strip()
-            if not rest:
-                break
             if _unbalanced_quote(rest):
                 raise RuleSyntaxError(f"unterminated quoted string in {rest[:60]!r}")
-            out.append(_keyword_value(rest))
-            break
-        opt = m.group(1)
-        if opt.strip():
-            out.append(_keyword_value(opt))
-        pos = m.end()
+            raise RuleSyntaxError(f"bad option {rest.split(';')[0].strip()[:60]!r}")
+        value = m.group(2)
+        out.append((m.group(1).lower(), value.rstrip() if value is not None else None))
     return out
 
 
 def _unbalanced_quote(text: str) -> bool:
-    return _OPTION.match(text + ";") is None or text.replace('\\"', "").count('"') % 2 == 1
-
-
-def _keyword_value(opt: str) -> tuple[str, str | None]:
-    keyword, sep, value = opt.partition(":")
-    keyword = keyword.strip().lower()
-    if not keyword or not re.fullmatch(r"[a-z0-9_.-]+", keyword):
-        raise RuleSyntaxError(f"bad option {opt.strip()[:60]!r}")
-    return keyword, (value.strip() if sep else None)
+    return text.replace('\\"', "").count('"') % 2 == 1
 
 
 def split_args(value: str) -> list[str]:
