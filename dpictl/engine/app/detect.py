@@ -1,0 +1,58 @@
+"""App-layer protocol detection by content, so HTTP rules work on any port.
+
+Like Suricata's pattern-based detection: a to-server stream that starts with an HTTP method
+and a space (case-insensitive), or a first line of the form `TOKEN SP target SP HTTP/x`, is
+HTTP; so is a to-client stream that starts with `HTTP/`. Anything else is not, and once a
+direction has shown enough bytes to decide, the verdict is final.
+"""
+
+from __future__ import annotations
+
+MATCH, NEED_MORE, NO_MATCH = 1, 0, -1
+
+HTTP_METHODS = frozenset(m.encode() for m in (
+    "GET POST HEAD PUT DELETE OPTIONS TRACE CONNECT PATCH PROPFIND PROPPATCH MKCOL COPY MOVE "
+    "LOCK UNLOCK SEARCH CHECKOUT CHECKIN REPORT MERGE MKACTIVITY VERSION-CONTROL "
+    "BASELINE-CONTROL LABEL UPDATE UNCHECKOUT MKWORKSPACE BIND UNBIND REBIND ACL ORDERPATCH "
+    "MKCALENDAR NOTIFY SUBSCRIBE UNSUBSCRIBE POLL BMOVE BCOPY BDELETE BPROPFIND BPROPPATCH"
+).split())
+_MAX_METHOD = max(len(m) for m in HTTP_METHODS)
+_MAX_FIRST_LINE = 2048
+
+
+def probe_http(prefix: bytes, to_server: bool) -> int:
+    """MATCH, NO_MATCH, or NEED_MORE for the first bytes of one direction of a stream."""
+    if not to_server:
+        head = prefix[:5].upper()
+        if len(head) < 5:
+            return NEED_MORE if b"HTTP/".startswith(head) else NO_MATCH
+        return MATCH if head == b"HTTP/" else NO_MATCH
+    sp = prefix.find(b" ", 0, _MAX_METHOD + 1)
+    if sp > 0 and prefix[:sp].upper() in HTTP_METHODS:
+        return MATCH
+    nl = prefix.find(b"\n")
+    if nl < 0:
+        if len(prefix) > _MAX_FIRST_LINE:
+            return NO_MATCH
+        if sp < 0 and len(prefix) <= _MAX_METHOD and _could_be_method(prefix):
+            return NEED_MORE
+        return NEED_MORE if _looks_like_token_start(prefix) else NO_MATCH
+    parts = prefix[:nl].split()
+    if len(parts) == 3 and parts[2][:5].upper() == b"HTTP/" and parts[0].isalpha():
+        return MATCH
+    return NO_MATCH
+
+
+def _could_be_method(prefix: bytes) -> bool:
+    up = prefix.upper()
+    return any(m.startswith(up) for m in HTTP_METHODS)
+
+
+def _looks_like_token_start(prefix: bytes) -> bool:
+    """An unknown method is still plausible: letters, then (maybe) a space and a target."""
+    sp = prefix.find(b" ")
+    word = prefix if sp < 0 else prefix[:sp]
+    return word.isalpha() and len(word) <= 32 and b"\0" not in prefix
+
+
+__all__ = ["probe_http", "MATCH", "NEED_MORE", "NO_MATCH", "HTTP_METHODS"]

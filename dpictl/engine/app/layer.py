@@ -1,0 +1,75 @@
+"""The app layer of each flow: buffer the first bytes, decide the protocol, feed its parser.
+
+`flow.app_proto` is None while undecided, "http" once HTTP was recognised in either direction,
+"failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
+after that the flow's bytes are only for stream rules. `flow.app` holds the parser state.
+"""
+
+from __future__ import annotations
+
+from dpictl.engine.app.detect import MATCH, NO_MATCH, probe_http
+from dpictl.engine.flow_table import Flow
+from dpictl.engine.http import HttpEvent, HttpLimits, HttpParser
+
+APP_HTTP = "http"
+APP_FAILED = "failed"
+_MAX_UNDECIDED = 4096      # bytes per direction held while the protocol is undecided
+
+
+class _Pending:
+    """Bytes seen before the protocol was known, per direction ([to_client, to_server])."""
+
+    __slots__ = ("data", "verdict")
+
+    def __init__(self) -> None:
+        self.data = [b"", b""]
+        self.verdict = [0, 0]
+
+
+class AppLayer:
+    """Stateless driver (state lives on the flows); one per engine."""
+
+    def __init__(self, http_limits: HttpLimits | None = None) -> None:
+        self.http_limits = http_limits or HttpLimits()
+
+    def feed(self, flow: Flow, data: bytes, to_server: bool, ts: float) -> list[HttpEvent]:
+        """Give the app layer the next in-order bytes of one direction of a TCP flow."""
+        proto = flow.app_proto
+        if proto == APP_HTTP:
+            return flow.app.feed(data, to_server, ts)
+        if proto is not None or not data:
+            return []
+        pending = flow.app
+        if pending is None:
+            pending = flow.app = _Pending()
+        d = 1 if to_server else 0
+        buf = pending.data[d] = pending.data[d] + data
+        verdict = probe_http(buf, to_server)
+        if verdict == 0 and len(buf) > _MAX_UNDECIDED:
+            verdict = NO_MATCH
+        pending.verdict[d] = verdict
+        if verdict == MATCH:
+            return self._start_http(flow, pending, to_server, ts)
+        if verdict == NO_MATCH and (to_server or pending.verdict[1] == NO_MATCH):
+            flow.app_proto, flow.app = APP_FAILED, None
+        return []
+
+    def finish(self, flow: Flow, ts: float, to_server: bool | None = None) -> list[HttpEvent]:
+        """A direction (both when None) of the flow ended: complete open messages."""
+        if flow.app_proto == APP_HTTP:
+            return flow.app.finish(ts, to_server)
+        return []
+
+    def _start_http(self, flow: Flow, pending: _Pending, to_server: bool,
+                    ts: float) -> list[HttpEvent]:
+        parser = HttpParser(self.http_limits)
+        flow.app_proto, flow.app = APP_HTTP, parser
+        events = []
+        # Replay what each direction sent so far, the detecting direction first.
+        for d in ((1, 0) if to_server else (0, 1)):
+            if pending.data[d]:
+                events += parser.feed(pending.data[d], d == 1, ts)
+        return events
+
+
+__all__ = ["AppLayer", "APP_HTTP", "APP_FAILED"]

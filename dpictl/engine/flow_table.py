@@ -1,0 +1,322 @@
+"""Flows: which conversation a packet belongs to, who is the client, and whether it is established.
+
+Semantics follow Suricata 7 (our oracle) with its default configuration:
+
+* Direction: the client is the sender of the first packet of the flow. For TCP that packet is
+  normally the SYN; a flow whose first packet is not a SYN is a *midstream* pickup, which
+  Suricata ignores by default (`stream.midstream: false`): no stream tracking, no reassembly,
+  no app layer, and the flow never becomes established. `midstream=True` tracks such flows
+  from their first packet (a SYN/ACK makes its receiver the client) and calls them
+  established at once, as Suricata does with midstream enabled.
+* `flow.established` is the value of `flow:established` for the packet just looked up. For TCP
+  it is the session state *before* the packet is processed (Suricata computes it before the
+  stream engine runs): the handshake-completing ACK is not established, every packet after it
+  is, including FIN/RST and the packets after them. For UDP, ICMP and other protocols a flow is
+  established once packets went both ways, counting the current packet.
+* Timeouts (Suricata compiled defaults): new 30 s, established 300 s, TCP closed 10 s. They are
+  checked against packet timestamps (the engine is sans-I/O): lazily when a packet hits a
+  timed-out flow, and by a sweep of all flows at most every `sweep_interval` seconds.
+* ICMP errors belong to no flow (`lookup` returns `(None, False)`); ICMP echo and the other
+  query/reply types are keyed by their identifier.
+
+Hot path: one tuple and one dict lookup per packet. Each flow is stored under both directional
+keys with the direction baked into the dict value, so no key canonicalisation is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dpictl.engine.packet import (
+    PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TH_ACK, TH_FIN, TH_RST, TH_SYN, Packet,
+)
+from dpictl.engine.reassembly import ReassemblyBudget, StreamReassembler
+
+# TCP session states, ordered as Suricata orders them (>= TCP_ESTABLISHED means established).
+TCP_NONE, TCP_SYN_SENT, TCP_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSING, TCP_CLOSED = range(6)
+
+STATE_NEW, STATE_ESTABLISHED, STATE_CLOSED = "new", "established", "closed"
+
+_ICMP4_ERRORS = frozenset({3, 4, 5, 11, 12})
+_ICMP6_ERRORS = frozenset({1, 2, 3, 4})
+_ICMP4_REPLY = {0: 8, 14: 13, 16: 15, 18: 17}      # reply type -> request type
+_ICMP6_REPLY = {129: 128}
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTimeouts:
+    """Seconds of silence after which a flow is forgotten, per protocol and state."""
+
+    tcp_new: float = 30.0
+    tcp_established: float = 300.0
+    tcp_closed: float = 10.0
+    udp_new: float = 30.0
+    udp_established: float = 300.0
+    other_new: float = 30.0
+    other_established: float = 300.0
+
+    def for_flow(self, flow: Flow) -> float:
+        if flow.proto == PROTO_TCP:
+            if flow.state == STATE_CLOSED:
+                return self.tcp_closed
+            return self.tcp_established if flow.state == STATE_ESTABLISHED else self.tcp_new
+        if flow.proto == PROTO_UDP:
+            return self.udp_established if flow.state == STATE_ESTABLISHED else self.udp_new
+        return self.other_established if flow.state == STATE_ESTABLISHED else self.other_new
+
+
+class Flow:
+    """One conversation. Mutable on purpose: it is updated in place on every packet.
+
+    `streams[to_server]` is the reassembler of that direction (TCP flows that are tracked only;
+    None otherwise). `app` is free for the app layer's parser state, `flowbits` for rules.
+    """
+
+    __slots__ = (
+        "key", "flow_id", "proto", "client", "client_port", "server", "server_port",
+        "state", "established", "tcp_state", "tracked", "first_ts", "last_ts",
+        "pkts_toserver", "pkts_toclient", "bytes_toserver", "bytes_toclient",
+        "flowbits", "app_proto", "app", "streams", "_seen_toclient", "_fins",
+    )
+
+    def __init__(self, key: tuple, flow_id: int, pkt: Packet) -> None:
+        self.key = key
+        self.flow_id = flow_id
+        self.proto = pkt.ip_proto
+        self.client, self.client_port = pkt.src, pkt.sport
+        self.server, self.server_port = pkt.dst, pkt.dport
+        self.state = STATE_NEW
+        self.established = False
+        self.tcp_state = TCP_NONE
+        self.tracked = False
+        self.first_ts = self.last_ts = pkt.ts
+        self.pkts_toserver = self.pkts_toclient = 0
+        self.bytes_toserver = self.bytes_toclient = 0
+        self.flowbits: set[str] = set()
+        self.app_proto: str | None = None
+        self.app: object = None
+        self.streams: list[StreamReassembler] | None = None
+        self._seen_toclient = False
+        self._fins = 0                     # bit 1: client sent FIN, bit 2: server sent FIN
+
+    def __repr__(self) -> str:
+        return (f"Flow(#{self.flow_id} {self.proto} {self.client}:{self.client_port} -> "
+                f"{self.server}:{self.server_port} {self.state})")
+
+
+class FlowTable:
+    """All live flows, bounded in number, expired by packet time.
+
+    Flows that leave the table (timeout, eviction, TCP port reuse) are appended to `evicted`;
+    the caller drains them with `pop_evicted()` to flush their streams and app layer.
+    """
+
+    def __init__(self, max_flows: int = 65536, timeouts: FlowTimeouts | None = None, *,
+                 midstream: bool = False, sweep_interval: float = 10.0,
+                 stream_depth: int = 1 << 20, stream_max_buffer: int = 1 << 18,
+                 stream_memcap: int = 64 << 20) -> None:
+        if max_flows < 1:
+            raise ValueError("max_flows must be at least 1")
+        self.max_flows = max_flows
+        self.timeouts = timeouts or FlowTimeouts()
+        self.midstream = midstream
+        self.sweep_interval = sweep_interval
+        self.stream_depth = stream_depth
+        self.stream_max_buffer = stream_max_buffer
+        self.budget = ReassemblyBudget(stream_memcap)
+        self.evicted: list[Flow] = []
+        self.stats = {"flows": 0, "timeouts": 0, "evictions": 0, "reused": 0}
+        self._index: dict[tuple, tuple[Flow, bool]] = {}
+        self._flows: dict[int, Flow] = {}          # flow_id -> flow, in creation order
+        self._next_id = 1
+        self._next_sweep = 0.0
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def lookup(self, pkt: Packet) -> tuple[Flow | None, bool]:
+        """The packet's flow (created if new) and whether the packet goes to the server.
+
+        Also updates counters, `established`, the TCP state and the flow's streams' view of the
+        peer's ACK. Returns `(None, False)` for packets that belong to no flow (non-IP, ICMP
+        errors).
+        """
+        proto = pkt.ip_proto
+        if proto == PROTO_TCP or proto == PROTO_UDP:
+            key = (pkt.src, pkt.sport, pkt.dst, pkt.dport, proto)
+        elif proto == PROTO_ICMP or proto == PROTO_ICMPV6:
+            key = self._icmp_key(pkt)
+            if key is None:
+                return None, False
+        elif proto:
+            key = (pkt.src, 0, pkt.dst, 0, proto)
+        else:
+            return None, False
+        ts = pkt.ts
+        if ts >= self._next_sweep:
+            self._sweep(ts)
+        hit = self._index.get(key)
+        if hit is not None:
+            flow, to_server = hit
+            if ts - flow.last_ts > self.timeouts.for_flow(flow):
+                self._remove(flow, "timeouts")
+                hit = None
+            elif (proto == PROTO_TCP and pkt.tcp_flags & (TH_SYN | TH_ACK) == TH_SYN
+                  and flow.tcp_state >= TCP_CLOSING):
+                self._remove(flow, "reused")       # a new connection on the same 4-tuple
+                hit = None
+        if hit is None:
+            flow, to_server = self._create(key, pkt), True
+        flow.last_ts = ts
+        size = len(pkt.frame) or pkt.ip_len
+        if to_server:
+            flow.pkts_toserver += 1
+            flow.bytes_toserver += size
+        else:
+            flow.pkts_toclient += 1
+            flow.bytes_toclient += size
+            flow._seen_toclient = True
+        if proto == PROTO_TCP:
+            flow.established = flow.tcp_state >= TCP_ESTABLISHED
+            self._tcp_update(flow, pkt, to_server)
+        elif flow._seen_toclient:
+            flow.established = True
+            flow.state = STATE_ESTABLISHED
+        return flow, to_server
+
+    def pop_evicted(self) -> list[Flow]:
+        """Flows that left the table since the last call (flush their streams and app state)."""
+        out, self.evicted = self.evicted, []
+        return out
+
+    def drain(self) -> list[Flow]:
+        """End of input: every flow still live, then the table is empty."""
+        out = self.pop_evicted() + list(self._flows.values())
+        for flow in list(self._flows.values()):
+            self._forget(flow)
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _icmp_key(pkt: Packet) -> tuple | None:
+        itype = pkt.icmp_type
+        if pkt.ip_proto == PROTO_ICMP:
+            if itype in _ICMP4_ERRORS:
+                return None
+            itype = _ICMP4_REPLY.get(itype, itype)
+        else:
+            if itype in _ICMP6_ERRORS:
+                return None
+            itype = _ICMP6_REPLY.get(itype, itype)
+        return (pkt.src, pkt.icmp_id, pkt.dst, itype, pkt.ip_proto)
+
+    def _create(self, key: tuple, pkt: Packet) -> Flow:
+        if len(self._flows) >= self.max_flows:
+            self._sweep(pkt.ts)
+            while len(self._flows) >= self.max_flows:
+                self._remove(next(iter(self._flows.values())), "evictions")
+        flow = Flow(key, self._next_id, pkt)
+        self._next_id += 1
+        self._flows[flow.flow_id] = flow
+        self._index[key] = (flow, True)
+        if pkt.ip_proto == PROTO_ICMP or pkt.ip_proto == PROTO_ICMPV6:
+            rkey = (key[2], key[1], key[0], key[3], key[4])
+        else:
+            rkey = (key[2], key[3], key[0], key[1], key[4])
+        if rkey != key:
+            self._index[rkey] = (flow, False)
+        if pkt.ip_proto == PROTO_TCP:
+            self._tcp_start(flow, pkt)
+        self.stats["flows"] += 1
+        return flow
+
+    def _new_streams(self) -> list[StreamReassembler]:
+        return [StreamReassembler(depth=self.stream_depth, max_buffer=self.stream_max_buffer,
+                                  budget=self.budget) for _ in range(2)]
+
+    def _tcp_start(self, flow: Flow, pkt: Packet) -> None:
+        flags = pkt.tcp_flags
+        if flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN:
+            flow.tracked = True
+            flow.tcp_state = TCP_SYN_SENT
+            flow.streams = self._new_streams()
+            flow.streams[1].begin(pkt.seq + 1)
+        elif self.midstream and not flags & TH_RST:
+            flow.tracked = True
+            flow.tcp_state = TCP_ESTABLISHED
+            flow.state = STATE_ESTABLISHED
+            flow.streams = self._new_streams()
+            if flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
+                self._swap(flow)                   # the SYN/ACK comes from the server
+                flow.streams[0].begin(pkt.seq + 1)
+
+    def _swap(self, flow: Flow) -> None:
+        """Make the other side the client (midstream SYN/ACK): re-key both index entries."""
+        flow.client, flow.server = flow.server, flow.client
+        flow.client_port, flow.server_port = flow.server_port, flow.client_port
+        flow.pkts_toserver, flow.pkts_toclient = flow.pkts_toclient, flow.pkts_toserver
+        flow.bytes_toserver, flow.bytes_toclient = flow.bytes_toclient, flow.bytes_toserver
+        for key, direction in ((flow.key, False), (_reverse(flow), True)):
+            if self._index.get(key, (None,))[0] is flow:
+                self._index[key] = (flow, direction)
+
+    def _tcp_update(self, flow: Flow, pkt: Packet, to_server: bool) -> None:
+        flags = pkt.tcp_flags
+        st = flow.tcp_state
+        streams = flow.streams
+        if streams is not None and flags & TH_ACK:
+            streams[not to_server].peer_ack = pkt.ack
+        if st == TCP_NONE:
+            if flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN:   # late SYN on an untracked flow
+                if not to_server:
+                    self._swap(flow)
+                self._tcp_start(flow, pkt)
+            return
+        if st == TCP_CLOSED:
+            return
+        if flags & TH_RST:
+            flow.tcp_state = TCP_CLOSED
+            flow.state = STATE_CLOSED
+        elif st == TCP_SYN_SENT:
+            if not to_server and flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
+                flow.tcp_state = TCP_SYN_RECV
+                streams[0].begin(pkt.seq + 1)
+        elif st == TCP_SYN_RECV:
+            if to_server and flags & (TH_SYN | TH_ACK) == TH_ACK:
+                flow.tcp_state = TCP_ESTABLISHED
+                flow.state = STATE_ESTABLISHED
+        elif flags & TH_FIN:
+            flow._fins |= 1 if to_server else 2
+            flow.tcp_state = TCP_CLOSING
+            if flow._fins == 3:
+                flow.state = STATE_CLOSED
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + self.sweep_interval
+        for_flow = self.timeouts.for_flow
+        for flow in [f for f in self._flows.values() if now - f.last_ts > for_flow(f)]:
+            self._remove(flow, "timeouts")
+
+    def _remove(self, flow: Flow, reason: str) -> None:
+        self.stats[reason] += 1
+        self._forget(flow)
+        self.evicted.append(flow)
+
+    def _forget(self, flow: Flow) -> None:
+        self._flows.pop(flow.flow_id, None)
+        for key in [k for k in (flow.key, _reverse(flow)) if self._index.get(k, (None,))[0] is flow]:
+            del self._index[key]
+
+
+def _reverse(flow: Flow) -> tuple:
+    k = flow.key
+    if k[4] == PROTO_ICMP or k[4] == PROTO_ICMPV6:
+        return (k[2], k[1], k[0], k[3], k[4])
+    return (k[2], k[3], k[0], k[1], k[4])
+
+
+__all__ = [
+    "Flow", "FlowTable", "FlowTimeouts", "STATE_NEW", "STATE_ESTABLISHED", "STATE_CLOSED",
+    "TCP_NONE", "TCP_SYN_SENT", "TCP_SYN_RECV", "TCP_ESTABLISHED", "TCP_CLOSING", "TCP_CLOSED",
+]
