@@ -1,0 +1,48 @@
+"""Raw-stream inspection state for one TCP flow: the reassembled bytes not yet inspected.
+
+Suricata inspects packet rules on each packet's payload *and* on the reassembled stream,
+whose data it inspects once it is acknowledged, i.e. when a packet of the other direction
+arrives (or a chunk fills up, or the flow ends). We do the same: in-order bytes collect in
+a per-direction chunk, and the chunk is inspected when the direction turns, when it reaches
+`CHUNK_LIMIT`, or at flush. A chunk made of one segment was already seen whole by packet
+inspection and is skipped; signatures that already alerted on a packet of the chunk are not
+reported again for it (Suricata de-duplicates within one inspection).
+"""
+
+from __future__ import annotations
+
+CHUNK_LIMIT = 2560 * 4
+
+
+class StreamChunks:
+    __slots__ = ("pending", "segments", "alerted")
+
+    def __init__(self) -> None:
+        # index by to_server (False=0: to client, True=1: to server)
+        self.pending: list[list[bytes]] = [[], []]
+        self.segments = [0, 0]
+        self.alerted: list[set[int]] = [set(), set()]
+
+    def add(self, to_server: bool, data: bytes) -> None:
+        self.pending[to_server].append(data)
+        self.segments[to_server] += 1
+
+    def size(self, to_server: bool) -> int:
+        return sum(len(d) for d in self.pending[to_server])
+
+    def take(self, to_server: bool) -> tuple[bytes, set[int]] | None:
+        """The chunk to inspect (None when there is nothing new worth inspecting)."""
+        parts = self.pending[to_server]
+        if not parts:
+            return None
+        segments = self.segments[to_server]
+        alerted = self.alerted[to_server]
+        self.pending[to_server] = []
+        self.segments[to_server] = 0
+        self.alerted[to_server] = set()
+        if segments < 2:
+            return None
+        return b"".join(parts), alerted
+
+
+__all__ = ["StreamChunks", "CHUNK_LIMIT"]

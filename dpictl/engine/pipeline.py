@@ -1,0 +1,198 @@
+"""The sans-I/O engine: frames in, detections out.
+
+`Engine.feed()` runs one frame through decode -> flow table -> packet inspection -> TCP
+reassembly -> raw-stream and HTTP inspection, and returns what matched. There are no
+sockets, threads or clocks here: time is the packet's timestamp, so a pcap replays the
+same way every time and live capture is just another caller.
+
+Rules are compiled once (`Engine(rules)`); `fork()` gives another engine that shares the
+compiled rules but has its own flows, streams and threshold state, so an agent can run one
+engine per monitored interface (a packet crossing two interfaces alerts on both) without
+compiling the rule set again.
+"""
+
+from __future__ import annotations
+
+from dpictl.engine.decode import Decoder
+from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
+from dpictl.engine.detect.header import AddressMatcher
+from dpictl.engine.detect.signature import Signature
+from dpictl.engine.detect.stream_state import CHUNK_LIMIT, StreamChunks
+from dpictl.engine.detect.thresholds import ThresholdTable
+from dpictl.engine.flow_table import Flow, FlowTable
+from dpictl.engine.packet import PROTO_TCP, Detection, Packet
+from dpictl.rules.ast import AddressSpec, Rule
+
+from dpictl.engine.detect.http_inspection import HttpInspection
+
+
+class Engine:
+    """Compile `rules` once; `feed()` frames; `flush()` at end of input."""
+
+    def __init__(self, rules: list[Rule], *, home_net: list[str] | None = None,
+                 midstream: bool = False, _compiled: CompiledRules | None = None) -> None:
+        self._compiled = _compiled if _compiled is not None else compile_rules(list(rules))
+        self._rules = rules
+        self._home_net = home_net
+        self._home = (AddressMatcher(AddressSpec(any=False, include=tuple(home_net)))
+                      if home_net else None)
+        self._midstream = midstream
+        self._detector = self._compiled.detector
+        self._decoder = Decoder()
+        self._flows = FlowTable(midstream=midstream)
+        self._thresholds = ThresholdTable()
+        self._chunks: dict[int, StreamChunks] = {}
+        self._http = HttpInspection(self._detector)
+        self._num = 0
+        self.stats: dict[str, int] = {
+            "packets": 0, "bytes": 0, "decode_errors": 0, "not_ip": 0, "alerts": 0,
+            "stream_chunks": 0, "outside_home_net": 0,
+            "rules_loaded": self._compiled.loaded, "rules_dropped": self._compiled.dropped,
+        }
+
+    # -- public API -------------------------------------------------------------------
+    @property
+    def rule_report(self) -> list[RuleProblem]:
+        """Per-rule load-time findings; each unpacks as (gid, sid, reason)."""
+        return self._compiled.report
+
+    def fork(self) -> Engine:
+        """A fresh engine (flows, streams, thresholds) sharing the compiled rules."""
+        return Engine(self._rules, home_net=self._home_net, midstream=self._midstream,
+                      _compiled=self._compiled)
+
+    def feed(self, ts: float, frame: bytes, linktype: int,
+             iface: str | None = None) -> list[Detection]:
+        self._num += 1
+        stats = self.stats
+        stats["packets"] += 1
+        stats["bytes"] += len(frame)
+        try:
+            pkt = self._decoder.decode(ts, frame, linktype, iface, self._num)
+        except Exception:  # a decoder bug must not stop a capture: count it
+            pkt = None
+            stats["decode_errors"] += 1
+        if pkt is None or not pkt.ip_proto:
+            stats["not_ip"] += 1
+            return []
+        if self._home is not None and not (self._home.match(pkt.src)
+                                           or self._home.match(pkt.dst)):
+            stats["outside_home_net"] += 1
+            return []
+        out: list[Detection] = []
+        flow, to_server = self._flows.lookup(pkt)
+        if not flow:
+            flow, to_server_opt = None, None
+        else:
+            to_server_opt = to_server
+        matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
+                                                self._thresholds)
+        for sig in matched:
+            out.append(self._detection(sig, pkt, flow, to_server_opt))
+        if flow is not None and pkt.ip_proto == PROTO_TCP:
+            self._tcp(pkt, flow, to_server, matched, out)
+        for gone in self._flows.pop_evicted():
+            self._finish_flow(gone, None, out)
+        stats["alerts"] += len(out)
+        return out
+
+    def flush(self) -> list[Detection]:
+        """End of input: inspect what every stream still holds, then forget all flows."""
+        out: list[Detection] = []
+        for flow in self._flows.drain():
+            self._finish_flow(flow, None, out)
+        self.stats["alerts"] += len(out)
+        return out
+
+    # -- TCP: raw stream and HTTP -----------------------------------------------------
+    def _tcp(self, pkt: Packet, flow: Flow, to_server: bool, matched: list[Signature],
+             out: list[Detection]) -> None:
+        streams = flow.streams
+        if streams is None:
+            return
+        chunks = self._chunks.get(flow.flow_id)
+        if chunks is None:
+            chunks = self._chunks[flow.flow_id] = StreamChunks()
+        # the other direction's data is acknowledged now: inspect it
+        self._inspect_chunk(pkt, flow, not to_server, chunks, out)
+        if not pkt.payload:
+            return
+        data = streams[to_server].add(pkt)
+        if matched:
+            chunks.alerted[to_server].update(s.order for s in matched)
+        if data:
+            chunks.add(to_server, data)
+            if data is not pkt.payload:
+                chunks.segments[to_server] += 1   # reassembled from several segments
+            if self._http is not None:
+                for sig in self._http.feed(pkt, flow, to_server, data, self._thresholds):
+                    out.append(self._detection(sig, pkt, flow, to_server))
+            if chunks.size(to_server) >= CHUNK_LIMIT:
+                self._inspect_chunk(pkt, flow, to_server, chunks, out)
+
+    def _inspect_chunk(self, pkt: Packet, flow: Flow, direction: bool, chunks: StreamChunks,
+                       out: list[Detection]) -> None:
+        taken = chunks.take(direction)
+        if taken is None:
+            return
+        data, already = taken
+        self.stats["stream_chunks"] += 1
+        view = _DirectionView(pkt, flow, direction)
+        for sig in self._detector.inspect_packet(view.packet, data, flow, direction,
+                                                 self._thresholds, stream=True):
+            if sig.order not in already:
+                out.append(self._detection(sig, pkt, flow, pkt_dir(flow, pkt)))
+
+    def _finish_flow(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
+        chunks = self._chunks.pop(flow.flow_id, None)
+        if flow.streams is None:
+            return
+        last = pkt if pkt is not None else _flow_packet(flow, True)
+        for direction in (True, False):
+            rest = flow.streams[direction].flush()
+            if chunks is not None:
+                if rest:
+                    chunks.add(direction, rest)
+                    chunks.segments[direction] += 1
+                self._inspect_chunk(last, flow, direction, chunks, out)
+        if self._http is not None:
+            for sig, to_server in self._http.finish(flow, last, self._thresholds):
+                out.append(self._detection(sig, last, flow, to_server))
+
+    def _detection(self, sig: Signature, pkt: Packet, flow: Flow | None,
+                   to_server: bool | None) -> Detection:
+        return Detection(
+            ts=pkt.ts, rule=sig.rule, src_ip=pkt.src, src_port=pkt.sport, dst_ip=pkt.dst,
+            dst_port=pkt.dport, proto=pkt.proto_name, iface=pkt.iface, pkt_num=pkt.num,
+            app_proto=flow.app_proto if flow is not None else None, to_server=to_server,
+            flow_id=flow.flow_id if flow is not None else 0)
+
+
+def pkt_dir(flow: Flow, pkt: Packet) -> bool:
+    return pkt.src == flow.client and pkt.sport == flow.client_port
+
+
+class _DirectionView:
+    """The header a stream chunk is matched with: the chunk's own direction, so that rule
+    ports/addresses and flow:to_server refer to the data's sender, not to the acknowledging
+    packet that triggered the inspection."""
+
+    __slots__ = ("packet",)
+
+    def __init__(self, pkt: Packet, flow: Flow, to_server: bool) -> None:
+        self.packet = _flow_packet(flow, to_server, like=pkt)
+
+
+def _flow_packet(flow: Flow, to_server: bool, like: Packet | None = None) -> Packet:
+    if to_server:
+        src, sport, dst, dport = flow.client, flow.client_port, flow.server, flow.server_port
+    else:
+        src, sport, dst, dport = flow.server, flow.server_port, flow.client, flow.client_port
+    base = like
+    return Packet(ts=base.ts if base else flow.last_ts, iface=base.iface if base else None,
+                  num=base.num if base else 0, ip_version=6 if ":" in src else 4, src=src,
+                  dst=dst, ip_proto=flow.proto, sport=sport, dport=dport,
+                  ttl=base.ttl if base else 0)
+
+
+__all__ = ["Engine"]
