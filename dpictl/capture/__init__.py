@@ -1,1 +1,23 @@
-"""(package docstring to be written by its owner)"""
+"""Packet sources: capture files and live AF_PACKET rings, each an iterable of (ts, frame, linktype, iface)."""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol, runtime_checkable
+
+from dpictl.capture.pcap_file import PcapSource, open_pcap
+
+
+@runtime_checkable
+class PacketSource(Protocol):
+    """What the engine's callers loop over: `(ts, frame, linktype, iface)` tuples.
+
+    `ts` is seconds since the epoch (float), `frame` the captured bytes from the link header,
+    `linktype` a pcap LINKTYPE_* number, `iface` the live interface name (None for files).
+    """
+
+    def __iter__(self) -> Iterator[tuple[float, bytes, int, str | None]]: ...
+
+    def close(self) -> None: ...
+
+
+__all__ = ["PacketSource", "PcapSource", "open_pcap"]

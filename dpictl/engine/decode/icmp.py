@@ -1,0 +1,34 @@
+"""ICMP for IPv4 (RFC 792): type, code, and identifier/sequence for the query messages.
+
+The header is 8 bytes; `Packet.payload` is what follows (for errors, the quoted IP header and
+8 bytes of the offending datagram, which rules inspect as data). Identifier and sequence are
+filled only for the messages that define them (echo, timestamp, information, address mask),
+as Snort's `icmp_id`/`icmp_seq` only apply to those; they stay 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from dpictl.engine.decode.errors import Truncated
+from dpictl.engine.packet import Packet
+
+HEADER_LEN = 8
+QUERY_TYPES = frozenset((0, 8, 13, 14, 15, 16, 17, 18))
+_HEADER = struct.Struct("!BBHHH")
+
+
+def parse(pkt: Packet, buf: bytes, off: int, end: int) -> None:
+    """Fill the ICMP fields and payload of `pkt` from the header at `off`."""
+    if end - off < HEADER_LEN:
+        raise Truncated("icmp")
+    icmp_type, code, _csum, ident, seq = _HEADER.unpack_from(buf, off)
+    pkt.icmp_type = icmp_type
+    pkt.icmp_code = code
+    if icmp_type in QUERY_TYPES:
+        pkt.icmp_id = ident
+        pkt.icmp_seq = seq
+    pkt.payload = buf[off + HEADER_LEN:end]
+
+
+__all__ = ["parse", "HEADER_LEN", "QUERY_TYPES"]
