@@ -3,7 +3,7 @@
 Hyperscan (the matcher Suricata and Snort 3 use) scans a buffer once for every fast
 pattern; SINGLEMATCH makes it report each pattern at most once per scan, so the Python
 callback runs once per distinct hit rather than once per occurrence. Patterns are fed in
-literal mode (bytes, no regex escaping), caseless where the content is `nocase`. When
+regex mode with every byte escaped, caseless where the content is `nocase`. When
 hyperscan is missing or refuses a database, pyahocorasick does the same job on a raw and
 a lower-cased copy of the buffer.
 """
@@ -25,6 +25,12 @@ class Prefilter:
         self.size = len(patterns)
         self._hs = None
         self._ac_case = self._ac_nocase = None
+        # many rules share a fast pattern: match each distinct one once, then fan out
+        unique: dict[tuple[bytes, bool], list[int]] = {}
+        for pid, (pat, nocase) in enumerate(patterns):
+            unique.setdefault((pat.lower() if nocase else pat, nocase), []).append(pid)
+        self._fanout = [tuple(ids) for ids in unique.values()]
+        patterns = list(unique)
         if not patterns:
             return
         if hyperscan is not None:
@@ -45,15 +51,20 @@ class Prefilter:
         hits: list[int] = []
         if self._hs is not None:
             self._hs.scan(buf, match_event_handler=_on_match, context=hits)
-            return hits
-        seen: set[int] = set()
-        if self._ac_case is not None:
-            for _end, pid in self._ac_case.iter(buf):
-                seen.add(pid)
-        if self._ac_nocase is not None:
-            for _end, pid in self._ac_nocase.iter(buf.lower()):
-                seen.add(pid)
-        return list(seen)
+        else:
+            seen: set[int] = set()
+            if self._ac_case is not None:
+                for _end, pid in self._ac_case.iter(buf):
+                    seen.add(pid)
+            if self._ac_nocase is not None:
+                for _end, pid in self._ac_nocase.iter(buf.lower()):
+                    seen.add(pid)
+            hits = list(seen)
+        fanout = self._fanout
+        out: list[int] = []
+        for uid in hits:
+            out.extend(fanout[uid])
+        return out
 
 
 def _on_match(pid: int, _start: int, _end: int, _flags: int, hits: list[int]) -> None:
@@ -63,12 +74,12 @@ def _on_match(pid: int, _start: int, _end: int, _flags: int, hits: list[int]) ->
 def _hyperscan_db(patterns: list[tuple[bytes, bool]]):
     base = hyperscan.HS_FLAG_SINGLEMATCH
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    # Regex mode with every byte escaped: the binding's literal mode stops at NUL bytes.
     db.compile(
-        expressions=[p for p, _ in patterns],
+        expressions=[b"".join(b"\\x%02x" % c for c in p) for p, _ in patterns],
         ids=list(range(len(patterns))),
         elements=len(patterns),
         flags=[base | (hyperscan.HS_FLAG_CASELESS if nocase else 0) for _, nocase in patterns],
-        literal=True,
     )
     return db
 
