@@ -166,7 +166,8 @@ class FlowTable:
                 self._remove(flow, "reused")       # a new connection on the same 4-tuple
                 hit = None
         if hit is None:
-            flow, to_server = self._create(key, pkt), True
+            self._create(key, pkt)
+            flow, to_server = self._index[key]
         flow.last_ts = ts
         size = len(pkt.frame) or pkt.ip_len
         if to_server:
@@ -211,7 +212,7 @@ class FlowTable:
             itype = _ICMP6_REPLY.get(itype, itype)
         return (pkt.src, pkt.icmp_id, pkt.dst, itype, pkt.ip_proto)
 
-    def _create(self, key: tuple, pkt: Packet) -> Flow:
+    def _create(self, key: tuple, pkt: Packet) -> None:
         if len(self._flows) >= self.max_flows:
             self._sweep(pkt.ts)
             while len(self._flows) >= self.max_flows:
@@ -229,7 +230,6 @@ class FlowTable:
         if pkt.ip_proto == PROTO_TCP:
             self._tcp_start(flow, pkt)
         self.stats["flows"] += 1
-        return flow
 
     def _new_streams(self) -> list[StreamReassembler]:
         return [StreamReassembler(depth=self.stream_depth, max_buffer=self.stream_max_buffer,

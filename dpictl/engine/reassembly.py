@@ -122,7 +122,8 @@ class StreamReassembler:
         ack = self._ack_offset()
         if ack is not None and ack >= off:
             # The receiver acknowledged past the hole: it will never be retransmitted.
-            return self._skip_hole(off, data)
+            self._insert(self._uncovered(off, data))
+            return self._skip_acked_holes(ack)
         return self._buffer(off, data)
 
     def flush(self) -> bytes:
@@ -196,11 +197,23 @@ class StreamReassembler:
             more = self.add_segment(self._seq_at(off), data) if not self.depth_reached else b""
             self.gap = True
             return out + more
+        self._insert(pieces)
+        return b""
+
+    def _insert(self, pieces: list[tuple[int, bytes]]) -> None:
         for piece in pieces:
             insort(self._ooo, piece, key=_first)
-        self._ooo_bytes += size
-        self.budget.used += size
-        return b""
+            self._ooo_bytes += len(piece[1])
+            self.budget.used += len(piece[1])
+
+    def _skip_acked_holes(self, ack: int) -> bytes:
+        parts = []
+        while self._ooo and self._ooo[0][0] <= ack and not self.depth_reached:
+            off, data = self._ooo.pop(0)
+            self._release(len(data))
+            parts.append(self._skip_hole(off, data))
+        self.gap = bool(parts)
+        return b"".join(parts)
 
     def _uncovered(self, off: int, data: bytes) -> list[tuple[int, bytes]]:
         """The parts of a new segment that no buffered segment holds yet (first copy wins)."""
