@@ -1,9 +1,175 @@
-"""Command group placeholder: filled in by the work on this group."""
+"""`dpictl rules check|show`: parse Snort rule files, report what loads, show one parsed rule.
+
+Thin: parse options, call `dpictl.rules`, render. `check` exits 3 (bad input) when any rule
+failed to load, so CI can gate a rules change on it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from dpictl.cli.render.theme import THEME
+from dpictl.errors import InputError, NotFound, UsageError
+from dpictl.rules import RuleSet, builtin_rules, load_rules, lookup, parse_var_assignments
+from dpictl.rules.ast import Rule
+
+rules_app = typer.Typer(name="rules", no_args_is_help=True,
+                        help="Check Snort rule files (2.9 or 3 syntax) and show parsed rules.")
+
+_VAR_HELP = "Set a rule variable, e.g. --var HOME_NET=10.0.0.0/8 (repeatable)."
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(theme=THEME, highlight=False, stderr=stderr)
+
+
+@rules_app.command("check")
+def check_cmd(
+    files: list[Path] = typer.Argument(..., help="Rule files or directories of *.rules."),
+    output: str = typer.Option("table", "--output", "-o", help="table or json."),
+    var: list[str] = typer.Option([], "--var", help=_VAR_HELP),
+) -> None:
+    """Parse rule files and report how many rules load, and why the others do not.
+
+    Exit status: 0 when every rule loads; 3 when any rule fails or a file is missing.
+    """
+    if output not in ("table", "json"):
+        raise UsageError(f"unknown output {output!r}", hint="use -o table or -o json")
+    ruleset = load_rules(list(files), parse_var_assignments(var))
+    out = _console()
+    if output == "json":
+        out.file.write(json.dumps(check_json(ruleset), indent=2) + "\n")
+    else:
+        _render_check(out, ruleset)
+    if ruleset.failed:
+        # an error (not typer.Exit) so that dpictl.cli.main maps it to exit status 3
+        raise InputError(f"{ruleset.failed} of {ruleset.total} rules failed to load")
+
+
+def check_json(ruleset: RuleSet) -> dict[str, Any]:
+    """The `rules check -o json` document: totals over all files and every load error."""
+    return {
+        "total": ruleset.total,
+        "loaded": ruleset.loaded,
+        "failed": ruleset.failed,
+        "errors": [{"file": e.file, "line": e.line, "sid": e.sid, "reason": e.reason}
+                   for e in ruleset.errors],
+    }
+
+
+def _render_check(out: Console, ruleset: RuleSet) -> None:
+    files = Table(title="Rule files", title_justify="left")
+    for column in ("file", "total", "loaded", "failed"):
+        files.add_column(column, justify="left" if column == "file" else "right")
+    for stats in ruleset.files:
+        style = "summary.bad" if stats.failed else ""
+        files.add_row(stats.file, str(stats.total), str(stats.loaded), str(stats.failed),
+                      style=style)
+    out.print(files)
+    if ruleset.errors:
+        errors = Table(title="Rules that did not load", title_justify="left")
+        for column in ("file", "line", "sid", "reason"):
+            errors.add_column(column, overflow="fold")
+        for e in ruleset.errors:
+            errors.add_row(e.file, str(e.line), "" if e.sid is None else str(e.sid), e.reason)
+        out.print(errors)
+    for w in ruleset.warnings:
+        out.print(f"warning: {w}", style="warning")
+    style = "summary.bad" if ruleset.failed else "summary"
+    out.print(f"{ruleset.loaded} of {ruleset.total} rules loaded, {ruleset.failed} failed",
+              style=style)
+
+
+@rules_app.command("show")
+def show_cmd(
+    sid: int = typer.Argument(..., help="The rule's sid."),
+    gid: int = typer.Option(1, "--gid", help="The rule's gid."),
+    rules: list[Path] = typer.Option([], "--rules", "-r",
+                                     help="Rule files (default: the built-in rules)."),
+    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    var: list[str] = typer.Option([], "--var", help=_VAR_HELP),
+) -> None:
+    """Print one rule as dpictl parsed it: header, metadata and every option in order."""
+    if output not in ("text", "json"):
+        raise UsageError(f"unknown output {output!r}", hint="use -o text or -o json")
+    ruleset = load_rules(list(rules), parse_var_assignments(var)) if rules else builtin_rules()
+    rule = ruleset.by_sid(sid, gid)
+    if rule is None:
+        where = ", ".join(map(str, rules)) or "the built-in rules"
+        failed = [e for e in ruleset.errors if e.sid == sid]
+        if failed:
+            raise InputError(f"rule {gid}:{sid} in {where} did not load: {failed[0]}")
+        raise NotFound(f"no rule {gid}:{sid} in {where}")
+    out = _console()
+    if output == "json":
+        out.file.write(json.dumps(rule_json(rule), indent=2) + "\n")
+        return
+    _render_rule(out, rule)
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    """The parsed rule as JSON-safe data (patterns as latin-1 text with \\xNN escapes)."""
+    data = dataclasses.asdict(rule)
+    data["options"] = [{"type": type(o).__name__, **_plain(dataclasses.asdict(o))}
+                       for o in rule.options]
+    return _plain(data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("latin-1").encode("unicode_escape").decode("ascii")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _render_rule(out: Console, rule: Rule) -> None:
+    description, _ = lookup(rule.classtype)
+    out.print(f"[alert.sid]{rule.gid}:{rule.sid}:{rule.rev}[/] {rule.msg}")
+    out.print(f"  classtype {rule.classtype or '-'} ({description or '-'}), "
+              f"priority {rule.priority}, {rule.syntax} syntax, {rule.file}:{rule.line}")
+    arrow = "<>" if rule.bidirectional else "->"
+    out.print(f"  {rule.action} {rule.proto} {_side(rule.src, rule.src_ports)} {arrow} "
+              f"{_side(rule.dst, rule.dst_ports)}"
+              + (f"  services: {', '.join(rule.services)}" if rule.services else ""))
+    for i, option in enumerate(rule.options, 1):
+        out.print(f"  {i:2}. {_option_text(option)}", markup=False)
+    out.print(f"  text: {rule.text}", markup=False, style="dim")
+
+
+def _side(addr: Any, ports: Any) -> str:
+    a = "any" if addr.any and not addr.exclude else ",".join(
+        list(addr.include) + [f"!{x}" for x in addr.exclude]) or "any"
+    p = "any" if ports.any and not ports.exclude else ",".join(
+        [f"{lo}" if lo == hi else f"{lo}:{hi}" for lo, hi in ports.include]
+        + [f"!{lo}:{hi}" for lo, hi in ports.exclude])
+    if len(p) > 40:
+        p = p[:37] + "..."
+    return f"{a} {p}"
+
+
+def _option_text(option: Any) -> str:
+    fields = []
+    for f in dataclasses.fields(option):
+        value = getattr(option, f.name)
+        if value != f.default and value not in (None, False, ()):
+            fields.append(f"{f.name}={_plain(value)!r}" if f.name != "pattern"
+                          else f"pattern={value!r}")
+    return f"{type(option).__name__}({', '.join(fields)})"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add `dpictl rules ...` to the root app."""
+    app.add_typer(rules_app, name="rules")
+
+
+__all__ = ["register", "rules_app", "check_json", "rule_json"]

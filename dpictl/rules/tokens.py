@@ -51,7 +51,7 @@ def logical_lines(text: str) -> Iterator[LogicalLine]:
             continue
         parts = [stripped]
         while parts[-1].endswith("\\") and i < n:
-            parts[-1] = parts[-1][:-1]
+            parts[-1] = parts[-1][:-1].rstrip()
             parts.append(lines[i].strip())
             i += 1
         joined = " ".join(p for p in parts if p)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from dpictl.errors import InputError, RuleSyntaxError
+from dpictl.errors import InputError, RuleSyntaxError, UsageError
 
 # The port list of `portvar HTTP_PORTS` in the community snort.conf (Snort's default).
 _HTTP_PORTS = (
@@ -108,12 +108,13 @@ class Variables:
 
 
 def parse_var_assignments(items: list[str]) -> dict[str, str]:
-    """`["HOME_NET=10.0.0.0/8", ...]` (the CLI's --var values) -> dict; bad items raise."""
+    """`["HOME_NET=10.0.0.0/8", ...]` (the CLI's --var values) -> dict; bad items raise
+    UsageError (they come from the command line)."""
     out: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise InputError(f"bad --var {item!r}", hint="write it as NAME=VALUE")
+            raise UsageError(f"bad --var {item!r}", hint="write it as NAME=VALUE")
         out[name.strip().lstrip("$")] = value.strip()
     return out
 
