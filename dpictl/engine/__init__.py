@@ -1,1 +1,7 @@
-"""(package docstring to be written by its owner)"""
+"""The sans-I/O detection engine: frames in, detections out (`Engine`)."""
+
+from dpictl.engine.detect import RuleProblem
+from dpictl.engine.packet import Detection, Packet
+from dpictl.engine.pipeline import Engine
+
+__all__ = ["Engine", "Detection", "Packet", "RuleProblem"]

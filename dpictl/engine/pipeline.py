@@ -124,8 +124,10 @@ class Engine:
             chunks.add(to_server, data)
             if data is not pkt.payload:
                 chunks.segments[to_server] += 1   # reassembled from several segments
-            if self._http is not None:
-                for sig in self._http.feed(pkt, flow, to_server, data, self._thresholds):
+            if self._http.active:
+                oriented = _Oriented(flow, pkt)
+                for sig in self._http.feed(pkt, oriented, flow, to_server, data,
+                                           self._thresholds):
                     out.append(self._detection(sig, pkt, flow, to_server))
             if chunks.size(to_server) >= CHUNK_LIMIT:
                 self._inspect_chunk(pkt, flow, to_server, chunks, out)
@@ -137,8 +139,8 @@ class Engine:
             return
         data, already = taken
         self.stats["stream_chunks"] += 1
-        view = _DirectionView(pkt, flow, direction)
-        for sig in self._detector.inspect_packet(view.packet, data, flow, direction,
+        header = _flow_packet(flow, direction, like=pkt)
+        for sig in self._detector.inspect_packet(header, data, flow, direction,
                                                  self._thresholds, stream=True):
             if sig.order not in already:
                 out.append(self._detection(sig, pkt, flow, pkt_dir(flow, pkt)))
@@ -155,9 +157,10 @@ class Engine:
                     chunks.add(direction, rest)
                     chunks.segments[direction] += 1
                 self._inspect_chunk(last, flow, direction, chunks, out)
-        if self._http is not None:
-            for sig, to_server in self._http.finish(flow, last, self._thresholds):
-                out.append(self._detection(sig, last, flow, to_server))
+        if self._http.active:
+            for sig in self._http.finish(flow, _Oriented(flow, last), last.ts,
+                                         self._thresholds):
+                out.append(self._detection(sig, last, flow, pkt_dir(flow, last)))
 
     def _detection(self, sig: Signature, pkt: Packet, flow: Flow | None,
                    to_server: bool | None) -> Detection:
@@ -172,15 +175,21 @@ def pkt_dir(flow: Flow, pkt: Packet) -> bool:
     return pkt.src == flow.client and pkt.sport == flow.client_port
 
 
-class _DirectionView:
-    """The header a stream chunk is matched with: the chunk's own direction, so that rule
-    ports/addresses and flow:to_server refer to the data's sender, not to the acknowledging
-    packet that triggered the inspection."""
+class _Oriented:
+    """Builds, on demand and once per direction, the header packet of one flow direction."""
 
-    __slots__ = ("packet",)
+    __slots__ = ("_flow", "_pkt", "_cache")
 
-    def __init__(self, pkt: Packet, flow: Flow, to_server: bool) -> None:
-        self.packet = _flow_packet(flow, to_server, like=pkt)
+    def __init__(self, flow: Flow, pkt: Packet) -> None:
+        self._flow = flow
+        self._pkt = pkt
+        self._cache: dict[bool, Packet] = {}
+
+    def __call__(self, to_server: bool) -> Packet:
+        hit = self._cache.get(to_server)
+        if hit is None:
+            hit = self._cache[to_server] = _flow_packet(self._flow, to_server, like=self._pkt)
+        return hit
 
 
 def _flow_packet(flow: Flow, to_server: bool, like: Packet | None = None) -> Packet:

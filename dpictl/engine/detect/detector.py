@@ -138,14 +138,15 @@ class Detector:
         return out
 
     # -- HTTP transactions ------------------------------------------------------------
-    def inspect_app(self, pkt: Packet, flow, to_server: bool, buffers: Mapping[str, bytes],
-                    fields: Mapping[str, bytes] | None, thresholds: ThresholdTable,
-                    response: bool) -> list[Signature]:
-        """App signatures for one transaction side: request (response=False) or response.
+    def inspect_app(self, pkt: Packet, flow, side: int, body: bool,
+                    buffers: Mapping[str, bytes], fields: Mapping[str, bytes],
+                    thresholds: ThresholdTable, done: set[int]) -> list[Signature]:
+        """App signatures for one side of one transaction (REQUEST or RESPONSE).
 
-        Request-side signatures run when the request is complete; a signature that names
-        any response buffer runs when the response is complete (it may also use request
-        buffers, which are still in `buffers`).
+        `body` False: the headers are complete, signatures that read no body run; True:
+        the message is complete, every signature not run yet runs. `pkt` is oriented in the side's
+        direction (for header and flow checks). `done` holds the signatures that already
+        ran on this transaction side, so each runs once.
         """
         seen: set[int] = set()
         cands: list[Signature] = []
@@ -159,9 +160,12 @@ class Detector:
         cands.extend(self._app_nofp)
         cands.sort(key=_order)
         out: list[Signature] = []
+        to_server = side == REQUEST
         for sig in cands:
-            if not _sides(sig) & (RESPONSE if response else REQUEST):
+            order = sig.order
+            if order in done or not _sides(sig) & side or not body and _reads_body(sig):
                 continue
+            done.add(order)
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue
             if not chains_ok(sig, buffers, fields):
@@ -173,6 +177,13 @@ class Detector:
 
 def _order(sig: Signature) -> int:
     return sig.order
+
+
+BODY_BUFFERS = frozenset({"http_client_body", "file_data", "http_raw_body"})
+
+
+def _reads_body(sig: Signature) -> bool:
+    return any(chain.buffer in BODY_BUFFERS for chain in sig.chains)
 
 
 def _sides(sig: Signature) -> int:
@@ -189,4 +200,4 @@ def _sides(sig: Signature) -> int:
     return REQUEST | RESPONSE
 
 
-__all__ = ["Detector", "RESPONSE_BUFFERS", "REQUEST_BUFFERS", "header_ok", "PACKET_BUFFERS"]
+__all__ = ["Detector", "RESPONSE_BUFFERS", "REQUEST_BUFFERS", "REQUEST", "RESPONSE", "header_ok", "PACKET_BUFFERS"]

@@ -1,14 +1,93 @@
-"""HTTP transactions -> app signatures (placeholder until the HTTP parser lands)."""
+"""HTTP transactions -> app signatures, driven by the app layer's events.
+
+The app layer (`dpictl.engine.app.AppLayer`) turns each flow's in-order bytes into HTTP
+events. Like Suricata, which runs a transaction's inspection engines as the transaction
+progresses, we run a side's header signatures once its headers are complete and its body
+signatures (http_client_body, file_data) once the message is complete; each signature runs
+at most once per transaction side. Header and flow checks see a packet oriented in the
+side's direction (client->server for the request), so `$HTTP_PORTS` and `flow:to_server`
+mean what the rule author meant whichever packet completed the data; the alert itself
+carries the packet that completed it, as Suricata's does.
+"""
 
 from __future__ import annotations
 
+from dpictl.engine.app import AppLayer
+from dpictl.engine.detect.detector import REQUEST, RESPONSE, Detector
+from dpictl.engine.detect.signature import Signature
+from dpictl.engine.detect.thresholds import ThresholdTable
+from dpictl.engine.http import (REQUEST_DONE, REQUEST_HEADERS, RESPONSE_DONE, RESPONSE_HEADERS,
+                                HttpTransaction)
+from dpictl.engine.packet import Packet
+
+_EVENTS = {REQUEST_HEADERS: (REQUEST, False), REQUEST_DONE: (REQUEST, True),
+           RESPONSE_HEADERS: (RESPONSE, False), RESPONSE_DONE: (RESPONSE, True)}
+
+
+class _SideBuffers:
+    """A transaction side seen as the `buffers` / `fields` mappings the matcher reads."""
+
+    __slots__ = ("_tx", "_to_server")
+
+    def __init__(self, tx: HttpTransaction, to_server: bool) -> None:
+        self._tx = tx
+        self._to_server = to_server
+
+    def get(self, name: str, default=None):
+        value = self._tx.get(name, self._to_server)
+        return default if value is None else value
+
+
+class _SideFields(_SideBuffers):
+    __slots__ = ()
+
+    def get(self, name: str, default=None):
+        value = self._tx.field(name, self._to_server)
+        return default if value is None else value
+
 
 class HttpInspection:
-    def __init__(self, detector) -> None:
+    """One per engine; per-transaction bookkeeping is keyed by (flow id, tx id, side)."""
+
+    def __init__(self, detector: Detector) -> None:
         self._detector = detector
+        self._app = AppLayer()
+        self._done: dict[tuple[int, int, int], set[int]] = {}
+        self.active = detector.app_count > 0
 
-    def feed(self, pkt, flow, to_server, data, thresholds):
-        return []
+    def feed(self, pkt: Packet, oriented, flow, to_server: bool, data: bytes,
+             thresholds: ThresholdTable) -> list[Signature]:
+        """Feed in-order bytes; `oriented(to_server)` gives a header packet per side."""
+        events = self._app.feed(flow, data, to_server, pkt.ts)
+        return self._inspect(events, oriented, flow, thresholds) if events else []
 
-    def finish(self, flow, pkt, thresholds):
-        return []
+    def finish(self, flow, oriented, ts: float, thresholds: ThresholdTable) -> list[Signature]:
+        events = self._app.finish(flow, ts)
+        out = self._inspect(events, oriented, flow, thresholds) if events else []
+        for key in [k for k in self._done if k[0] == flow.flow_id]:
+            del self._done[key]
+        return out
+
+    def _inspect(self, events, oriented, flow, thresholds: ThresholdTable) -> list[Signature]:
+        out: list[Signature] = []
+        if not self.active:
+            return out
+        for event in events:
+            step = _EVENTS.get(event.kind)
+            if step is None:
+                continue
+            side, body = step
+            tx = event.tx
+            side_to_server = side == REQUEST
+            key = (flow.flow_id, tx.tx_id, side)
+            done = self._done.setdefault(key, set())
+            out += self._detector.inspect_app(
+                oriented(side_to_server), flow, side, body, _SideBuffers(tx, side_to_server),
+                _SideFields(tx, side_to_server), thresholds, done)
+            if body and side == RESPONSE:
+                self._done.pop((flow.flow_id, tx.tx_id, REQUEST), None)
+                self._done.pop(key, None)
+        return out
+
+
+__all__ = ["HttpInspection"]
