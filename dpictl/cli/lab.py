@@ -1,9 +1,221 @@
-"""Command group placeholder: filled in by the work on this group."""
+"""`dpictl run-lab` and `dpictl lab up|down|status`: the Calico DPI lab as one command.
+
+Thin: resolve the scenario, open the lab environment, call `dpictl.lab`, render. Progress
+goes to stderr (so `-o json` on stdout stays clean); the report to stdout. A run whose
+expectations did not all hold ends with ExpectationFailed (exit 7) after its report.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+from rich.console import Console
+
+from dpictl.cli import params
+from dpictl.errors import ExpectationFailed, InputError, UsageError
+
+OUTPUTS = ("table", "json")
+DEFAULT_SCENARIO = "red-blue"
+
+lab_app = typer.Typer(help="The local lab: bring it up, look at it, take it down.",
+                      no_args_is_help=True)
+
+
+class ConsoleObserver:
+    """The run's progress on stderr: a spinner with what happens now, a line per step."""
+
+    def __init__(self, console: Console, scenario: str, total: int) -> None:
+        self.console = console
+        self.scenario = scenario
+        self.total = total
+        self._status = console.status(f"lab {scenario}", spinner="dots")
+
+    def __enter__(self) -> "ConsoleObserver":
+        self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._status.stop()
+
+    def step_started(self, index: int, total: int, title: str) -> None:
+        self._status.update(f"[bold]{index + 1}/{total}[/] {title}")
+
+    def step_finished(self, result) -> None:
+        from dpictl.lab.render import step_line
+
+        self.console.print(step_line(result), soft_wrap=True)
+
+    def message(self, text: str) -> None:
+        from rich.markup import escape
+
+        self._status.update(escape(text))
+
+
+def _render_report(report) -> None:
+    from dpictl.cli.render.table import alerts_table
+    from dpictl.cli.render.theme import THEME
+    from dpictl.lab.render import traffic_table, verdict
+
+    probe = Console()
+    console = Console(theme=THEME, highlight=False,
+                      width=None if probe.is_terminal else max(probe.width, 160))
+    if report.alerts:
+        console.print(alerts_table(report.alerts))
+    else:
+        console.print("no alerts", style="dim")
+    if report.traffic:
+        console.print(traffic_table(report))
+    console.print(verdict(report))
+
+
+def _render_status(status: dict) -> None:
+    from dpictl.lab.render import status_tables
+
+    console = Console(highlight=False)
+    for part in status_tables(status):
+        console.print(part)
+
+
+def _scenario_path(name: str) -> Path:
+    """A file path, or the name of a scenario shipped in scenarios/."""
+    given = Path(name).expanduser()
+    if given.is_file():
+        return given
+    shipped = Path(__file__).resolve().parents[2] / "scenarios"
+    for candidate in (Path("scenarios") / f"{name}.yaml", shipped / f"{name}.yaml",
+                      shipped / name):
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in shipped.glob("*.yaml")) if shipped.is_dir() else []
+    raise InputError(f"no scenario {name!r}",
+                     hint="give a YAML file" + (f" or one of: {', '.join(known)}" if known
+                                                else ""))
+
+
+def _check_output(output: str) -> None:
+    if output not in OUTPUTS:
+        raise UsageError(f"unknown output {output!r}", hint="use one of: " + ", ".join(OUTPUTS))
+
+
+def _check_rules(rules: list[Path]) -> list[Path]:
+    for path in rules:
+        if not path.exists():
+            raise InputError(f"{path}: no such rules file")
+    return [p.resolve() for p in rules]
+
+
+def run_lab_cmd(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario file, or a name from "
+                                   "scenarios/ (default: red-blue, the Calico DPI lab)."),
+    rules: Optional[List[Path]] = typer.Option(
+        None, "--rules", "-r", help="Snort rule file(s) instead of the built-in rules "
+        "(repeat for several)."),
+    keep: bool = typer.Option(False, "--keep", help="Leave the lab up after the checks "
+                              "(it is always cleaned up after an error or Ctrl-C)."),
+    output: str = typer.Option("table", "--output", "-o", help="table or json."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1.0,
+                                            help="Seconds to wait for pods, the agent and "
+                                            "alerts (default: the scenario's)."),
+    backend: str = params.BackendOpt, kubeconfig: Optional[Path] = params.KubeconfigOpt,
+    context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
+) -> None:
+    """Run a lab scenario end to end, check the alerts it expects, clean up."""
+    from dpictl.lab import load_scenario, open_lab, run_scenario
+
+    _check_output(output)
+    rule_files = _check_rules(list(rules or []))
+    plan = load_scenario(_scenario_path(scenario))
+    err = Console(stderr=True, highlight=False)
+    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
+    try:
+        with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
+            report = run_scenario(plan, env, rules=rule_files, keep=keep, timeout=timeout,
+                                  observer=observer)
+    finally:
+        env.close()
+    if output == "json":
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _render_report(report)
+    if not report.passed:
+        failures = report.failures()
+        raise ExpectationFailed(f"scenario {plan.name} failed: {failures[0]}"
+                                + (f" (and {len(failures) - 1} more)" if len(failures) > 1
+                                   else ""))
+
+
+@lab_app.command("up")
+def up_cmd(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario whose set-up to run."),
+    rules: Optional[List[Path]] = typer.Option(None, "--rules", "-r",
+                                               help="Snort rule file(s) for the agent."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1.0),
+    backend: str = params.BackendOpt, kubeconfig: Optional[Path] = params.KubeconfigOpt,
+    context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
+) -> None:
+    """Run a scenario's set-up (everything before its traffic) and leave it up."""
+    from dpictl.lab import load_scenario, open_lab, set_up_scenario
+
+    plan = load_scenario(_scenario_path(scenario))
+    err = Console(stderr=True, highlight=False)
+    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
+    try:
+        with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
+            report = set_up_scenario(plan, env, rules=_check_rules(list(rules or [])),
+                                     timeout=timeout, observer=observer)
+    finally:
+        env.close()
+    if report.failures():
+        raise ExpectationFailed(f"lab set-up failed: {report.failures()[0]}")
+    typer.echo(f"lab {plan.name} is up; send traffic with `dpictl exec`, see alerts with "
+               "`dpictl alerts list`, take it down with `dpictl lab down`")
+
+
+@lab_app.command("down")
+def down_cmd(backend: str = params.BackendOpt,
+             kubeconfig: Optional[Path] = params.KubeconfigOpt,
+             context: Optional[str] = params.ContextOpt,
+             db: Optional[Path] = params.DbOpt) -> None:
+    """Stop the agent and remove everything the lab created (also after a crash)."""
+    from dpictl.lab import open_lab, take_down
+
+    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
+    try:
+        lines = take_down(env)
+    finally:
+        env.close()
+    for line in lines or ["nothing to remove"]:
+        typer.echo(line)
+
+
+@lab_app.command("status")
+def status_cmd(output: str = typer.Option("table", "--output", "-o", help="table or json."),
+               backend: str = params.BackendOpt,
+               kubeconfig: Optional[Path] = params.KubeconfigOpt,
+               context: Optional[str] = params.ContextOpt,
+               db: Optional[Path] = params.DbOpt) -> None:
+    """Namespaces, pods, DPI resources, the agent (pid, limits) and alert counts."""
+    from dpictl.lab import lab_status, open_lab
+
+    _check_output(output)
+    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
+    try:
+        status = lab_status(env)
+    finally:
+        env.close()
+    if output == "json":
+        typer.echo(json.dumps(status, indent=2, default=str))
+    else:
+        _render_status(status)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add `dpictl run-lab` and `dpictl lab` to the root app."""
+    app.command("run-lab")(run_lab_cmd)
+    app.add_typer(lab_app, name="lab")
+
+
+__all__ = ["register", "lab_app", "run_lab_cmd"]

@@ -1,1 +1,13 @@
-"""(package docstring to be written by its owner)"""
+"""Lab scenarios as data, and the runner that plays them on any backend and checks the alerts."""
+
+from __future__ import annotations
+
+from dpictl.lab.environment import LabEnvironment, open_lab
+from dpictl.lab.report import LabReport, StepResult, TrafficResult
+from dpictl.lab.runner import run_scenario, set_up_scenario
+from dpictl.lab.scenario import Scenario, load_scenario, parse_scenario
+from dpictl.lab.status import lab_status, take_down
+
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "LabEnvironment", "open_lab",
+           "LabReport", "StepResult", "TrafficResult", "run_scenario", "set_up_scenario",
+           "lab_status", "take_down"]

@@ -314,7 +314,18 @@ def _sids(raw: Any, where: str) -> frozenset[int]:
 
 
 def _check_references(scenario: Scenario) -> None:
-    """Every pod that traffic or expectations name must be created by an earlier step."""
+    """Every pod that traffic or expectations name must be created by an earlier step, and
+    no two traffic commands may join the same two pods (their alerts could not be told apart:
+    alerts are attributed to a command by its pair of addresses)."""
+    pairs: dict[frozenset, str] = {}
+    for t in scenario.traffic:
+        pair = frozenset((t.source, t.target))
+        if t.source == t.target:
+            raise _Invalid(f"traffic {t.name!r}", "'from' and 'to' are the same pod")
+        if pair in pairs:
+            raise _Invalid(f"traffic {t.name!r}", f"joins the same pods as {pairs[pair]!r}; "
+                           "their alerts could not be told apart")
+        pairs[pair] = t.name
     created: set[PodRef] = set()
     namespaces: set[str] = set()
     for i, step in enumerate(scenario.steps):

@@ -1,0 +1,111 @@
+"""Rich renderables for a lab report and `lab status` (built here, printed by the CLI).
+
+Kept apart from the records in `report.py`: those stay plain for JSON and tests; this module
+only turns them into tables. The alerts table itself is the CLI's (`cli/render/table.py`),
+so lab alerts look exactly like `dpictl alerts list`.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from dpictl.lab.report import FAILED, OK, SKIPPED, LabReport, StepResult
+
+_MARK = {OK: ("✓", "green"), FAILED: ("✗", "bold red"), SKIPPED: ("-", "dim")}
+
+
+def step_line(result: StepResult) -> Text:
+    mark, style = _MARK.get(result.status, ("?", ""))
+    line = Text()
+    line.append(f"{mark} ", style=style)
+    line.append(result.name, style="bold" if result.status != SKIPPED else "dim")
+    if result.status != SKIPPED:
+        line.append(f"  {result.seconds:.1f}s", style="dim")
+    if result.detail:
+        line.append(f"  {result.detail}", style="red" if result.status == FAILED else "dim")
+    return line
+
+
+def traffic_table(report: LabReport) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Traffic: expected vs seen", title_justify="left")
+    for header in ("TRAFFIC", "FROM", "TO", "EXPECTED", "SEEN", "ENDPOINTS SEEN", "SIDS",
+                   "RESULT"):
+        table.add_column(header, no_wrap=header in ("TRAFFIC", "RESULT"))
+    for t in report.traffic:
+        expected = "-" if t.expected_alerts is None else str(t.expected_alerts)
+        if t.expected_endpoints:
+            expected += " (" + ", ".join(t.expected_endpoints) + ")"
+        result = Text("pass", style="green") if t.passed else \
+            Text("FAIL: " + "; ".join(t.problems), style="bold red")
+        table.add_row(t.name, f"{t.source} {t.source_ip}", f"{t.target} {t.target_ip}",
+                      expected, str(t.seen_alerts), ", ".join(t.seen_endpoints) or "-",
+                      ", ".join(map(str, t.seen_sids)) or "-", result)
+    return table
+
+
+def verdict(report: LabReport) -> RenderableType:
+    head = Text()
+    if report.passed:
+        head.append(f"PASSED  scenario {report.scenario}", style="bold green")
+    else:
+        head.append(f"FAILED  scenario {report.scenario}", style="bold red")
+    head.append(f"  ({report.backend} backend, rules: {', '.join(report.rules)}, expected SID "
+                f"{' or '.join(map(str, report.expected_sids)) or 'any'}, "
+                f"{report.seconds:.1f}s)", style="dim")
+    parts: list[RenderableType] = [head]
+    for problem in report.failures():
+        parts.append(Text(f"  ✗ {problem}", style="red"))
+    for line in report.cleanup:
+        parts.append(Text(f"  cleanup: {line}", style="dim"))
+    if report.kept:
+        parts.append(Text("  kept: take it down with `dpictl lab down`", style="yellow"))
+    return Group(*parts)
+
+
+def status_tables(status: dict) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    pods = Table(box=box.SIMPLE_HEAD, title="Pods", title_justify="left")
+    for header in ("NAMESPACE", "NAME", "IP", "INTERFACE", "NODE"):
+        pods.add_column(header)
+    for p in status["pods"]:
+        pods.add_row(p["namespace"], p["name"], p["ip"], p["interface"], p["node"])
+    out.append(Text("Namespaces: " + (", ".join(status["namespaces"]) or "none"), style="bold"))
+    out.append(pods)
+    dpi = Table(box=box.SIMPLE_HEAD, title="DeepPacketInspection", title_justify="left")
+    for header in ("NAMESPACE", "NAME", "SELECTOR", "ACTIVE", "ERRORS"):
+        dpi.add_column(header)
+    for d in status["dpi"]:
+        dpi.add_row(d["namespace"], d["name"], d["selector"], d["active"], str(d["errors"]))
+    out.append(dpi)
+    agent = status["agent"]
+    lines = Text()
+    if agent.get("running"):
+        lines.append(f"Agent: running, pid {agent['pid']}", style="bold green")
+    else:
+        lines.append("Agent: not running", style="bold yellow")
+    limits = agent.get("limits") or {}
+    if limits:
+        lines.append(f"\n  cpu limit: {limits.get('cpu', '-')}\n  memory limit: "
+                     f"{limits.get('memory', '-')}")
+    rules = agent.get("rules")
+    if isinstance(rules, dict):
+        lines.append(f"\n  rules: {', '.join(rules.get('paths') or [])} "
+                     f"({rules.get('loaded', '?')} loaded, {rules.get('errors', 0)} not loaded)")
+    for m in agent.get("monitors") or []:
+        lines.append(f"\n  inspecting {m['endpoint']} on {m['interface']} for {m['resource']}"
+                     f" ({m['packets']} packets, {m['alerts']} alerts)")
+    if agent.get("last_error"):
+        lines.append(f"\n  last error: {agent['last_error']}", style="red")
+    out.append(lines)
+    counts = status["alerts"]
+    text = Text(f"Alerts: {counts['total']}", style="bold")
+    for origin, n in sorted(counts["by_origin"].items()):
+        text.append(f"\n  {origin or '(no origin)'}: {n}")
+    out.append(text)
+    return out
+
+
+__all__ = ["step_line", "traffic_table", "verdict", "status_tables"]

@@ -1,0 +1,42 @@
+"""`lab status` and `lab down`: what the lab environment holds, and removing all of it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from dpictl.lab.environment import LabEnvironment
+
+
+def lab_status(env: LabEnvironment) -> dict:
+    """Namespaces, pods, DPI resources (with this cluster's status), agent, alert counts."""
+    backend = env.backend
+    namespaces = [n["metadata"]["name"] for n in backend.get("Namespace")]
+    pods = [{"namespace": ep.namespace, "name": ep.name, "ip": ep.ip,
+             "interface": ep.interface, "node": ep.node} for ep in backend.endpoints()]
+    dpi = []
+    for obj in backend.get("DeepPacketInspection", all_namespaces=True):
+        nodes = (obj.get("status") or {}).get("nodes") or []
+        active = ", ".join(f"{n.get('node')}={'yes' if (n.get('active') or {}).get('success') else 'no'}"
+                           for n in nodes) or "-"
+        dpi.append({"namespace": obj["metadata"].get("namespace", ""),
+                    "name": obj["metadata"]["name"],
+                    "selector": (obj.get("spec") or {}).get("selector") or "all()",
+                    "active": active,
+                    "errors": sum(len(n.get("errorConditions") or []) for n in nodes)})
+    alerts = env.alerts.alerts(since=0.0)
+    return {
+        "backend": backend.name,
+        "namespaces": namespaces,
+        "pods": pods,
+        "dpi": dpi,
+        "agent": env.inspection.status(),
+        "alerts": {"total": len(alerts), "by_origin": dict(Counter(a.origin for a in alerts))},
+    }
+
+
+def take_down(env: LabEnvironment) -> list[str]:
+    """Stop the agent and remove every object and kernel leftover of this lab environment."""
+    return env.inspection.finish(env.backend, True)
+
+
+__all__ = ["lab_status", "take_down"]
