@@ -93,7 +93,7 @@ def _literal(text: str) -> str:
 
 
 _SEGMENT = re.compile(
-    r"""\.\.(?P<desc>[^.\[]+)|\.(?P<name>(?:\\.|[^.\[\\])+)|\[(?P<bracket>(?:'[^']*'|"[^"]*"|[^\]])*)\]""")
+    r"""\.\.(?P<desc>[^.\[]+)|\.(?P<name>(?:\\.|[^.\[\\\s])+)|\[(?P<bracket>(?:'[^']*'|"[^"]*"|[^\]])*)\]""")
 
 
 def _segments(path: str) -> list[tuple[str, str]]:
