@@ -87,7 +87,7 @@ def error_for_status(code: int, body: bytes | str | None, action: Action | None,
     if code == 404:
         if action and action.name:
             kind = action.resource.split("/")[0]
-            return NotFound(f"{kind} {action.name!r} not found{action.scope}")
+            return NotFound(f'{kind} "{action.name}" not found{action.scope}')
         return NotFound(f"the API server does not serve {what}",
                         hint="the CustomResourceDefinition is probably not installed")
     if code == 409:

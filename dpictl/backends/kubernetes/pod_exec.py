@@ -8,6 +8,7 @@ command's exit code comes from, as kubectl reads it.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import time
@@ -43,10 +44,13 @@ def _handshake_error(exc: ApiException, action: Action, server: str) -> Exceptio
     if not m:
         return ClusterError(f"exec in {action.namespace}/{action.name} failed: "
                             f"{text.splitlines()[0] if text else 'connection failed'}")
-    body = None
-    j = re.search(r"(\{.*\})", text, re.S)
-    if j:
-        body = j.group(1).replace("\\'", "'")
+    # websocket-client formats it "Handshake status N R -+-+- {headers} -+-+- body"
+    body = text.split(" -+-+- ")[-1] if " -+-+- " in text else None
+    if body and body[:2] in ("b'", 'b"'):
+        try:
+            body = ast.literal_eval(body).decode("utf-8", "replace")
+        except (ValueError, SyntaxError):
+            pass
     code = int(m.group(1))
     err = error_for_status(code, body, action, server)
     if code in (400, 500):    # "pod does not have a host assigned", container not running
