@@ -113,8 +113,6 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks()
-        # the other direction's data is acknowledged now: inspect it
-        self._inspect_chunk(pkt, flow, not to_server, chunks, out)
         if not pkt.payload:
             return
         data = streams[to_server].add(pkt)
@@ -129,6 +127,10 @@ class Engine:
                 for sig in self._http.feed(pkt, oriented, flow, to_server, data,
                                            self._thresholds):
                     out.append(self._detection(sig, pkt, flow, to_server))
+                # a completed HTTP message triggers raw inspection (Suricata's
+                # AppLayerParserTriggerRawStreamReassembly)
+                for direction in self._http.pop_raw_triggers():
+                    self._inspect_chunk(pkt, flow, direction, chunks, out)
             if chunks.size(to_server) >= CHUNK_LIMIT:
                 self._inspect_chunk(pkt, flow, to_server, chunks, out)
 

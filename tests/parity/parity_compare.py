@@ -108,3 +108,37 @@ class Comparison:
 
 __all__ = ["SURICATA_FAILED_SIDS", "Comparison", "expected_alerts", "engine_alerts",
            "alert_key"]
+
+
+def run_all(pcap_dir: Path, oracle_dir: Path, engine, only: tuple[str, ...] = ()) -> Comparison:
+    """Every pcap of `pcap_dir` through a fork of `engine` (fresh state per pcap, as the
+    oracle ran one Suricata process per pcap)."""
+    from dpictl.capture import open_pcap
+
+    cmp = Comparison()
+    for pcap in sorted(pcap_dir.glob("*.pcap*")):
+        if only and not any(o in pcap.name for o in only):
+            continue
+        oracle = oracle_dir / f"{pcap.name}.json"
+        if not oracle.exists():
+            continue
+        with open_pcap(pcap) as frames:
+            got = engine_alerts(engine.fork(), frames)
+        cmp.add(pcap.name, expected_alerts(oracle), got)
+    return cmp
+
+
+if __name__ == "__main__":  # tuning aid: python tests/parity/parity_compare.py [name...]
+    import sys
+    import time
+
+    from dpictl.engine import Engine
+    from dpictl.rules import load_rules
+
+    shared = Path(__file__).resolve().parents[3] / "shared"
+    start = time.process_time()
+    ruleset = load_rules([shared / "rules" / "snort2-community-all-enabled.rules"])
+    base = Engine(ruleset.rules)
+    result = run_all(shared / "pcaps", shared / "oracle" / "expected", base, tuple(sys.argv[1:]))
+    print(result.summary())
+    print(f"cpu {time.process_time() - start:.2f} s")

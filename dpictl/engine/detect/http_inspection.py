@@ -54,6 +54,12 @@ class HttpInspection:
         self._app = AppLayer()
         self._done: dict[tuple[int, int, int], set[int]] = {}
         self.active = detector.app_count > 0
+        self._raw_triggers: list[bool] = []
+
+    def pop_raw_triggers(self) -> list[bool]:
+        """Directions whose HTTP message completed since the last call."""
+        out, self._raw_triggers = self._raw_triggers, []
+        return out
 
     def feed(self, pkt: Packet, oriented, flow, to_server: bool, data: bytes,
              thresholds: ThresholdTable) -> list[Signature]:
@@ -77,6 +83,8 @@ class HttpInspection:
             if step is None:
                 continue
             side, body = step
+            if body:
+                self._raw_triggers.append(side == REQUEST)
             tx = event.tx
             side_to_server = side == REQUEST
             key = (flow.flow_id, tx.tx_id, side)

@@ -1,17 +1,16 @@
 """Raw-stream inspection state for one TCP flow: the reassembled bytes not yet inspected.
 
 Suricata inspects packet rules on each packet's payload *and* on the reassembled stream,
-whose data it inspects once it is acknowledged, i.e. when a packet of the other direction
-arrives (or a chunk fills up, or the flow ends). We do the same: in-order bytes collect in
-a per-direction chunk, and the chunk is inspected when the direction turns, when it reaches
-`CHUNK_LIMIT`, or at flush. A chunk made of one segment was already seen whole by packet
+whose data it inspects in chunks: when a chunk-size worth of data is waiting, when the app
+layer completes a message (an HTTP request or response), and when the stream ends. We do
+the same: in-order bytes collect in a per-direction chunk, inspected on those triggers. A chunk made of one segment was already seen whole by packet
 inspection and is skipped; signatures that already alerted on a packet of the chunk are not
 reported again for it (Suricata de-duplicates within one inspection).
 """
 
 from __future__ import annotations
 
-CHUNK_LIMIT = 2560 * 4
+CHUNK_LIMIT = 2560   # Suricata stream.reassembly.toserver/toclient-chunk-size (oracle config)
 
 
 class StreamChunks:
