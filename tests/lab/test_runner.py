@@ -1,0 +1,106 @@
+"""The runner on an in-memory environment: pass/fail verdicts, the JSON shape, clean-up on
+failure and on Ctrl-C, and --keep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dpictl.lab import load_scenario, parse_scenario, run_scenario
+from dpictl.lab import runner as runner_mod
+from lab.fakes import fake_env
+
+ROOT = Path(__file__).resolve().parents[2]
+RED_BLUE = ROOT / "scenarios" / "red-blue.yaml"
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch):
+    monkeypatch.setattr(runner_mod, "SETTLE_SECONDS", 0.0)
+
+
+def test_red_blue_passes_with_2_1_1_0():
+    env = fake_env()
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=2)
+    assert report.passed, report.failures()
+    seen = {t.name: (t.seen_alerts, t.seen_endpoints) for t in report.traffic}
+    assert seen == {"red1->red2": (2, ["red/red1", "red/red2"]),
+                    "red1->blue1": (1, ["red/red1"]),
+                    "blue2->red2": (1, ["red/red2"]),
+                    "blue2->blue1": (0, [])}
+    # cleaned up: the fake cluster was empty before, so it is taken down again
+    assert env.backend.downed and not env.backend.pods
+    assert ("finish", True) in env.inspection.calls
+
+
+def test_json_shape():
+    report = run_scenario(load_scenario(RED_BLUE), fake_env(), timeout=2)
+    doc = report.to_dict()
+    assert doc["scenario"] == "red-blue" and doc["passed"] is True
+    assert [s["status"] for s in doc["steps"]] == ["ok"] * 7
+    assert len(doc["alerts"]) == 4
+    assert {a["origin"] for a in doc["alerts"]} == {"dpi.red/red-dpi-all"}
+    assert all(a["record"]["snort_signature_id"] == "1000001" for a in doc["alerts"])
+    assert {t["name"]: t["seen"]["alerts"] for t in doc["traffic"]} == {
+        "red1->red2": 2, "red1->blue1": 1, "blue2->red2": 1, "blue2->blue1": 0}
+
+
+def test_wrong_sid_fails_with_custom_rules(tmp_path):
+    rules = tmp_path / "x.rules"
+    rules.write_text("")
+    report = run_scenario(load_scenario(RED_BLUE), fake_env(sid=1000001), rules=[rules],
+                          timeout=2)
+    assert not report.passed
+    assert any("SID 1000001 is not the expected 21562" in f for f in report.failures())
+
+
+def test_wrong_expected_count_fails():
+    doc = yaml.safe_load(RED_BLUE.read_text())
+    doc["steps"][6]["traffic"][3]["expect"] = {"alerts": 1}
+    report = run_scenario(parse_scenario(yaml.safe_dump(doc)), fake_env(), timeout=0.3)
+    assert not report.passed
+    assert report.failures() == ["blue2->blue1: expected 1 alert, saw 0 alerts"]
+
+
+def test_failed_step_skips_the_rest_and_cleans_up():
+    env = fake_env()
+    env.backend.create_namespace("other")          # the cluster was not empty
+    env.backend.run_pod("other", "x", "img", {})
+
+    def boom(ns, pod, argv):
+        raise __import__("dpictl.errors").errors.ClusterError("exec refused")
+    env.backend.exec_hook = boom
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=1, keep=True)
+    assert not report.passed
+    assert report.steps[-1].status == "failed"
+    assert not report.kept
+    assert not any(k[1] in ("red", "blue") for k in env.backend.objects)
+    assert ("Namespace", "", "other") in env.backend.objects       # not ours: kept
+    assert not env.backend.downed
+
+
+def test_ctrl_c_cleans_up():
+    env = fake_env()
+
+    def interrupt(ns, pod, argv):
+        raise KeyboardInterrupt
+    env.backend.exec_hook = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(load_scenario(RED_BLUE), env, timeout=1)
+    assert env.backend.downed and not env.backend.pods
+
+
+def test_keep_leaves_the_lab_up():
+    env = fake_env()
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=2, keep=True)
+    assert report.passed and report.kept
+    assert len(env.backend.pods) == 4 and not env.backend.downed
+
+
+def test_existing_namespace_is_refused():
+    env = fake_env()
+    env.backend.create_namespace("red")
+    with pytest.raises(Exception, match="namespace 'red' already exists"):
+        run_scenario(load_scenario(RED_BLUE), env, timeout=1)
