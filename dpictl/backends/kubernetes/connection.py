@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import urllib3
+import yaml
 from kubernetes import client as kclient
 from kubernetes import config as kconfig
 from kubernetes.client.exceptions import ApiException
@@ -66,8 +67,9 @@ def load_api_client(kubeconfig: Path | str | None = None,
         reason = str(exc).splitlines()[0] if str(exc) else "invalid kubeconfig"
         raise ClusterError(f"cannot use kubeconfig {paths or '(in-cluster)'}: {reason}",
                            hint=_NO_CONFIG_HINT) from None
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise ClusterError(f"cannot read kubeconfig {paths}: {exc}", hint=_NO_CONFIG_HINT) from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClusterError(f"cannot read kubeconfig {paths}: {reason}", hint=_NO_CONFIG_HINT) from None
     configuration.retries = 1  # a refused connection should fail in well under a second
     return kclient.ApiClient(configuration=configuration)
 
