@@ -12,12 +12,15 @@ import ctypes
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable
-
-from pyroute2 import IPRoute, netns
-from pyroute2.netlink.exceptions import NetlinkError
+from typing import TYPE_CHECKING, Any, Callable
 
 from dpictl.errors import ClusterError, PermissionDenied
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
+
+# pyroute2 costs ~0.2 s to import, so it is imported only by the functions that change the
+# kernel; reading state (`get`, health checks) uses /run/netns and /proc/sys instead.
 
 NETNS_DIR = Path("/run/netns")
 GATEWAY = "169.254.1.1"
@@ -42,7 +45,17 @@ def netns_exists(name: str) -> bool:
 
 
 def list_netns() -> list[str]:
-    return sorted(netns.listnetns())
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
+def _pyroute2() -> tuple[Any, Any, type[Exception]]:
+    from pyroute2 import IPRoute, netns
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    return IPRoute, netns, NetlinkError
 
 
 def run_in_netns(name: str, fn: Callable[[], Any]) -> Any:
@@ -84,16 +97,19 @@ def set_sysctls(name: str, values: dict[str, str]) -> None:
     run_in_netns(name, lambda: _write_sysctls(values))
 
 
-def in_netns(name: str, fn: Callable[[IPRoute], Any], sysctls: dict[str, str] | None = None) -> Any:
+def in_netns(name: str, fn: Callable[[IPRoute], Any],
+             sysctls: dict[str, str] | None = None) -> Any:
     """Call `fn(ipr)` with an rtnetlink socket opened inside netns `name`.
 
     Opening the socket from a thread that joined the netns is ~10x faster than pyroute2's
     NetNS (which forks a helper per socket), and pod creation opens several.
     """
+    iproute = _pyroute2()[0]
+
     def work() -> Any:
         if sysctls:
             _write_sysctls(sysctls)
-        with IPRoute() as ipr:
+        with iproute() as ipr:
             return fn(ipr)
     return run_in_netns(name, work)
 
@@ -104,6 +120,7 @@ def _netlink_error(what: str, exc: Exception) -> ClusterError:
 
 def ensure_node_netns(name: str) -> None:
     """Create the node netns (forwarding on) unless it is already there."""
+    _, netns, NetlinkError = _pyroute2()
     try:
         if not netns_exists(name):
             netns.create(name)
@@ -123,6 +140,7 @@ def ensure_node_netns(name: str) -> None:
 
 def create_pod_netns(pod_ns: str) -> None:
     """A fresh, empty pod netns (a stale one of the same name is removed first)."""
+    netns = _pyroute2()[1]
     remove_netns(pod_ns)
     try:
         netns.create(pod_ns)
@@ -132,6 +150,7 @@ def create_pod_netns(pod_ns: str) -> None:
 
 def plumb_pod(node_ns: str, pod_ns: str, host_if: str, ip: str) -> str:
     """Give the (existing) pod netns its veth, address and routes; returns eth0's MAC."""
+    NetlinkError = _pyroute2()[2]
     try:
         host_index = in_netns(node_ns, lambda ipr: _add_veth(ipr, host_if, pod_ns))
         pod_mac = in_netns(pod_ns, lambda ipr: _configure_pod_side(ipr, ip),
@@ -176,6 +195,7 @@ def _route_to_pod(ipr: IPRoute, host_index: int, ip: str, pod_mac: str) -> None:
 def unplumb_pod(node_ns: str, pod_ns: str, host_if: str) -> list[str]:
     """Remove a pod's veth and netns; returns what was removed."""
     removed = []
+    NetlinkError = _pyroute2()[2]
     if netns_exists(node_ns):
         def delete(ipr: IPRoute) -> None:
             for index in ipr.link_lookup(ifname=host_if):
@@ -195,7 +215,7 @@ def remove_netns(name: str) -> bool:
     if not netns_exists(name):
         return False
     try:
-        netns.remove(name)
+        _pyroute2()[1].remove(name)
     except OSError:
         try:
             os.unlink(netns_path(name))
@@ -205,9 +225,10 @@ def remove_netns(name: str) -> bool:
 
 
 def link_exists(ns_name: str, ifname: str) -> bool:
-    if not netns_exists(ns_name):
+    if not netns_exists(ns_name) or "/" in ifname or ifname in ("", ".", ".."):
         return False
-    return bool(in_netns(ns_name, lambda ipr: ipr.link_lookup(ifname=ifname)))
+    # /proc/sys/net/ipv4/conf/<if> exists exactly for the interfaces of the thread's netns.
+    return bool(run_in_netns(ns_name, lambda: Path("/proc/sys/net/ipv4/conf", ifname).exists()))
 
 
 def link_stats(ns_name: str, ifname: str) -> dict[str, int]:
