@@ -278,6 +278,7 @@ class FlowTable:
         if flags & TH_RST:
             flow.tcp_state = TCP_CLOSED
             flow.state = STATE_CLOSED
+            streams[0].closed = streams[1].closed = True
         elif st == TCP_SYN_SENT:
             if not to_server and flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 flow.tcp_state = TCP_SYN_RECV

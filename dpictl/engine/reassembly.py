@@ -14,7 +14,8 @@ Semantics, chosen to match what Suricata 7 hands its app layer:
   retransmissions carry different bytes, i.e. deliberate evasion.)
 * Out-of-order segments are buffered up to `max_buffer` bytes per stream and within the
   shared `ReassemblyBudget` (global memcap).
-* Gaps: a hole is given up on - the bytes after it delivered, `gap` set - when (a) the peer has
+* Gaps: a hole is given up on - the bytes after it delivered and the hole reported in `holes`
+  (where in the returned bytes, how many bytes are missing) - when (a) the peer has
   acknowledged data beyond the hole (the receiver got bytes the capture missed, so no
   retransmission will ever fill it), (b) buffering the next segment would exceed a cap, or
   (c) `flush()` is called (FIN/RST, flow timeout, end of input).
@@ -51,7 +52,8 @@ class StreamReassembler:
     begun starts at the first segment it is given (midstream pickup).
     """
 
-    __slots__ = ("depth", "max_buffer", "budget", "peer_ack", "gap", "gaps", "depth_reached",
+    __slots__ = ("depth", "max_buffer", "budget", "peer_ack", "holes", "gaps", "depth_reached",
+                 "closed",
                  "retransmitted", "dropped", "_isn", "_off", "_ooo", "_ooo_bytes")
 
     def __init__(self, *, depth: int = 1 << 20, max_buffer: int = 1 << 18,
@@ -60,15 +62,22 @@ class StreamReassembler:
         self.max_buffer = max_buffer
         self.budget = budget if budget is not None else ReassemblyBudget(1 << 62)
         self.peer_ack: int | None = None   # latest ACK number the other side sent
-        self.gap = False                   # the bytes last returned follow a hole
+        # Holes before the bytes last returned: (index in those bytes, bytes missing there).
+        self.holes: list[tuple[int, int]] = []
         self.gaps = 0                      # holes given up on so far
         self.depth_reached = False
+        self.closed = False                # reset: later data is ignored (Suricata does too)
         self.retransmitted = 0             # duplicate bytes dropped
         self.dropped = 0                   # bytes dropped for lack of buffer space
         self._isn: int | None = None
         self._off = 0                      # stream offset of the next byte to deliver
         self._ooo: list[tuple[int, bytes]] = []
         self._ooo_bytes = 0
+
+    @property
+    def gap(self) -> bool:
+        """The bytes last returned by `add`/`flush` follow at least one hole."""
+        return bool(self.holes)
 
     @property
     def started(self) -> bool:
@@ -101,8 +110,10 @@ class StreamReassembler:
         return self.add_segment(pkt.seq, data)
 
     def add_segment(self, seq: int, data: bytes) -> bytes:
-        self.gap = False
-        if not data or self.depth_reached:
+        """Feed one segment by sequence number; return the new in-order bytes."""
+        if self.holes:
+            self.holes = []
+        if not data or self.depth_reached or self.closed:
             return b""
         if self._isn is None:
             self._isn = seq & _MASK
@@ -128,14 +139,14 @@ class StreamReassembler:
 
     def flush(self) -> bytes:
         """Give up on every hole and deliver everything buffered (end of stream)."""
-        self.gap = False
-        parts = []
+        if self.holes:
+            self.holes = []
+        parts: list[bytes] = []
         while self._ooo and not self.depth_reached:
             off, data = self._ooo.pop(0)
             self._release(len(data))
-            parts.append(self._skip_hole(off, data))
+            parts.append(self._skip_hole(off, data, _total(parts)))
         self.release_all()
-        self.gap = bool(parts)
         return b"".join(parts)
 
     # -- internals -------------------------------------------------------------------------
@@ -150,12 +161,12 @@ class StreamReassembler:
             return None
         return self._offset(self.peer_ack)
 
-    def _skip_hole(self, off: int, data: bytes) -> bytes:
+    def _skip_hole(self, off: int, data: bytes, at: int) -> bytes:
+        """Jump the hole before `off`; `at` is where the output so far ends (for `holes`)."""
+        self.holes.append((at, off - self._off))
         self.gaps += 1
         self._off = off
-        out = self._deliver(data)
-        self.gap = True
-        return out
+        return self._deliver(data)
 
     def _deliver(self, data: bytes) -> bytes:
         """Append in-order `data` at the current offset, then drain what it made contiguous."""
@@ -180,25 +191,31 @@ class StreamReassembler:
         return data
 
     def _buffer(self, off: int, data: bytes) -> bytes:
-        pieces = self._uncovered(off, data)
-        size = sum(len(p) for _, p in pieces)
-        if not size:
-            self.retransmitted += len(data)
-            return b""
-        if (self._ooo_bytes + size > self.max_buffer
-                or self.budget.used + size > self.budget.limit):
+        """Hold an out-of-order segment; when out of room, give up on holes to make some."""
+        parts: list[bytes] = []
+        while not self.depth_reached:
+            end = off + len(data)
+            if end <= self._off:
+                break                                  # everything arrived by skipping holes
+            if off <= self._off:
+                parts.append(self._deliver(data[self._off - off:]))
+                break
+            pieces = self._uncovered(off, data)
+            size = sum(len(p) for _, p in pieces)
+            if not size:
+                self.retransmitted += len(data)
+                break
+            if (self._ooo_bytes + size <= self.max_buffer
+                    and self.budget.used + size <= self.budget.limit):
+                self._insert(pieces)
+                break
             if not self._ooo:
                 self.dropped += size
-                return b""
-            # Out of room: give up on the first hole, then place this segment again.
+                break
             first_off, first = self._ooo.pop(0)
             self._release(len(first))
-            out = self._skip_hole(first_off, first)
-            more = self.add_segment(self._seq_at(off), data) if not self.depth_reached else b""
-            self.gap = True
-            return out + more
-        self._insert(pieces)
-        return b""
+            parts.append(self._skip_hole(first_off, first, _total(parts)))
+        return b"".join(parts)
 
     def _insert(self, pieces: list[tuple[int, bytes]]) -> None:
         for piece in pieces:
@@ -207,12 +224,11 @@ class StreamReassembler:
             self.budget.used += len(piece[1])
 
     def _skip_acked_holes(self, ack: int) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while self._ooo and self._ooo[0][0] <= ack and not self.depth_reached:
             off, data = self._ooo.pop(0)
             self._release(len(data))
-            parts.append(self._skip_hole(off, data))
-        self.gap = bool(parts)
+            parts.append(self._skip_hole(off, data, _total(parts)))
         return b"".join(parts)
 
     def _uncovered(self, off: int, data: bytes) -> list[tuple[int, bytes]]:
@@ -235,9 +251,6 @@ class StreamReassembler:
                 break
         return pieces
 
-    def _seq_at(self, off: int) -> int:
-        return (self._isn + off) & _MASK
-
     def _release(self, size: int) -> None:
         self._ooo_bytes -= size
         self.budget.used -= size
@@ -250,6 +263,10 @@ class StreamReassembler:
 
 def _first(item: tuple[int, bytes]) -> int:
     return item[0]
+
+
+def _total(parts: list[bytes]) -> int:
+    return sum(len(p) for p in parts)
 
 
 __all__ = ["ReassemblyBudget", "StreamReassembler"]

@@ -38,7 +38,8 @@ def probe_http(prefix: bytes, to_server: bool) -> int:
             return NEED_MORE
         return NEED_MORE if _looks_like_token_start(prefix) else NO_MATCH
     parts = prefix[:nl].split()
-    if len(parts) == 3 and parts[2][:5].upper() == b"HTTP/" and parts[0].isalpha():
+    if (len(parts) == 3 and parts[2][:5].upper() == b"HTTP/" and parts[0].isalpha()
+            and parts[2][5:6] != b"2"):                # "PRI * HTTP/2.0" is the HTTP/2 preface
         return MATCH
     return NO_MATCH
 

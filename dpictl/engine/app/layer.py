@@ -32,8 +32,14 @@ class AppLayer:
     def __init__(self, http_limits: HttpLimits | None = None) -> None:
         self.http_limits = http_limits or HttpLimits()
 
-    def feed(self, flow: Flow, data: bytes, to_server: bool, ts: float) -> list[HttpEvent]:
-        """Give the app layer the next in-order bytes of one direction of a TCP flow."""
+    def feed(self, flow: Flow, data: bytes, to_server: bool, ts: float,
+             holes: list[tuple[int, int]] | tuple = ()) -> list[HttpEvent]:
+        """Give the app layer the next in-order bytes of one direction of a TCP flow.
+
+        `holes` is the reassembler's `holes` for these bytes: (index, bytes missing there).
+        """
+        if holes:
+            return self._feed_with_holes(flow, data, to_server, ts, holes)
         proto = flow.app_proto
         if proto == APP_HTTP:
             return flow.app.feed(data, to_server, ts)
@@ -59,6 +65,19 @@ class AppLayer:
         if flow.app_proto == APP_HTTP:
             return flow.app.finish(ts, to_server)
         return []
+
+    def _feed_with_holes(self, flow: Flow, data: bytes, to_server: bool, ts: float,
+                         holes: list[tuple[int, int]] | tuple) -> list[HttpEvent]:
+        events: list[HttpEvent] = []
+        start = 0
+        for at, missing in holes:
+            events += self.feed(flow, data[start:at], to_server, ts)
+            start = at
+            if flow.app_proto == APP_HTTP:
+                events += flow.app.gap(missing, to_server)
+            elif flow.app_proto is None:
+                flow.app_proto, flow.app = APP_FAILED, None     # cannot detect across a hole
+        return events + self.feed(flow, data[start:], to_server, ts)
 
     def _start_http(self, flow: Flow, pending: _Pending, to_server: bool,
                     ts: float) -> list[HttpEvent]:

@@ -43,6 +43,22 @@ class BodyReader:
             return out
         return self._chunked(buf)
 
+    def skip(self, size: int) -> bool:
+        """Account for `size` lost body bytes; False when the loss is not inside the body."""
+        if self.mode == CLOSE:
+            return True
+        if self.mode == CHUNKED and self._state != _DATA:
+            return False
+        if size > self.remaining:
+            return False
+        self.remaining -= size
+        if self.remaining == 0:
+            if self.mode == LENGTH:
+                self.done = True
+            else:
+                self._state = _DATA_END
+        return True
+
     def _chunked(self, buf: bytearray) -> bytes:
         parts: list[bytes] = []
         while buf and not self.done:

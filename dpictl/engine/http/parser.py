@@ -40,7 +40,8 @@ class HttpLimits:
 class _Side:
     """Parsing state of one direction."""
 
-    __slots__ = ("buf", "state", "scan", "tx", "reader", "decoder", "body", "decoded", "failed")
+    __slots__ = ("buf", "state", "scan", "tx", "reader", "decoder", "body", "decoded", "failed",
+                 "gapped")
 
     def __init__(self) -> None:
         self.buf = bytearray()
@@ -52,6 +53,7 @@ class _Side:
         self.body = bytearray()
         self.decoded = bytearray()
         self.failed = False
+        self.gapped = False             # bytes of this body were lost: stop decompressing
 
 
 class HttpParser:
@@ -93,6 +95,28 @@ class HttpParser:
                 break
             if not progressed:
                 break
+        return events
+
+    def gap(self, size: int, to_server: bool) -> list[HttpEvent]:
+        """`size` bytes of one direction were lost (a reassembly hole).
+
+        Inside a body whose length is known the loss is accounted for and parsing goes on
+        after it (as libhtp does); a compressed body stops growing in `file_data`. A hole
+        anywhere else leaves the parser unable to find the next message: that direction stops.
+        """
+        side = self._req if to_server else self._resp
+        if side.state == _STOP or size <= 0:
+            return []
+        events: list[HttpEvent] = []
+        reader = side.reader
+        if side.state == _BODY and not side.buf and reader.skip(size):
+            msg = side.tx.request if to_server else side.tx.response
+            msg.body_len += size
+            side.gapped = True
+            if reader.done:
+                self._complete(side, to_server, events)
+            return events
+        self._fail(side)
         return events
 
     def finish(self, ts: float, to_server: bool | None = None) -> list[HttpEvent]:
@@ -264,7 +288,7 @@ class HttpParser:
             room = limit - len(side.body)
             if room > 0:
                 side.body += chunk[:room]
-            if side.decoder is not None:
+            if side.decoder is not None and not side.gapped:
                 room = limit - len(side.decoded)
                 if room > 0:
                     side.decoded += side.decoder.feed(chunk, room)
@@ -295,6 +319,7 @@ class HttpParser:
         events.append(HttpEvent(REQUEST_DONE if to_server else RESPONSE_DONE, tx, to_server))
         side.tx, side.reader, side.decoder = None, None, None
         side.body, side.decoded = bytearray(), bytearray()
+        side.gapped = False
         if self.tunnel:
             self._req.state = self._resp.state = _STOP
         else:

@@ -21,6 +21,7 @@ PROBES = [
     (b"HTTP/1.1 200 OK\r\n", False, MATCH),
     (b"HT", False, NEED_MORE),
     (b"220 smtp ready\r\n", False, NO_MATCH),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", True, NO_MATCH),   # HTTP/2 preface
 ]
 
 
@@ -66,3 +67,19 @@ def test_close_delimited_body_finishes_on_finish():
     events = app.finish(flow, 2.0)
     assert [e.kind for e in events] == ["response_done"]
     assert events[0].tx.get("file_data", False) == b"body"
+
+
+def test_holes_reach_the_parser():
+    app, flow = AppLayer(), _flow()
+    app.feed(flow, b"GET / HTTP/1.1\r\n\r\n", True, 1.0)
+    app.feed(flow, b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab", False, 1.0)
+    events = app.feed(flow, b"efHTTP/1.1 204 No\r\n\r\n", False, 1.0, holes=[(0, 2)])
+    assert [e.kind for e in events] == ["response_done", "response_headers", "response_done"]
+    assert events[0].tx.get("file_data", False) == b"abef"
+
+
+def test_hole_before_detection_fails_the_flow():
+    app, flow = AppLayer(), _flow()
+    app.feed(flow, b"GE", True, 1.0)
+    assert app.feed(flow, b"xyz", True, 1.0, holes=[(0, 5)]) == []
+    assert flow.app_proto == APP_FAILED

@@ -214,3 +214,20 @@ def test_http09_request():
     events = HttpParser().feed(b"GET /old\r\n", True, 1.0)
     assert [e.kind for e in events] == [REQUEST_HEADERS, REQUEST_DONE]
     assert events[0].tx.get("http_version", True) == b""
+
+
+def test_gap_inside_a_body_is_skipped_and_parsing_goes_on():
+    p = HttpParser()
+    p.feed(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", True, 1.0)
+    p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", False, 1.0)
+    events = p.gap(4, False)
+    events += p.feed(b"hij" + b"HTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n", False, 1.0)
+    done = [e.tx for e in events if e.kind == RESPONSE_DONE]
+    assert [tx.get("http_stat_code", False) for tx in done] == [b"200", b"404"]
+    assert done[0].get("file_data", False) == b"abchij" and done[0].response.body_len == 10
+
+
+def test_gap_in_headers_stops_the_direction():
+    p = HttpParser()
+    p.feed(b"GET /a HTTP/1.1\r\nHo", True, 1.0)
+    assert p.gap(10, True) == [] and p.failed_to_server

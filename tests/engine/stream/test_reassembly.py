@@ -59,7 +59,7 @@ def test_gap_skipped_when_peer_acked_past_it():
     assert r.add_segment(ISN, b"abc") == b"abc"
     r.peer_ack = ISN + 10                                # receiver got bytes we never saw
     assert r.add_segment(ISN + 6, b"ghij") == b"ghij"
-    assert r.gap and r.gaps == 1 and r.next_seq == ISN + 10
+    assert r.holes == [(0, 3)] and r.gaps == 1 and r.next_seq == ISN + 10
     assert r.add_segment(ISN + 10, b"k") == b"k" and not r.gap
 
 
@@ -69,7 +69,7 @@ def test_gap_skipped_on_flush():
     r.add_segment(ISN, b"ab")
     assert r.add_segment(ISN + 5, b"fg") == b""
     assert r.add_segment(ISN + 9, b"j") == b""
-    assert r.flush() == b"fgj" and r.gap and r.gaps == 2 and r.buffered == 0
+    assert r.flush() == b"fgj" and r.holes == [(0, 3), (2, 2)] and r.buffered == 0
 
 
 def test_per_stream_buffer_cap_forces_gap():
@@ -77,7 +77,7 @@ def test_per_stream_buffer_cap_forces_gap():
     r.begin(ISN)
     assert r.add_segment(ISN + 10, b"abcdef") == b""
     out = r.add_segment(ISN + 20, b"ghijkl")        # would exceed 8 buffered bytes
-    assert out == b"abcdef" and r.gap and r.buffered == 6
+    assert out == b"abcdef" and r.holes == [(0, 10)] and r.buffered == 6
     assert r.flush() == b"ghijkl"
 
 
@@ -118,3 +118,22 @@ def test_flow_table_feeds_isn_and_peer_ack():
     late = tcp(C, S, "PA", 1010, 5000, b"!")
     flow, to_server = table.lookup(late)
     assert flow.streams[True].add(late) == b"later!" and flow.streams[True].gap
+
+
+def test_reset_closes_both_streams():
+    table = FlowTable()
+    for p in handshake() + [tcp(C, S, "R", 1000)]:
+        flow, _ = table.lookup(p)
+    late = tcp(S, C, "PA", 5000, 1000, b"response after RST")
+    flow, to_server = table.lookup(late)
+    assert flow.streams[to_server].add(late) == b""        # Suricata ignores it too
+
+
+def test_several_holes_in_one_return_are_all_reported():
+    r = StreamReassembler()
+    r.begin(0)
+    r.add_segment(2, b"cd")
+    r.add_segment(6, b"gh")
+    r.peer_ack = 10
+    assert r.add_segment(9, b"j") == b"cdghj"
+    assert r.holes == [(0, 2), (2, 2), (4, 1)]
