@@ -17,7 +17,7 @@ from dpictl.engine.decode import Decoder
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
 from dpictl.engine.detect.signature import Signature
-from dpictl.engine.detect.stream_state import CHUNK_LIMIT, StreamChunks
+from dpictl.engine.detect.stream_state import CHUNK_LIMIT, TURN_TRIGGER_PORTS, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
 from dpictl.engine.packet import PROTO_TCP, Detection, Packet
@@ -85,8 +85,12 @@ class Engine:
             flow, to_server_opt = None, None
         else:
             to_server_opt = to_server
+        # Suricata (detect.c, DetectEngineInspectRulePayloadMatches): a segment added to a
+        # tracked TCP stream is inspected as stream data, not as a packet, except by
+        # signatures that need the packet (dsize, flow:no_stream)
+        stream_added = bool(pkt.payload) and flow is not None and flow.streams is not None
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
-                                                self._thresholds)
+                                                self._thresholds, stream_added=stream_added)
         for sig in matched:
             out.append(self._detection(sig, pkt, flow, to_server_opt))
         if flow is not None and pkt.ip_proto == PROTO_TCP:
@@ -113,15 +117,13 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks()
+        if flow.server_port in TURN_TRIGGER_PORTS:
+            self._inspect_chunk(pkt, flow, not to_server, chunks, out)
         if not pkt.payload:
             return
         data = streams[to_server].add(pkt)
-        if matched:
-            chunks.alerted[to_server].update(s.order for s in matched)
         if data:
             chunks.add(to_server, data)
-            if data is not pkt.payload:
-                chunks.segments[to_server] += 1   # reassembled from several segments
             if self._http.active:
                 oriented = _Oriented(flow, pkt)
                 for sig in self._http.feed(pkt, oriented, flow, to_server, data,
@@ -139,13 +141,12 @@ class Engine:
         taken = chunks.take(direction)
         if taken is None:
             return
-        data, already = taken
+        data = taken
         self.stats["stream_chunks"] += 1
         header = _flow_packet(flow, direction, like=pkt)
         for sig in self._detector.inspect_packet(header, data, flow, direction,
                                                  self._thresholds, stream=True):
-            if sig.order not in already:
-                out.append(self._detection(sig, pkt, flow, pkt_dir(flow, pkt)))
+            out.append(self._detection(sig, pkt, flow, pkt_dir(flow, pkt)))
 
     def _finish_flow(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
         chunks = self._chunks.pop(flow.flow_id, None)
@@ -157,7 +158,6 @@ class Engine:
             if chunks is not None:
                 if rest:
                     chunks.add(direction, rest)
-                    chunks.segments[direction] += 1
                 self._inspect_chunk(last, flow, direction, chunks, out)
         if self._http.active:
             for sig in self._http.finish(flow, _Oriented(flow, last), last.ts,

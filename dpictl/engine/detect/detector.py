@@ -120,14 +120,19 @@ class Detector:
         return cands
 
     def inspect_packet(self, pkt: Packet, data: bytes, flow, to_server: bool | None,
-                       thresholds: ThresholdTable, stream: bool = False) -> list[Signature]:
-        """Packet signatures matching `data` (the packet payload or a raw stream chunk)."""
+                       thresholds: ThresholdTable, stream: bool = False,
+                       stream_added: bool = False) -> list[Signature]:
+        """Packet signatures matching `data` (the packet payload or a raw stream chunk).
+
+        `stream_added`: the payload also went into a tracked TCP stream, so only the
+        signatures that need the packet itself inspect it here.
+        """
         out: list[Signature] = []
         buffers = {"pkt_data": data, "raw_data": data}
         for sig in self.packet_candidates(pkt, data):
             if stream and sig.packet_only or not stream and sig.stream_only:
                 continue
-            if sig.chains and not data:
+            if sig.chains and (not data or stream_added and not sig.packet_only):
                 continue
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue

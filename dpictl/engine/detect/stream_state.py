@@ -10,38 +10,37 @@ reported again for it (Suricata de-duplicates within one inspection).
 
 from __future__ import annotations
 
+# Server ports whose protocol Suricata parses record by record, so that its raw stream
+# inspection follows the messages; without such a parser we approximate a message
+# boundary by the turn of direction (a request/response protocol). Measured on the oracle:
+# SMB alert counts match exactly with this, and not without it.
+TURN_TRIGGER_PORTS = frozenset({139, 445})
 CHUNK_LIMIT = 2560   # Suricata stream.reassembly.toserver/toclient-chunk-size (oracle config)
 
 
 class StreamChunks:
-    __slots__ = ("pending", "segments", "alerted")
+    __slots__ = ("pending", "sizes")
 
     def __init__(self) -> None:
         # index by to_server (False=0: to client, True=1: to server)
         self.pending: list[list[bytes]] = [[], []]
-        self.segments = [0, 0]
-        self.alerted: list[set[int]] = [set(), set()]
+        self.sizes = [0, 0]
 
     def add(self, to_server: bool, data: bytes) -> None:
         self.pending[to_server].append(data)
-        self.segments[to_server] += 1
+        self.sizes[to_server] += len(data)
 
     def size(self, to_server: bool) -> int:
-        return sum(len(d) for d in self.pending[to_server])
+        return self.sizes[to_server]
 
-    def take(self, to_server: bool) -> tuple[bytes, set[int]] | None:
-        """The chunk to inspect (None when there is nothing new worth inspecting)."""
+    def take(self, to_server: bool) -> bytes | None:
+        """The chunk to inspect, None when nothing is waiting."""
         parts = self.pending[to_server]
         if not parts:
             return None
-        segments = self.segments[to_server]
-        alerted = self.alerted[to_server]
         self.pending[to_server] = []
-        self.segments[to_server] = 0
-        self.alerted[to_server] = set()
-        if segments < 2:
-            return None
-        return b"".join(parts), alerted
+        self.sizes[to_server] = 0
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-__all__ = ["StreamChunks", "CHUNK_LIMIT"]
+__all__ = ["StreamChunks", "CHUNK_LIMIT", "TURN_TRIGGER_PORTS"]
