@@ -1,19 +1,22 @@
 """One capture thread for the whole node: every inspected interface, one packet source.
 
 The controller decides which interfaces to watch; this loop owns the packet source (an
-AF_PACKET source inside the node's network namespace) in a background thread and hands
-every frame, tagged with its interface, to a callback. Interfaces are added and removed on
-the running source, so the cost grows with traffic, not with the number of pods. If the
-source fails (an interface vanished under it, a socket error) the loop reports the error,
-waits a second - as Calico restarts a failed Snort after 1 s - and reopens the source on the
-interfaces that are still wanted.
+AF_PACKET source inside the node's network namespace) and reads it in a background thread,
+handing every frame, tagged with its interface, to a callback. Interfaces are added to and
+removed from the running source, so the cost grows with traffic, not with the number of pods.
+
+`add()` opens or extends the source in the caller's thread, so when it returns without
+error the socket is bound and packets are being kept - the controller reports a resource
+active only then. If the source fails later (an interface vanished under it, a socket
+error) the thread reports it, waits a second - as Calico restarts a failed Snort after 1 s -
+and reopens on the interfaces still wanted, reporting any that can no longer be opened.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ class PacketSource(Protocol):
     def close(self) -> None: ...
 
 
-# Opens a source on these interfaces (may raise CaptureError for one that vanished).
+# Opens a source on these interfaces (raises, e.g. CaptureError, for one that is missing).
 SourceFactory = Callable[[list[str]], PacketSource]
 FrameCallback = Callable[[float, bytes, int, str | None], None]
 ErrorCallback = Callable[[str | None, str], None]      # (interface or None, message)
@@ -50,7 +53,7 @@ class CaptureLoop:
         self._on_error = on_error
         self._retry = retry
         self._wanted: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._source: PacketSource | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -62,11 +65,13 @@ class CaptureLoop:
             return set(self._wanted)
 
     def add(self, iface: str) -> None:
-        """Start capturing on `iface`; raises what the source raises (e.g. CaptureError)."""
+        """Start capturing on `iface` now; raises what the source raises (e.g. CaptureError)."""
         with self._lock:
             if iface in self._wanted:
                 return
-            if self._source is not None:
+            if self._source is None:
+                self._source = self._open(sorted(self._wanted | {iface}))
+            else:
                 self._source.add(iface)
             self._wanted.add(iface)
         self._ensure_thread()
@@ -78,11 +83,11 @@ class CaptureLoop:
                 return
             self._wanted.discard(iface)
             source = self._source
-        if source is not None:
-            try:
-                source.remove(iface)
-            except Exception as exc:  # the interface may already be gone with its pod
-                log.debug("remove %s: %s", iface, exc)
+            if source is not None:
+                try:
+                    source.remove(iface)
+                except Exception as exc:  # the interface may already be gone with its pod
+                    log.debug("remove %s: %s", iface, exc)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -90,12 +95,13 @@ class CaptureLoop:
         with self._lock:
             source = self._source
         if source is not None:
-            try:
-                source.stop()
-            except Exception as exc:
-                log.debug("stop source: %s", exc)
+            _quietly(source.stop)
         if self._thread is not None:
             self._thread.join(timeout)
+        with self._lock:
+            if self._source is not None:
+                _quietly(self._source.close)
+                self._source = None
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -106,62 +112,45 @@ class CaptureLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                wanted = sorted(self._wanted)
-            if not wanted:
-                self._wake.wait(0.5)
-                self._wake.clear()
+                source = self._source
+            if source is None:
+                if not self._reopen():
+                    self._wake.wait(self._retry)
+                    self._wake.clear()
                 continue
             try:
-                self._pump(wanted)
+                for ts, frame, linktype, iface in source:
+                    self._on_frame(ts, frame, linktype, iface)
+                    if self._stop.is_set():
+                        break
+                failure = None if self._stop.is_set() else "capture ended unexpectedly"
             except Exception as exc:
-                self._on_error(None, f"capture failed: {exc}")
+                failure = f"capture failed: {exc}"
+            with self._lock:
+                if self._source is source:
+                    self._source = None
+            _quietly(source.close)
+            if failure:
+                self._on_error(None, failure)
                 self._stop.wait(self._retry)
 
-    def _pump(self, wanted: list[str]) -> None:
-        source = self._open_surviving(wanted)
-        if source is None:
-            return
-        try:
-            for ts, frame, linktype, iface in _iterate(source):
-                if self._stop.is_set():
-                    break
-                self._on_frame(ts, frame, linktype, iface)
-        finally:
-            with self._lock:
-                self._source = None
-            try:
-                source.close()
-            except Exception as exc:
-                log.debug("close source: %s", exc)
-
-    def _open_surviving(self, wanted: list[str]) -> PacketSource | None:
-        """Open on every wanted interface that can be opened; report the others once."""
-        good = list(wanted)
-        while good:
-            try:
-                source = self._open(good)
-            except Exception as exc:
-                bad = _failing_interface(exc, good)
-                if bad is None:
-                    raise
-                self._on_error(bad, f"cannot capture on {bad}: {exc}")
-                good.remove(bad)
-                with self._lock:
+    def _reopen(self) -> bool:
+        """Open on every wanted interface that still opens; drop and report the others."""
+        with self._lock:
+            good = sorted(self._wanted)
+            while good and not self._stop.is_set():
+                try:
+                    self._source = self._open(good)
+                    return True
+                except Exception as exc:
+                    bad = _failing_interface(exc, good)
+                    if bad is None:
+                        self._on_error(None, f"capture failed: {exc}")
+                        return False
+                    self._on_error(bad, f"cannot capture on {bad}: {exc}")
+                    good.remove(bad)
                     self._wanted.discard(bad)
-                continue
-            with self._lock:
-                if self._stop.is_set():
-                    source.close()
-                    return None
-                self._source = source
-                # Interfaces added while the source was opening.
-                for iface in self._wanted - set(good):
-                    try:
-                        source.add(iface)
-                    except Exception as exc:
-                        self._on_error(iface, f"cannot capture on {iface}: {exc}")
-            return source
-        return None
+        return False
 
 
 def _failing_interface(exc: Exception, candidates: list[str]) -> str | None:
@@ -172,8 +161,11 @@ def _failing_interface(exc: Exception, candidates: list[str]) -> str | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _iterate(source: Iterable) -> Iterator[tuple[float, bytes, int, str | None]]:
-    yield from source
+def _quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception as exc:
+        log.debug("%s: %s", getattr(fn, "__name__", "call"), exc)
 
 
 __all__ = ["CaptureLoop", "PacketSource", "SourceFactory", "RETRY_SECONDS"]

@@ -60,6 +60,7 @@ class DpiController:
         self._reported: dict[tuple[str, str], bool] = {}
         self._errors: dict[tuple[str, str], set[str]] = {}
         self._pending_errors: dict[tuple[str, str], list[str]] = {}
+        self._capture_errors: list[tuple[MonitorKey, str]] = []
         self.alerts_total = 0
         self.last_error: str | None = None
         self.alerts = AlertFactory(node)
@@ -85,25 +86,23 @@ class DpiController:
         log.warning("%s", message)
         with self._lock:
             keys = [m.key for m in self._by_iface.get(iface or "", ())]
-        for key in keys:
-            self._pending.put((key, message))
+            # Checked at the next reconcile: an interface that vanished with its pod is not
+            # an error of the resource, one whose pod is still selected is.
+            self._capture_errors += [(key, message) for key in keys]
 
     # -- controller thread ----------------------------------------------------------------
 
     def drain(self, timeout: float = 0.0) -> int:
         """Turn queued detections into alerts and hand them to the sink; returns how many."""
         batch: list = []
-        errors: list[tuple[MonitorKey, str]] = []
         try:
             item = self._pending.get(timeout=timeout) if timeout > 0 \
                 else self._pending.get_nowait()
             while True:
-                (errors if isinstance(item[0], MonitorKey) else batch).append(item)
+                batch.append(item)
                 item = self._pending.get_nowait()
         except queue.Empty:
             pass
-        for key, message in errors:
-            self._record_error(key.resource, message)
         if not batch:
             return 0
         alerts = []
@@ -134,6 +133,13 @@ class DpiController:
             started_ok[key.resource] = started_ok.get(key.resource, True) and ok
         for res, message in wanted.errors.items():
             self._record_error(res, message)
+        with self._lock:
+            capture_errors, self._capture_errors = self._capture_errors, []
+        for key, message in capture_errors:
+            if key in wanted.monitors:
+                self._record_error(key.resource, message)
+                started_ok[key.resource] = started_ok.get(key.resource, True) and \
+                    key.interface in self.capture.interfaces
         self._report(wanted, started_ok, by_key)
         self.drain()
         return wanted

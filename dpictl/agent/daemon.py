@@ -138,7 +138,7 @@ def agent_status(db_path: Path | str) -> dict:
         "pid": pid,
         "db": str(paths.db),
         "log": str(paths.log),
-        "rules": (read_config(paths.db).get("rules") or ["builtin"]),
+        "configured_rules": (read_config(paths.db).get("rules") or ["builtin"]),
         **{k: v for k, v in published.items() if k not in ("pid", "running")},
     }
 

@@ -175,3 +175,19 @@ def test_engine_error_on_a_frame_does_not_stop_inspection(frames):
     replay(ctl, frames, "calired1")
     assert sink.alerts == []
     assert ctl.snapshot()["monitors"][0]["packets"] == len(frames)
+
+
+def test_capture_error_counts_only_while_the_pod_is_still_selected():
+    ctl, source, _ = make([dpi("red", "red-dpi-all")], [RED1, RED2])
+    ctl.reconcile()
+    # both veths fail; red1 was deleted meanwhile, red2 is still there
+    ctl.capture.interfaces.clear()
+    ctl.on_capture_error("calired1", "cannot capture on calired1: gone")
+    ctl.on_capture_error("calired2", "cannot capture on calired2: gone")
+    source._endpoints.remove(RED1)
+    ctl.capture.fail.add("calired2")
+    ctl.reconcile()
+    errors = [e for _, _, e in source.statuses if e]
+    assert any("calired2" in e for e in errors)
+    assert not any("calired1" in e for e in errors)
+    assert source.statuses[-1][1] is False

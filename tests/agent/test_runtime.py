@@ -156,10 +156,23 @@ def test_capture_loop_reports_interfaces_that_cannot_open():
 
     loop = CaptureLoop(open_source, lambda *a: None, lambda i, m: errors.append((i, m)),
                        retry=0.05)
-    loop.add("gone0")
+    with pytest.raises(OSError):
+        loop.add("gone0")           # synchronous: the caller learns at once
     loop.add("ok0")
-    assert wait_for(lambda: opened and opened[-1].ifaces == {"ok0"})
-    assert errors and errors[0][0] == "gone0"
+    loop.add("ok1")
+    assert opened[-1].ifaces == {"ok0", "ok1"} and len(opened) == 1
+    # ok1 vanishes: the source dies, reopening skips ok1 and reports it
+    fail = {"ok1"}
+
+    def reopen(ifaces):
+        if fail & set(ifaces):
+            raise OSError("ok1: No such device")
+        return open_source(ifaces)
+    loop._open = reopen
+    opened[-1].stop()
+    assert wait_for(lambda: len(opened) == 2)
+    assert opened[-1].ifaces == {"ok0"}
+    assert ("ok1", "cannot capture on ok1: ok1: No such device") in errors
     assert loop.interfaces == {"ok0"}
     loop.stop()
     assert opened[-1].closed
