@@ -16,6 +16,7 @@ import time
 from typing import Callable
 
 from dpictl.backends.kubernetes.api_errors import Expired
+from dpictl.backends.kubernetes.kinds import to_display
 from dpictl.errors import DpictlError
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class WatchCache:
         """The current objects; a direct list (which may raise) until the watch has synced."""
         if not self._synced.is_set():
             ref = self.backend.ref(self.kind)
-            return self.backend.objects.list(ref, None, field_selector=self.field_selector)
+            return [to_display(o) for o in
+                    self.backend.objects.list(ref, None, field_selector=self.field_selector)]
         with self._lock:
             return list(self._items.values())
 
@@ -98,7 +100,7 @@ class WatchCache:
         items, version = self.backend.objects.list_with_version(
             ref, None, field_selector=self.field_selector)
         with self._lock:
-            self._items = {_key(o): o for o in items}
+            self._items = {_key(o): to_display(o) for o in items}
         self._synced.set()
         self.last_error = None
         self._changed()
@@ -120,7 +122,7 @@ class WatchCache:
                 if kind == "DELETED":
                     self._items.pop(_key(obj), None)
                 else:
-                    self._items[_key(obj)] = obj
+                    self._items[_key(obj)] = to_display(obj)
             self._changed()
         return version
 
