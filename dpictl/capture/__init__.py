@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, Protocol, runtime_checkable
 
+from dpictl.capture.afpacket import AfPacketSource
 from dpictl.capture.pcap_file import PcapSource, open_pcap
 
 
@@ -20,4 +21,4 @@ class PacketSource(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["PacketSource", "PcapSource", "open_pcap"]
+__all__ = ["PacketSource", "PcapSource", "open_pcap", "AfPacketSource"]
