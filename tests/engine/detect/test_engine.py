@@ -1,0 +1,150 @@
+"""The Engine facade end to end: frames in, detections out (real decoder, flows, streams,
+HTTP), the Snort 3 lab rule, fork() isolation and stats."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import ICMP, IP, TCP
+from scapy.layers.l2 import Ether
+
+from dpictl.capture import open_pcap
+from dpictl.engine import Engine
+from dpictl.rules import load_rules, parse_rules_text
+
+CLIENT, SERVER = "10.1.0.1", "10.1.0.2"
+
+
+def tcp_session(*segments: tuple[bool, bytes], dport: int = 80) -> list[bytes]:
+    """Frames of a TCP session: handshake, then (to_server, payload) segments, each acked."""
+    cseq, sseq, sport = 1000, 5000, 40001
+    frames = []
+
+    def frame(to_server: bool, flags: str, payload: bytes = b"") -> bytes:
+        if to_server:
+            ip, tcp = IP(src=CLIENT, dst=SERVER), TCP(sport=sport, dport=dport, flags=flags,
+                                                      seq=cseq, ack=sseq)
+        else:
+            ip, tcp = IP(src=SERVER, dst=CLIENT), TCP(sport=dport, dport=sport, flags=flags,
+                                                      seq=sseq, ack=cseq)
+        return bytes(Ether() / ip / tcp / payload)
+
+    frames.append(bytes(Ether() / IP(src=CLIENT, dst=SERVER) /
+                        TCP(sport=sport, dport=dport, flags="S", seq=cseq - 1)))
+    frames.append(bytes(Ether() / IP(src=SERVER, dst=CLIENT) /
+                        TCP(sport=dport, dport=sport, flags="SA", seq=sseq - 1, ack=cseq)))
+    frames.append(frame(True, "A"))
+    for to_server, payload in segments:
+        frames.append(frame(to_server, "PA", payload))
+        if to_server:
+            cseq += len(payload)
+        else:
+            sseq += len(payload)
+        frames.append(frame(not to_server, "A"))
+    return frames
+
+
+def run(engine: Engine, frames: list[bytes], linktype: int = 1) -> list:
+    dets = []
+    for i, f in enumerate(frames):
+        dets += engine.feed(1700000000.0 + i * 0.01, f, linktype)
+    return dets + engine.flush()
+
+
+def engine_for(text: str) -> Engine:
+    ruleset = parse_rules_text(text)
+    assert not ruleset.errors, ruleset.errors
+    return Engine(ruleset.rules)
+
+
+def test_lab_rule_from_snort3_community_file_alerts_on_lab_pcap(shared_dir):
+    ruleset = load_rules([shared_dir / "rules" / "snort3-community.rules"])
+    rules = [r for r in ruleset.rules if r.sid == 21562]
+    assert rules and rules[0].syntax == "snort3"
+    engine = Engine(rules)
+    dets = []
+    with open_pcap(shared_dir / "pcaps" / "lab-smk.pcap") as frames:
+        for ts, frame, linktype, iface in frames:
+            dets += engine.feed(ts, frame, linktype, iface)
+    dets += engine.flush()
+    assert [d.sid for d in dets] == [21562]
+    assert dets[0].proto == "TCP" and 80 in (dets[0].src_port, dets[0].dst_port)
+
+
+def test_pattern_split_across_segments_is_found_in_the_stream():
+    engine = engine_for('alert tcp any any -> any 80 (msg:"split"; flow:to_server,established; '
+                        'content:"EVILPATTERN"; sid:100; rev:1;)')
+    dets = run(engine, tcp_session((True, b"xxEVIL"), (True, b"PATTERNyy")))
+    assert [d.sid for d in dets] == [100]
+
+
+def test_http_buffers_from_the_app_layer():
+    engine = engine_for(
+        'alert tcp any any -> any 80 (msg:"ua"; flow:to_server,established; '
+        'content:"/login"; http_uri; content:"curl"; http_header; sid:101; rev:1;)\n'
+        'alert tcp any 80 -> any any (msg:"403"; flow:to_client,established; '
+        'content:"403"; http_stat_code; sid:102; rev:1;)\n'
+        'alert tcp any any -> any 80 (msg:"uri not there"; content:"/admin"; http_uri; '
+        'sid:103; rev:1;)')
+    request = b"GET /a/../login HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/8\r\n\r\n"
+    response = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+    dets = run(engine, tcp_session((True, request), (False, response)))
+    assert sorted(d.sid for d in dets) == [101, 102]
+    assert all(d.app_proto == "http" for d in dets)
+
+
+def test_http_rule_does_not_fire_on_non_http_payload():
+    engine = engine_for('alert tcp any any -> any any (msg:"m"; content:"POST"; http_method; '
+                        'sid:104; rev:1;)')
+    dets = run(engine, tcp_session((True, b"\x00\x01POST binary"), dport=9999))
+    assert dets == []
+
+
+def test_midstream_flow_is_not_established():
+    engine = engine_for('alert tcp any any -> any any (msg:"est"; flow:established; '
+                        'content:"abc"; sid:105; rev:1;)\n'
+                        'alert tcp any any -> any any (msg:"any"; content:"abc"; sid:106; rev:1;)')
+    frame = bytes(Ether() / IP(src=CLIENT, dst=SERVER) /
+                  TCP(sport=1234, dport=80, flags="PA", seq=1, ack=1) / b"abc")
+    assert [d.sid for d in run(engine, [frame])] == [106]
+
+
+def test_fork_shares_rules_but_not_state():
+    engine = engine_for('alert icmp any any -> any any (msg:"ping"; itype:8; '
+                        'detection_filter:track by_src, count 1, seconds 60; sid:107; rev:1;)')
+    ping = bytes(Ether() / IP(src=CLIENT, dst=SERVER) / ICMP(type=8) / b"hello")
+    assert run(engine, [ping, ping]) and len(run(engine, [ping])) == 1
+    other = engine.fork()
+    assert other.rule_report is engine.rule_report
+    assert other._detector is engine._detector
+    assert run(other, [ping]) == []            # fresh threshold state: first match filtered
+    assert other.stats["packets"] == 1
+
+
+def test_stats_and_garbage_frames():
+    engine = engine_for('alert ip any any -> any any (msg:"x"; content:"zz"; sid:108; rev:1;)')
+    assert engine.feed(1.0, b"\x00\x01", 1) == []
+    assert engine.feed(1.0, b"", 1) == []
+    assert engine.feed(1.0, b"\xff" * 60, 999) == []
+    assert engine.stats["packets"] == 3
+    assert engine.stats["alerts"] == 0
+
+
+def test_detection_carries_the_rule_and_packet():
+    engine = engine_for('alert icmp any any -> any any (msg:"unreach"; itype:3; icode:3; '
+                        'sid:109; rev:2;)')
+    frame = bytes(Ether() / IP(src=CLIENT, dst=SERVER) / ICMP(type=3, code=3) /
+                  IP(src=SERVER, dst=CLIENT) / (b"\x00" * 8))
+    (det,) = engine.feed(1700000001.5, frame, 1, "cali123")
+    assert (det.sid, det.rule.rev, det.proto) == (109, 2, "ICMP")
+    assert (det.src_ip, det.dst_ip, det.iface, det.ts) == (CLIENT, SERVER, "cali123",
+                                                           1700000001.5)
+    assert det.pkt_num == 1 and det.to_server is None
+
+
+@pytest.mark.parametrize("home_net,expected", [(None, 1), (["10.1.0.0/16"], 1),
+                                               (["192.168.0.0/16"], 0)])
+def test_home_net_limits_what_is_inspected(home_net, expected):
+    ruleset = parse_rules_text('alert icmp any any -> any any (msg:"p"; itype:8; sid:110; rev:1;)')
+    engine = Engine(ruleset.rules, home_net=home_net)
+    ping = bytes(Ether() / IP(src=CLIENT, dst=SERVER) / ICMP(type=8))
+    assert len(engine.feed(1.0, ping, 1)) == expected
