@@ -13,6 +13,9 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   stream engine runs): the handshake-completing ACK is not established, every packet after it
   is, including FIN/RST and the packets after them. For UDP, ICMP and other protocols a flow is
   established once packets went both ways, counting the current packet.
+* TCP data is reassembled only once the handshake completed (data on the ACK that completes
+  it counts) and not after a reset, as in Suricata; a SYN whose SYN/ACK was never seen gives
+  no stream data.
 * Timeouts (Suricata compiled defaults): new 30 s, established 300 s, TCP closed 10 s. They are
   checked against packet timestamps (the engine is sans-I/O): lazily when a packet hits a
   timed-out flow, and by a sweep of all flows at most every `sweep_interval` seconds.
@@ -119,6 +122,10 @@ class FlowTable:
             raise ValueError("max_flows must be at least 1")
         self.max_flows = max_flows
         self.timeouts = timeouts or FlowTimeouts()
+        self._min_timeout = min(self.timeouts.tcp_new, self.timeouts.tcp_established,
+                                self.timeouts.tcp_closed, self.timeouts.udp_new,
+                                self.timeouts.udp_established, self.timeouts.other_new,
+                                self.timeouts.other_established)
         self.midstream = midstream
         self.sweep_interval = sweep_interval
         self.stream_depth = stream_depth
@@ -158,7 +165,8 @@ class FlowTable:
         hit = self._index.get(key)
         if hit is not None:
             flow, to_server = hit
-            if ts - flow.last_ts > self.timeouts.for_flow(flow):
+            idle = ts - flow.last_ts
+            if idle > self._min_timeout and idle > self.timeouts.for_flow(flow):
                 self._remove(flow, "timeouts")
                 hit = None
             elif (proto == PROTO_TCP and pkt.tcp_flags & (TH_SYN | TH_ACK) == TH_SYN
@@ -231,22 +239,25 @@ class FlowTable:
             self._tcp_start(flow, pkt)
         self.stats["flows"] += 1
 
-    def _new_streams(self) -> list[StreamReassembler]:
-        return [StreamReassembler(depth=self.stream_depth, max_buffer=self.stream_max_buffer,
-                                  budget=self.budget) for _ in range(2)]
+    def _new_streams(self, accepting: bool) -> list[StreamReassembler]:
+        streams = [StreamReassembler(depth=self.stream_depth, max_buffer=self.stream_max_buffer,
+                                     budget=self.budget) for _ in range(2)]
+        if not accepting:                    # data counts only once the handshake completed
+            streams[0].closed = streams[1].closed = True
+        return streams
 
     def _tcp_start(self, flow: Flow, pkt: Packet) -> None:
         flags = pkt.tcp_flags
         if flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN:
             flow.tracked = True
             flow.tcp_state = TCP_SYN_SENT
-            flow.streams = self._new_streams()
+            flow.streams = self._new_streams(False)
             flow.streams[1].begin(pkt.seq + 1)
         elif self.midstream and not flags & TH_RST:
             flow.tracked = True
             flow.tcp_state = TCP_ESTABLISHED
             flow.state = STATE_ESTABLISHED
-            flow.streams = self._new_streams()
+            flow.streams = self._new_streams(True)
             if flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 self._swap(flow)                   # the SYN/ACK comes from the server
                 flow.streams[0].begin(pkt.seq + 1)
@@ -287,6 +298,7 @@ class FlowTable:
             if to_server and flags & (TH_SYN | TH_ACK) == TH_ACK:
                 flow.tcp_state = TCP_ESTABLISHED
                 flow.state = STATE_ESTABLISHED
+                streams[0].closed = streams[1].closed = False
         elif flags & TH_FIN:
             flow._fins |= 1 if to_server else 2
             flow.tcp_state = TCP_CLOSING

@@ -66,7 +66,8 @@ class StreamReassembler:
         self.holes: list[tuple[int, int]] = []
         self.gaps = 0                      # holes given up on so far
         self.depth_reached = False
-        self.closed = False                # reset: later data is ignored (Suricata does too)
+        self.closed = False                # not accepting data: before the handshake
+                                           # completed or after a reset (as in Suricata)
         self.retransmitted = 0             # duplicate bytes dropped
         self.dropped = 0                   # bytes dropped for lack of buffer space
         self._isn: int | None = None

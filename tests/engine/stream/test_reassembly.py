@@ -137,3 +137,17 @@ def test_several_holes_in_one_return_are_all_reported():
     r.peer_ack = 10
     assert r.add_segment(9, b"j") == b"cdghj"
     assert r.holes == [(0, 2), (2, 2), (4, 1)]
+
+
+@pytest.mark.parametrize("drop,delivered", [(None, True), (1, False), (2, True)],
+                         ids=["full handshake", "no SYN/ACK: no data", "data ACK completes it"])
+def test_data_only_after_handshake(drop, delivered):
+    packets = handshake()
+    if drop is not None:
+        del packets[drop]
+    table = FlowTable()
+    for p in packets:
+        table.lookup(p)
+    data = tcp(C, S, "PA", 1000, 5000, b"GET / HTTP/1.1\r\n\r\n")
+    flow, to_server = table.lookup(data)
+    assert (flow.streams[to_server].add(data) == data.payload) == delivered
