@@ -14,7 +14,14 @@ from dpictl.errors import InputError, ManifestError
 
 
 def load_manifests(source: str | Path, stdin: IO[str] | None = None) -> list[dict]:
-    """Every non-empty document in `source` ('-' = stdin), in order."""
+    """Every non-empty document in `source` ('-' = stdin, a directory = its manifest files
+    in name order), in order."""
+    if str(source) != "-" and Path(source).is_dir():
+        files = sorted(p for p in Path(source).iterdir()
+                       if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        if not files:
+            raise InputError(f"no .yaml, .yml or .json files in {str(source)!r}")
+        return [doc for f in files for doc in load_manifests(f)]
     if str(source) == "-":
         text = (stdin or sys.stdin).read()
         where = "<stdin>"
@@ -24,9 +31,6 @@ def load_manifests(source: str | Path, stdin: IO[str] | None = None) -> list[dic
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(f"the path {str(path)!r} does not exist") from None
-        except IsADirectoryError:
-            raise InputError(f"{str(path)!r} is a directory",
-                             hint="give one manifest file, or - for stdin") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read {str(path)!r}: {exc}") from None
         where = str(path)

@@ -62,11 +62,19 @@ def test_yaml_error_names_the_line() -> None:
         parse_manifests("a: 1\nb: c: d\n", "f.yaml")
 
 
-def test_missing_file_and_directory(tmp_path: Path) -> None:
+def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         load_manifests(tmp_path / "nope.yaml")
-    with pytest.raises(InputError, match="is a directory"):
+    with pytest.raises(InputError, match="no .yaml, .yml or .json files"):
         load_manifests(tmp_path)
+
+
+def test_directory_loads_its_manifest_files_in_order(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text(TWO_DOCS)
+    (tmp_path / "a.json").write_text('{"kind": "Namespace", "metadata": {"name": "red"}}')
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    assert [d["kind"] for d in load_manifests(tmp_path)] == [
+        "Namespace", "DeepPacketInspection", "IntrusionDetection"]
 
 
 NOW = datetime(2023, 11, 1, 17, 5, 0, tzinfo=timezone.utc)

@@ -220,6 +220,9 @@ class LocalBackend:
 
     def _destroy_pod(self, namespace: str, name: str) -> list[str]:
         pod = self.state.pod(namespace, name)
+        if pod:
+            # Marked first, so that no other process "repairs" what is being torn down.
+            self.state.set_pod_phase(namespace, name, "Terminating")
         removed = self.pods.destroy(pod) if pod else []
         with self.state.transaction() as db:
             self.state.delete_pod(db, namespace, name)
@@ -235,7 +238,8 @@ class LocalBackend:
             if pod.phase != "Running" and not stale:
                 continue
             problems = self.pods.problems(pod) if pod.phase == "Running" else ["stale"]
-            if problems:
+            current = self.state.pod(pod.namespace, pod.name)
+            if problems and current is not None and current.phase == pod.phase:
                 self.pods.repair(pod)
                 self.repaired.append(f"{pod.namespace}/{pod.name}: " + "; ".join(problems))
 

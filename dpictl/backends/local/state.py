@@ -42,7 +42,7 @@ class PodRuntime:
     interface: str
     mac: str | None
     pid: int | None
-    phase: str            # "Pending" while being created, then "Running"
+    phase: str            # "Pending" while being created, "Running", "Terminating"
     created: float
 
 
@@ -155,6 +155,11 @@ class ClusterState:
         with self.transaction() as db:
             db.execute("UPDATE cluster_pods SET mac=?, pid=?, phase='Running' WHERE "
                        "namespace=? AND name=?", (mac, pid, namespace, name))
+
+    def set_pod_phase(self, namespace: str, name: str, phase: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE cluster_pods SET phase=? WHERE namespace=? AND name=?",
+                       (phase, namespace, name))
 
     @staticmethod
     def delete_pod(db: sqlite3.Connection, namespace: str, name: str) -> None:

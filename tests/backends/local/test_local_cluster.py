@@ -246,3 +246,21 @@ def test_down_after_crash_removes_leftovers(tmp_path: Path) -> None:
     assert any(f"stopped process {pid}" in line for line in lines)
     assert _ours(cid + "-") == [] and not is_pod_server(pid)
     assert LocalBackend(db, cluster_id=cid).down() == []      # idempotent
+
+
+def test_apply_namespace_and_pod_manifests(cluster: LocalBackend) -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dlbapply"}}
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web", "namespace": "dlbapply", "labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "web", "image": "nginx"}]}}
+    assert cluster.apply(ns)[1] == "created" and cluster.apply(ns)[1] == "unchanged"
+    obj, outcome = cluster.apply(pod)
+    assert outcome == "created" and obj["status"]["phase"] == "Running"
+    assert kernel.netns_exists(f"{cluster.cluster_id}-dlbapply-web")
+    assert cluster.apply(pod)[1] == "unchanged"
+    relabelled = {**pod, "metadata": {**pod["metadata"], "labels": {"app": "web2"}}}
+    assert cluster.apply(relabelled)[1] == "configured"
+    ep = next(e for e in cluster.endpoints() if e.namespace == "dlbapply")
+    assert ep.labels["app"] == "web2"
+    cluster.delete("ns", ["dlbapply"])
+    assert not kernel.netns_exists(f"{cluster.cluster_id}-dlbapply-web")
