@@ -49,6 +49,8 @@ class AppLayer:
         if pending is None:
             pending = flow.app = _Pending()
         d = 1 if to_server else 0
+        if pending.verdict[d] == NO_MATCH:
+            return []                        # this side already said no; wait for the other
         buf = pending.data[d] = pending.data[d] + data
         verdict = probe_http(buf, to_server)
         if verdict == 0 and len(buf) > _MAX_UNDECIDED:
@@ -56,8 +58,10 @@ class AppLayer:
         pending.verdict[d] = verdict
         if verdict == MATCH:
             return self._start_http(flow, pending, to_server, ts)
-        if verdict == NO_MATCH and (to_server or pending.verdict[1] == NO_MATCH):
-            flow.app_proto, flow.app = APP_FAILED, None
+        if verdict == NO_MATCH:
+            pending.data[d] = b""
+            if to_server or pending.verdict[1] == NO_MATCH:
+                flow.app_proto, flow.app = APP_FAILED, None
         return []
 
     def finish(self, flow: Flow, ts: float, to_server: bool | None = None) -> list[HttpEvent]:

@@ -83,3 +83,12 @@ def test_hole_before_detection_fails_the_flow():
     app.feed(flow, b"GE", True, 1.0)
     assert app.feed(flow, b"xyz", True, 1.0, holes=[(0, 5)]) == []
     assert flow.app_proto == APP_FAILED
+
+
+def test_undecided_bytes_are_bounded():
+    app, flow = AppLayer(), _flow()
+    for _ in range(100):
+        app.feed(flow, b"x" * 1000, False, 1.0)            # a chatty non-HTTP server
+    assert flow.app_proto is None and flow.app.data == [b"", b""]
+    app.feed(flow, b"GET / HTTP/1.1\r\n\r\n", True, 1.0)
+    assert flow.app_proto == APP_HTTP
