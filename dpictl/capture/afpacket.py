@@ -21,7 +21,7 @@ import select
 import socket
 import threading
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from dpictl.capture.netns import run_in_netns
 from dpictl.capture.tpacket import PACKET_IGNORE_OUTGOING, SOL_PACKET, Ring
@@ -36,12 +36,15 @@ class AfPacketSource:
 
     `block_size` x `block_count` bytes of ring per interface (default 256 KiB x 8 = 2 MiB);
     `block_timeout_ms` bounds how long a packet may wait in a partly filled block.
+    `on_vanished(iface)` is called from the reading thread when an interface disappears.
     """
 
     def __init__(self, ifaces: list[str], netns: str | None = None, *, snaplen: int = 65535,
                  block_size: int = 1 << 18, block_count: int = 8, block_timeout_ms: int = 50,
-                 outgoing: bool = True) -> None:
+                 outgoing: bool = True,
+                 on_vanished: Callable[[str], None] | None = None) -> None:
         self.netns = netns
+        self.on_vanished = on_vanished
         self.snaplen = snaplen
         self._geometry = dict(block_size=block_size, block_count=block_count,
                               block_timeout_ms=block_timeout_ms, snaplen=snaplen)
@@ -203,6 +206,9 @@ class AfPacketSource:
                 self._rings.pop(iface).close()
                 self.vanished.append(iface)
             self._generation += 1
+        for iface in gone:
+            if self.on_vanished is not None:
+                self.on_vanished(iface)
 
     def _wake(self) -> None:
         try:

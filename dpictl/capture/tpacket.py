@@ -20,8 +20,6 @@ import mmap
 import socket
 import struct
 
-from dpictl.engine.packet import LINKTYPE_ETHERNET, LINKTYPE_RAW
-
 SOL_PACKET = 263
 PACKET_RX_RING = 5
 PACKET_STATISTICS = 6
@@ -34,6 +32,8 @@ TP_STATUS_USER = 1
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 FRAME_SIZE = 2048
+LINKTYPE_ETHERNET = 1               # pcap link types (capture imports nothing from the engine)
+LINKTYPE_RAW = 101
 SIOCGIFINDEX = 0x8933
 # Devices whose frames start with an Ethernet header; every other kind is read from the network
 # header on as raw IP (tun, ipip/gre/sit tunnels, wireguard, ppp).

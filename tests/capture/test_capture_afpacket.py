@@ -127,13 +127,14 @@ def test_missing_interface_and_namespace_are_not_found(namespaces):
 
 def test_deleted_interface_does_not_stop_the_others(namespaces):
     a, b = namespaces
-    with AfPacketSource(["dcap0", "dcap2"], netns=a) as source:
+    reported: list[str] = []
+    with AfPacketSource(["dcap0", "dcap2"], netns=a, on_vanished=reported.append) as source:
         assert sorted(source.ifaces) == ["dcap0", "dcap2"]
         ip("-n", a, "link", "del", "dcap2")
         deadline = time.monotonic() + 5
         while "dcap2" not in source.vanished and time.monotonic() < deadline:
             source.read(0.2)
-        assert source.vanished == ["dcap2"] and source.ifaces == ["dcap0"]
+        assert source.vanished == reported == ["dcap2"] and source.ifaces == ["dcap0"]
         traffic = threading.Thread(target=exchange, args=(a, b))
         traffic.start()
         pkts = collect(source, time.monotonic() + 15, _has_both_directions)
