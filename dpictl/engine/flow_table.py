@@ -176,7 +176,8 @@ class FlowTable:
         if hit is None:
             self._create(key, pkt)
             flow, to_server = self._index[key]
-        flow.last_ts = ts
+        if ts > flow.last_ts:
+            flow.last_ts = ts
         size = len(pkt.frame) or pkt.ip_len
         if to_server:
             flow.pkts_toserver += 1
