@@ -38,6 +38,9 @@ SIOCGIFINDEX = 0x8933
 # Devices whose frames start with an Ethernet header; every other kind is read from the network
 # header on as raw IP (tun, ipip/gre/sit tunnels, wireguard, ppp).
 ETHERNET_HATYPES = frozenset((1, 772))        # ARPHRD_ETHER, ARPHRD_LOOPBACK
+ARPHRD_LOOPBACK = 772
+PACKET_OUTGOING = 4
+PKTTYPE_OFFSET = 48 + 10        # sockaddr_ll.sll_pkttype, after TPACKET_ALIGN(tpacket3_hdr)
 
 _REQ3 = struct.Struct("=7I")
 _BLOCK = struct.Struct("=III")                # block_status, num_pkts, offset_to_first_pkt
@@ -70,6 +73,9 @@ class Ring:
         self.ifindex = _ifindex(sock, iface)
         self.ethernet = hatype in ETHERNET_HATYPES
         self.linktype = LINKTYPE_ETHERNET if self.ethernet else LINKTYPE_RAW
+        # On loopback every packet is seen leaving and arriving: keep the arrival only, as
+        # libpcap does, or every packet would be inspected twice.
+        self.loopback = hatype == ARPHRD_LOOPBACK
         self._next = 0                          # the block the kernel fills next for us
 
     def fileno(self) -> int:
@@ -78,7 +84,7 @@ class Ring:
     def drain(self, out: list) -> None:
         """Append (ts, frame, linktype, iface) for every packet in every ready block."""
         ring, size, iface, linktype = self.map, self.block_size, self.iface, self.linktype
-        snaplen, ethernet = self.snaplen, self.ethernet
+        snaplen, ethernet, loopback = self.snaplen, self.ethernet, self.loopback
         unpack = _PKT.unpack_from
         for _ in range(self.block_count):
             base = self._next * size
@@ -89,6 +95,9 @@ class Ring:
             for _ in range(count):
                 (next_off, sec, nsec, caplen, _len, pstatus, mac, net, _hash, tci,
                  tpid) = unpack(ring, pos)
+                if loopback and ring[pos + PKTTYPE_OFFSET] == PACKET_OUTGOING:
+                    pos += next_off
+                    continue
                 start = pos + (mac if ethernet else net)
                 end = pos + mac + min(caplen, snaplen)
                 frame = ring[start:end]

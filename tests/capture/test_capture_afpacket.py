@@ -114,6 +114,16 @@ def test_captures_udp_and_tcp_in_both_directions(namespaces):
     assert stats["dcap0"]["packets"] >= len(pkts) and stats["dcap0"]["drops"] == 0
 
 
+def test_loopback_packets_are_seen_once(namespaces):
+    a, _ = namespaces
+    send = ("import socket\n"
+            "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'dcap-lo', ('127.0.0.1', 9))")
+    with AfPacketSource(["lo"], netns=a) as source:
+        subprocess.run(["ip", "netns", "exec", a, PY, "-c", send], check=True, timeout=20)
+        pkts = collect(source, time.monotonic() + 2)
+    assert [p.payload for p in pkts if p.ip_proto == 17] == [b"dcap-lo"]
+
+
 def test_missing_interface_and_namespace_are_not_found(namespaces):
     a, _ = namespaces
     with pytest.raises(NotFound, match=f"interface nosuch0 not found in network namespace {a}"):
