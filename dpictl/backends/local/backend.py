@@ -67,6 +67,8 @@ class LocalBackend:
         ns = obj["metadata"].get("namespace", "")
         if info.namespaced:
             self._require_namespace(ns)
+        if info.kind == "Namespace":
+            obj = _namespace_defaults(obj)
         old = self.state.get_object(info.kind, ns, obj["metadata"]["name"])
         if old is None and info.kind == "Pod":
             return self._create_pod(obj), "created"
@@ -124,10 +126,8 @@ class LocalBackend:
             if db.execute("SELECT 1 FROM cluster_objects WHERE kind='Namespace' AND name=?",
                           (name,)).fetchone():
                 raise ClusterError(f'namespaces "{name}" already exists')
-            stored = stamp_new(obj, self.state.next_resource_version(db))
-            stored["spec"] = {"finalizers": ["kubernetes"]}
+            stored = stamp_new(_namespace_defaults(obj), self.state.next_resource_version(db))
             stored["status"] = {"phase": "Active"}
-            stored["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
             self.state.put_object(db, stored)
         return stored
 
@@ -328,6 +328,14 @@ class LocalBackend:
         resource = f"{info.plural}.{info.group}" if info.group else info.plural
         extra = f" (and {more} more)" if more else ""
         return NotFound(f'{resource} "{name}" not found{extra}')
+
+
+def _namespace_defaults(obj: dict) -> dict:
+    """What the API server adds to every namespace (so re-applying one is "unchanged")."""
+    name = obj["metadata"]["name"]
+    labels = {**obj["metadata"].get("labels", {}), "kubernetes.io/metadata.name": name}
+    return {**obj, "metadata": {**obj["metadata"], "labels": labels},
+            "spec": obj.get("spec") or {"finalizers": ["kubernetes"]}}
 
 
 def _is_root() -> bool:
