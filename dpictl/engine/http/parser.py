@@ -280,6 +280,7 @@ class HttpParser:
         reader = side.reader
         chunk = reader.consume(side.buf)
         tx = side.tx
+        grew = False
         if chunk:
             msg = tx.request if to_server else tx.response
             msg.body_len += len(chunk)
@@ -288,17 +289,22 @@ class HttpParser:
             room = limit - len(side.body)
             if room > 0:
                 side.body += chunk[:room]
+                grew = True
             if side.decoder is not None and not side.gapped:
                 room = limit - len(side.decoded)
                 if room > 0:
-                    side.decoded += side.decoder.feed(chunk, room)
+                    out = side.decoder.feed(chunk, room)
+                    if out:
+                        side.decoded += out
+                        grew = True
             if msg.body_len > limit:
                 msg.body_truncated = True
-            self._set_body_buffers(side, to_server)
+            if grew:                         # past the limits nothing changes: no copy, no event
+                self._set_body_buffers(side, to_server)
         if reader.done:
             self._complete(side, to_server, events)
             return True
-        if chunk:
+        if grew:
             events.append(HttpEvent(REQUEST_BODY if to_server else RESPONSE_BODY, tx, to_server))
         return False
 

@@ -231,3 +231,15 @@ def test_gap_in_headers_stops_the_direction():
     p = HttpParser()
     p.feed(b"GET /a HTTP/1.1\r\nHo", True, 1.0)
     assert p.gap(10, True) == [] and p.failed_to_server
+
+
+def test_no_body_events_past_the_limit():
+    p = HttpParser(HttpLimits(response_body_limit=4))
+    p.feed(b"GET / HTTP/1.1\r\n\r\n", True, 1.0)
+    events = p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nabc", False, 1.0)
+    events += p.feed(b"defg", False, 1.0)
+    events += p.feed(b"hi", False, 1.0)
+    assert [e.kind for e in events] == [RESPONSE_HEADERS, RESPONSE_BODY, RESPONSE_BODY]
+    events = p.feed(b"jkl", False, 1.0)
+    assert [e.kind for e in events] == [RESPONSE_DONE]
+    assert events[0].tx.get("file_data", False) == b"abcd" and events[0].tx.response.body_truncated
