@@ -79,8 +79,11 @@ class LocalBackend:
                 stored = stamp_new(obj, self.state.next_resource_version(db))
                 outcome = "created"
             else:
-                if info.kind == "Pod":   # pods are immutable but for their labels
-                    obj = {**obj, "spec": old.get("spec")}
+                if info.kind == "Pod":   # pods are immutable but for labels/annotations
+                    annotations = {**old["metadata"].get("annotations", {}),
+                                   **obj["metadata"].get("annotations", {})}
+                    obj = {**obj, "spec": old.get("spec"),
+                           "metadata": {**obj["metadata"], "annotations": annotations}}
                 stored, outcome = apply_update(old, obj, "0")
                 if outcome == "configured":
                     stored["metadata"]["resourceVersion"] = self.state.next_resource_version(db)
