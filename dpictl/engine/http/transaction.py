@@ -11,6 +11,8 @@ mixes request and response buffers.
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 # Event kinds, in the order they happen for one transaction.
 REQUEST_HEADERS = "request_headers"    # request line + headers: method, uri, header, cookie...
 REQUEST_BODY = "request_body"          # http_client_body grew (holds every body byte so far)
@@ -59,8 +61,17 @@ class HttpTransaction:
     def method(self) -> bytes:
         return self.request.buffers.get("http_method", b"")
 
-    def get(self, name: str, to_server: bool) -> bytes | None:
-        """The named buffer as a rule inspecting direction `to_server` sees it, None if absent."""
+    def get(self, name: str, to_server: bool, field: str | None = None) -> bytes | None:
+        """The named buffer as a rule inspecting direction `to_server` sees it, None if absent.
+
+        `field` narrows `http_header`/`http_raw_header` to one header (Snort 3
+        `http_header:field name`) and names the parameter of `http_param`.
+        """
+        if field is not None:
+            if name == "http_param":
+                return self.param(field)
+            if name in ("http_header", "http_raw_header"):
+                return self.field(field, to_server)
         if name in REQUEST_ONLY:
             return self.request.buffers.get(name)
         if name in RESPONSE_ONLY:
@@ -72,10 +83,33 @@ class HttpTransaction:
         msg = self.request if to_server else self.response
         return msg.header_fields.get(name.lower())
 
+    def param(self, name: str) -> bytes | None:
+        """Snort 3 `http_param`: a query or url-encoded body parameter, percent-decoded."""
+        b = self.request.buffers
+        sources = []
+        uri = b.get("http_raw_uri", b"")
+        if b"?" in uri:
+            sources.append(uri.split(b"?", 1)[1].split(b"#", 1)[0])
+        ctype = self.request.header_fields.get("content-type", b"").lower()
+        if b"x-www-form-urlencoded" in ctype and b.get("http_client_body"):
+            sources.append(b["http_client_body"])
+        wanted = name.lower().encode("latin-1")
+        for src in sources:
+            for pair in src.split(b"&"):
+                key, _, value = pair.partition(b"=")
+                if unquote_plus(key).lower() == wanted:
+                    return unquote_plus(value)
+        return None
+
     def __repr__(self) -> str:
         uri = self.request.buffers.get("http_raw_uri", b"")
         code = self.response.buffers.get("http_stat_code", b"")
         return f"HttpTransaction({self.tx_id} {self.method!r} {uri!r} -> {code!r})"
+
+
+def unquote_plus(data: bytes) -> bytes:
+    """Form decoding: `+` is a space, `%XX` a byte."""
+    return unquote_to_bytes(data.replace(b"+", b" "))
 
 
 class HttpEvent:

@@ -243,3 +243,12 @@ def test_no_body_events_past_the_limit():
     events = p.feed(b"jkl", False, 1.0)
     assert [e.kind for e in events] == [RESPONSE_DONE]
     assert events[0].tx.get("file_data", False) == b"abcd" and events[0].tx.response.body_truncated
+
+
+def test_field_and_param_lookups():
+    p = HttpParser()
+    tx = p.feed(LAB_POST.replace(b"POST / ", b"POST /f?a=1&Name=x%41+y "), True, 1.0)[-1].tx
+    assert tx.get("http_header", True, field="user-agent") == b"Mozilla/4.0"
+    assert tx.get("http_param", True, field="name") == b"xA y"
+    assert tx.get("http_param", True, field="smk") == b"1234"         # url-encoded body
+    assert tx.get("http_param", True, field="missing") is None
