@@ -3,6 +3,23 @@
 `flow.app_proto` is None while undecided, "http" once HTTP was recognised in either direction,
 "failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
 after that the flow's bytes are only for stream rules. `flow.app` holds the parser state.
+
+How the engine drives it, per TCP packet (`flow.streams` is None for untracked flows)::
+
+    flow, to_server = table.lookup(pkt)
+    stream = flow.streams[to_server]
+    data = stream.add(pkt)                       # new in-order bytes, b"" if none
+    if data:
+        events = app.feed(flow, data, to_server, pkt.ts, stream.holes)
+    for gone in table.pop_evicted():             # and table.drain() at end of input
+        for d in (True, False):
+            rest = gone.streams[d].flush()       # skips holes, releases memory
+            events += app.feed(gone, rest, d, ts, gone.streams[d].holes)
+        events += app.finish(gone, ts)
+
+Each event says which transaction became inspectable for what: see
+`dpictl.engine.http.transaction` for the kinds and `HttpTransaction.get()` for the buffers.
+Events must be handled before the next `feed` (buffers of a transaction keep filling in place).
 """
 
 from __future__ import annotations
