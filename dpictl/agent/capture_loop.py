@@ -37,8 +37,10 @@ class PacketSource(Protocol):
     def close(self) -> None: ...
 
 
-# Opens a source on these interfaces (raises, e.g. CaptureError, for one that is missing).
-SourceFactory = Callable[[list[str]], PacketSource]
+# Opens a source on these interfaces (raises, e.g. CaptureError, for one that is missing);
+# called as open_source(ifaces, on_vanished=callback(iface)) - the source calls back, from
+# the reading thread, when an interface it captured on disappears.
+SourceFactory = Callable[..., PacketSource]
 FrameCallback = Callable[[float, bytes, int, str | None], None]
 ErrorCallback = Callable[[str | None, str], None]      # (interface or None, message)
 
@@ -70,7 +72,8 @@ class CaptureLoop:
             if iface in self._wanted:
                 return
             if self._source is None:
-                self._source = self._open(sorted(self._wanted | {iface}))
+                self._source = self._open(sorted(self._wanted | {iface}),
+                                          on_vanished=self._vanished)
             else:
                 self._source.add(iface)
             self._wanted.add(iface)
@@ -88,6 +91,13 @@ class CaptureLoop:
                     source.remove(iface)
                 except Exception as exc:  # the interface may already be gone with its pod
                     log.debug("remove %s: %s", iface, exc)
+
+    def _vanished(self, iface: str) -> None:
+        """The source dropped an interface (its veth was deleted): forget it, and let the
+        controller decide at its next reconcile whether that matters (pod gone: no)."""
+        with self._lock:
+            self._wanted.discard(iface)
+        self._on_error(iface, f"interface {iface} vanished")
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -140,7 +150,7 @@ class CaptureLoop:
             good = sorted(self._wanted)
             while good and not self._stop.is_set():
                 try:
-                    self._source = self._open(good)
+                    self._source = self._open(good, on_vanished=self._vanished)
                     return True
                 except Exception as exc:
                     bad = _failing_interface(exc, good)

@@ -56,10 +56,10 @@ def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
 
 def afpacket_factory(netns: str | None) -> SourceFactory:
     """Opens the AF_PACKET source inside the node's network namespace."""
-    def open_source(ifaces: list[str]):
+    def open_source(ifaces: list[str], on_vanished=None):
         from dpictl.capture import AfPacketSource
 
-        return AfPacketSource(ifaces, netns=netns)
+        return AfPacketSource(ifaces, netns=netns, on_vanished=on_vanished)
     return open_source
 
 

@@ -36,7 +36,7 @@ class Harness:
         self.loads: list[tuple] = []
         self.fail_open = fail_open or set()
 
-        def open_source(ifaces):
+        def open_source(ifaces, on_vanished=None):
             bad = [i for i in ifaces if i in self.fail_open]
             if bad:
                 raise OSError(f"cannot bind to {bad[0]}: No such device")
@@ -147,7 +147,7 @@ def test_capture_loop_reports_interfaces_that_cannot_open():
     errors = []
     opened = []
 
-    def open_source(ifaces):
+    def open_source(ifaces, on_vanished=None):
         if "gone0" in ifaces:
             raise OSError("gone0: No such device")
         src = QueueSource(ifaces)
@@ -164,7 +164,7 @@ def test_capture_loop_reports_interfaces_that_cannot_open():
     # ok1 vanishes: the source dies, reopening skips ok1 and reports it
     fail = {"ok1"}
 
-    def reopen(ifaces):
+    def reopen(ifaces, on_vanished=None):
         if fail & set(ifaces):
             raise OSError("ok1: No such device")
         return open_source(ifaces)
