@@ -93,6 +93,15 @@ def samples() -> list[tuple[str, bytes, int, dict]]:
                 / GRE(key_present=1, key=5, seqnum_present=1, sequence_number=9, proto=0x6558)
                 / ETH / Dot1Q(vlan=7) / TCP4), 1,
          dict(TCP4_FIELDS, tunnels=("gre",), vlan=(7,))),
+        ("gre-erspan2", _bytes(ETH / IP(src="192.168.0.1", dst="192.168.0.2")
+                               / GRE(seqnum_present=1, proto=0x88BE)
+                               / (b"\x10\x01\x00\x01\x00\x00\x00\x00") / ETH / TCP4), 1,
+         dict(TCP4_FIELDS, tunnels=("gre",))),
+        ("gre-pptp-ppp",                # GRE v1, key + sequence, PPP FF 03 00 21 (IPv4)
+         _bytes(ETH / IP(src="192.168.0.1", dst="192.168.0.2", proto=47)
+                / (b"\x30\x01\x88\x0b\x00\x2c\x00\x07" + b"\x00\x00\x00\x01"
+                   + b"\xff\x03\x00\x21" + _bytes(TCP4))), 1,
+         dict(TCP4_FIELDS, tunnels=("gre",))),
         ("ipip-v6-in-v4", _bytes(ETH / IP(src="192.168.0.1", dst="192.168.0.2")
                                  / IPv6(**V6) / UDP(sport=1, dport=2) / b"in"), 1,
          dict(V6_FIELDS, ip_proto=17, sport=1, dport=2, payload=b"in", tunnels=("ipip",))),
