@@ -79,7 +79,7 @@ class Flow:
         "key", "flow_id", "proto", "client", "client_port", "server", "server_port",
         "state", "established", "tcp_state", "tracked", "first_ts", "last_ts",
         "pkts_toserver", "pkts_toclient", "bytes_toserver", "bytes_toclient",
-        "flowbits", "app_proto", "app", "streams", "_seen_toclient", "_fins",
+        "_flowbits", "app_proto", "app", "streams", "_seen_toclient", "_fins",
     )
 
     def __init__(self, key: tuple, flow_id: int, pkt: Packet) -> None:
@@ -95,12 +95,20 @@ class Flow:
         self.first_ts = self.last_ts = pkt.ts
         self.pkts_toserver = self.pkts_toclient = 0
         self.bytes_toserver = self.bytes_toclient = 0
-        self.flowbits: set[str] = set()
+        self._flowbits: set[str] | None = None
         self.app_proto: str | None = None
         self.app: object = None
         self.streams: list[StreamReassembler] | None = None
         self._seen_toclient = False
         self._fins = 0                     # bit 1: client sent FIN, bit 2: server sent FIN
+
+    @property
+    def flowbits(self) -> set[str]:
+        """Flowbits set by rules on this flow (created on first use: most flows have none)."""
+        bits = self._flowbits
+        if bits is None:
+            bits = self._flowbits = set()
+        return bits
 
     def __repr__(self) -> str:
         return (f"Flow(#{self.flow_id} {self.proto} {self.client}:{self.client_port} -> "

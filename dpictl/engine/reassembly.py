@@ -33,6 +33,7 @@ from dpictl.engine.packet import Packet
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
 _WINDOW = 1 << 30         # segments further than this ahead of the stream are nonsense
+_NONE: tuple = ()         # shared empty value: most streams never need a list (fewer GC objects)
 
 
 class ReassemblyBudget:
@@ -63,7 +64,7 @@ class StreamReassembler:
         self.budget = budget if budget is not None else ReassemblyBudget(1 << 62)
         self.peer_ack: int | None = None   # latest ACK number the other side sent
         # Holes before the bytes last returned: (index in those bytes, bytes missing there).
-        self.holes: list[tuple[int, int]] = []
+        self.holes: list[tuple[int, int]] | tuple = _NONE
         self.gaps = 0                      # holes given up on so far
         self.depth_reached = False
         self.closed = False                # not accepting data: before the handshake
@@ -72,7 +73,7 @@ class StreamReassembler:
         self.dropped = 0                   # bytes dropped for lack of buffer space
         self._isn: int | None = None
         self._off = 0                      # stream offset of the next byte to deliver
-        self._ooo: list[tuple[int, bytes]] = []
+        self._ooo: list[tuple[int, bytes]] | tuple = _NONE
         self._ooo_bytes = 0
 
     @property
@@ -113,7 +114,7 @@ class StreamReassembler:
     def add_segment(self, seq: int, data: bytes) -> bytes:
         """Feed one segment by sequence number; return the new in-order bytes."""
         if self.holes:
-            self.holes = []
+            self.holes = _NONE
         if not data or self.depth_reached or self.closed:
             return b""
         if self._isn is None:
@@ -141,7 +142,7 @@ class StreamReassembler:
     def flush(self) -> bytes:
         """Give up on every hole and deliver everything buffered (end of stream)."""
         if self.holes:
-            self.holes = []
+            self.holes = _NONE
         parts: list[bytes] = []
         while self._ooo and not self.depth_reached:
             off, data = self._ooo.pop(0)
@@ -164,7 +165,10 @@ class StreamReassembler:
 
     def _skip_hole(self, off: int, data: bytes, at: int) -> bytes:
         """Jump the hole before `off`; `at` is where the output so far ends (for `holes`)."""
-        self.holes.append((at, off - self._off))
+        if self.holes:
+            self.holes.append((at, off - self._off))
+        else:
+            self.holes = [(at, off - self._off)]
         self.gaps += 1
         self._off = off
         return self._deliver(data)
@@ -188,7 +192,7 @@ class StreamReassembler:
             if over:
                 data = data[:len(data) - over]
             self._release(self._ooo_bytes)
-            self._ooo.clear()
+            self._ooo = _NONE
         return data
 
     def _buffer(self, off: int, data: bytes) -> bytes:
@@ -219,6 +223,8 @@ class StreamReassembler:
         return b"".join(parts)
 
     def _insert(self, pieces: list[tuple[int, bytes]]) -> None:
+        if not self._ooo:
+            self._ooo = []
         for piece in pieces:
             insort(self._ooo, piece, key=_first)
             self._ooo_bytes += len(piece[1])
@@ -259,7 +265,7 @@ class StreamReassembler:
     def release_all(self) -> None:
         """Drop every buffered segment (the flow is gone) and return its memory to the budget."""
         self._release(self._ooo_bytes)
-        self._ooo.clear()
+        self._ooo = _NONE
 
 
 def _first(item: tuple[int, bytes]) -> int:
