@@ -57,6 +57,7 @@ class ClusterState:
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA synchronous=NORMAL")   # WAL: no fsync per commit
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise ClusterError(f"cannot open state file {self.path}: {exc}",
