@@ -36,18 +36,21 @@ class AfPacketSource:
 
     `block_size` x `block_count` bytes of ring per interface (default 256 KiB x 8 = 2 MiB);
     `block_timeout_ms` bounds how long a packet may wait in a partly filled block.
+    `fanout_group`: sources (usually in different processes) opened with the same group id
+    share each interface's packets by flow hash (PACKET_FANOUT), for one engine per core.
     `on_vanished(iface)` is called from the reading thread when an interface disappears.
     """
 
     def __init__(self, ifaces: list[str], netns: str | None = None, *, snaplen: int = 65535,
                  block_size: int = 1 << 18, block_count: int = 8, block_timeout_ms: int = 50,
-                 outgoing: bool = True,
+                 outgoing: bool = True, fanout_group: int | None = None,
                  on_vanished: Callable[[str], None] | None = None) -> None:
         self.netns = netns
         self.on_vanished = on_vanished
         self.snaplen = snaplen
         self._geometry = dict(block_size=block_size, block_count=block_count,
-                              block_timeout_ms=block_timeout_ms, snaplen=snaplen)
+                              block_timeout_ms=block_timeout_ms, snaplen=snaplen,
+                              fanout_group=fanout_group)
         self.outgoing = outgoing
         self.vanished: list[str] = []
         self._rings: dict[str, Ring] = {}

@@ -24,7 +24,10 @@ SOL_PACKET = 263
 PACKET_RX_RING = 5
 PACKET_STATISTICS = 6
 PACKET_VERSION = 10
+PACKET_FANOUT = 18
 PACKET_IGNORE_OUTGOING = 23
+PACKET_FANOUT_HASH = 0
+PACKET_FANOUT_FLAG_DEFRAG = 0x8000
 TPACKET_V3 = 2
 ETH_P_ALL = 0x0003
 TP_STATUS_KERNEL = 0
@@ -46,7 +49,7 @@ _REQ3 = struct.Struct("=7I")
 _BLOCK = struct.Struct("=III")                # block_status, num_pkts, offset_to_first_pkt
 _PKT = struct.Struct("=IIIIIIHHIIH")
 _STATS3 = struct.Struct("=III")               # tp_packets, tp_drops, tp_freeze_q_cnt
-_STATUS = struct.Struct("=I")
+_STATUS = _U32 = struct.Struct("=I")
 _VLAN_TAG = struct.Struct("!HH")
 
 
@@ -54,7 +57,7 @@ class Ring:
     """A bound packet socket and its mapped ring; `drain()` returns the packets ready now."""
 
     def __init__(self, sock: socket.socket, iface: str, *, block_size: int, block_count: int,
-                 block_timeout_ms: int, snaplen: int) -> None:
+                 block_timeout_ms: int, snaplen: int, fanout_group: int | None = None) -> None:
         self.sock = sock
         self.iface = iface
         self.snaplen = snaplen
@@ -69,6 +72,11 @@ class Ring:
         self.map = mmap.mmap(sock.fileno(), block_size * block_count, mmap.MAP_SHARED,
                              mmap.PROT_READ | mmap.PROT_WRITE)
         sock.bind((iface, ETH_P_ALL))
+        if fanout_group is not None:
+            # Spread flows over the sockets of the same group (one per worker process); the
+            # hash is symmetric, defragmentation first keeps fragments with their flow.
+            mode = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16
+            sock.setsockopt(SOL_PACKET, PACKET_FANOUT, _U32.pack(mode | fanout_group & 0xFFFF))
         _name, _proto, _pkttype, hatype, _addr = sock.getsockname()
         self.ifindex = _ifindex(sock, iface)
         self.ethernet = hatype in ETHERNET_HATYPES

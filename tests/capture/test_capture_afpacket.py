@@ -206,3 +206,19 @@ def test_ctrl_c_stops_iteration_and_closes_the_rings():
         assert proc.wait(timeout=10) == 0
     finally:
         proc.kill()
+
+
+def test_fanout_group_splits_flows_between_sources(namespaces):
+    a, b = namespaces
+    send = ("import socket\n"
+            "for port in range(20000, 20040):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', port))\n"
+            "    s.sendto(b'dcap-fan', ('10.231.0.2', 9))\n")
+    group = os.getpid() & 0xFFFF
+    with AfPacketSource(["dcap0"], netns=a, fanout_group=group) as one, \
+            AfPacketSource(["dcap0"], netns=a, fanout_group=group) as two:
+        subprocess.run(["ip", "netns", "exec", a, PY, "-c", send], check=True, timeout=20)
+        got = [{p.sport for p in collect(src, time.monotonic() + 1) if p.payload == b"dcap-fan"}
+               for src in (one, two)]
+    assert got[0] | got[1] == set(range(20000, 20040))
+    assert not got[0] & got[1] and got[0] and got[1]
