@@ -187,6 +187,7 @@ class LocalBackend:
     def _create_pod(self, obj: dict) -> dict:
         kernel.require_root()
         ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+        self._clear_orphan_runtime(ns, name)
         if self.state.get_object("Pod", ns, name) or self.state.pod(ns, name):
             raise ClusterError(f'pods "{name}" already exists')
         pod = self.state.reserve_pod(ns, name, naming.pod_netns_name(self.cluster_id, ns, name),
@@ -197,11 +198,22 @@ class LocalBackend:
             with self.state.transaction() as db:
                 self.state.delete_pod(db, ns, name)
             raise
+        # Runtime row and manifest change together: no reader sees one without the other.
         with self.state.transaction() as db:
+            self.state.set_pod_running(db, pod)
             stored = stamp_new(obj, self.state.next_resource_version(db))
             self._set_pod_status(stored, pod)
             self.state.put_object(db, stored)
         return stored
+
+    def _clear_orphan_runtime(self, namespace: str, name: str) -> None:
+        """A runtime row with no manifest is what a crash mid-creation leaves behind."""
+        pod = self.state.pod(namespace, name)
+        if pod is None or self.state.get_object("Pod", namespace, name) is not None:
+            return
+        if pod.phase == "Pending" and time.time() - pod.created < STALE_PENDING_SECONDS:
+            return                                  # another command is creating it now
+        self._destroy_pod(namespace, name)
 
     def _set_pod_status(self, obj: dict, pod: PodRuntime) -> None:
         started = now_rfc3339()
@@ -237,10 +249,9 @@ class LocalBackend:
             return
         self._checked = True
         for pod in self.state.pods():
-            stale = pod.phase == "Pending" and time.time() - pod.created > STALE_PENDING_SECONDS
-            if pod.phase != "Running" and not stale:
-                continue
-            problems = self.pods.problems(pod) if pod.phase == "Running" else ["stale"]
+            if pod.phase != "Running":
+                continue                # Pending: being created; Terminating: being deleted
+            problems = self.pods.problems(pod)
             current = self.state.pod(pod.namespace, pod.name)
             if problems and current is not None and current.phase == pod.phase:
                 self.pods.repair(pod)

@@ -7,6 +7,7 @@ objects. Every step is idempotent so that a crash half-way can be repaired or to
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from dpictl.backends.local import kernel, processes
@@ -30,7 +31,7 @@ class PodRuntimeManager:
         return self.run_dir / f"{pod.netns}.pid"
 
     def start(self, pod: PodRuntime) -> PodRuntime:
-        """Plumb the pod's network and start its server; marks it Running in the state."""
+        """Plumb the pod's network and start its server; the caller records it as Running."""
         kernel.ensure_node_netns(self.node_netns)
         kernel.create_pod_netns(pod.netns)
         server = None
@@ -44,8 +45,7 @@ class PodRuntimeManager:
                 processes.stop_pid(server.pid)
             kernel.unplumb_pod(self.node_netns, pod.netns, pod.interface)
             raise
-        self.state.set_pod_running(pod.namespace, pod.name, mac, pid)
-        return self.state.pod(pod.namespace, pod.name) or pod
+        return replace(pod, mac=mac, pid=pid, phase="Running")
 
     def _start_server(self, pod: PodRuntime) -> int:
         return self._wait_server(pod, processes.start_pod_server(pod.netns, self.log_path(pod)))
@@ -73,10 +73,12 @@ class PodRuntimeManager:
         if not network_ok:
             if pod.pid and processes.is_pod_server(pod.pid):
                 processes.stop_pid(pod.pid)
-            return self.start(pod)
-        pid = self._start_server(pod)
-        self.state.set_pod_running(pod.namespace, pod.name, pod.mac or "", pid)
-        return self.state.pod(pod.namespace, pod.name) or pod
+            pod = self.start(pod)
+        else:
+            pod = replace(pod, pid=self._start_server(pod), phase="Running")
+        with self.state.transaction() as db:
+            self.state.set_pod_running(db, pod)
+        return pod
 
     def destroy(self, pod: PodRuntime) -> list[str]:
         """Stop the server and every other process in the pod netns, remove the network."""

@@ -152,10 +152,10 @@ class ClusterState:
                         pod.pid, pod.phase, pod.created))
         return pod
 
-    def set_pod_running(self, namespace: str, name: str, mac: str, pid: int) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE cluster_pods SET mac=?, pid=?, phase='Running' WHERE "
-                       "namespace=? AND name=?", (mac, pid, namespace, name))
+    @staticmethod
+    def set_pod_running(db: sqlite3.Connection, pod: PodRuntime) -> None:
+        db.execute("UPDATE cluster_pods SET mac=?, pid=?, phase='Running' WHERE "
+                   "namespace=? AND name=?", (pod.mac, pod.pid, pod.namespace, pod.name))
 
     def set_pod_phase(self, namespace: str, name: str, phase: str) -> None:
         with self.transaction() as db:

@@ -264,3 +264,18 @@ def test_apply_namespace_and_pod_manifests(cluster: LocalBackend) -> None:
     assert ep.labels["app"] == "web2"
     cluster.delete("ns", ["dlbapply"])
     assert not kernel.netns_exists(f"{cluster.cluster_id}-dlbapply-web")
+
+
+def test_pod_left_half_created_by_a_crash_can_be_created_again(cluster: LocalBackend) -> None:
+    from dpictl.backends.local import naming
+
+    netns = naming.pod_netns_name(cluster.cluster_id, "red", "orphan")
+    cluster.state.reserve_pod("red", "orphan", netns, host_interface_name("red", "orphan"))
+    with pytest.raises(Exception, match="already exists"):       # still being created
+        cluster.run_pod("red", "orphan", "img", {})
+    with cluster.state.transaction() as db:                       # ... by a process long gone
+        db.execute("UPDATE cluster_pods SET created = created - 3600 WHERE name='orphan'")
+    obj = cluster.run_pod("red", "orphan", "img", {})
+    assert obj["status"]["phase"] == "Running" and kernel.netns_exists(netns)
+    cluster.delete("pod", ["orphan"], namespace="red")
+    assert not kernel.netns_exists(netns)
