@@ -14,6 +14,7 @@ state (thresholds, flows) lives elsewhere.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Iterable, Mapping
 
 from dpictl.engine.detect.matcher import (chains_ok, conditions_ok, header_ok, post_match)
@@ -35,18 +36,23 @@ REQUEST, RESPONSE = 1, 2
 class _Group:
     """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
 
-    __slots__ = ("sigs", "fp_sigs", "nofp", "_patterns", "_prefilter", "_port_cache")
+    __slots__ = ("sigs", "fp_sigs", "nofp", "packet_only", "_patterns", "_prefilter",
+                 "_port_cache", "_packet_only_cache")
 
     def __init__(self) -> None:
         self.sigs: list[Signature] = []
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
+        self.packet_only: list[Signature] = []     # no content, or content on the packet only
+        self._packet_only_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
         self._patterns: list[tuple[bytes, bool]] = []
         self._prefilter: Prefilter | None = None
         self._port_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
 
     def add(self, sig: Signature, fast: tuple[bytes, bool] | None) -> None:
         self.sigs.append(sig)
+        if not sig.chains or sig.packet_only:
+            self.packet_only.append(sig)
         if fast is None:
             self.nofp.append(sig)
         else:
@@ -62,6 +68,7 @@ class _Group:
         return [fp[i] for i in self._prefilter.scan(buf)]
 
     def nofp_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
+        """Signatures without a fast pattern whose ports allow this packet (cached)."""
         key = (sport, dport)
         hit = self._port_cache.get(key)
         if hit is None:
@@ -69,6 +76,17 @@ class _Group:
                 self._port_cache.clear()
             hit = tuple(s for s in self.nofp if _ports_may_match(s, sport, dport))
             self._port_cache[key] = hit
+        return hit
+
+    def packet_only_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
+        """For a segment that went into a stream: only signatures that need the packet."""
+        key = (sport, dport)
+        hit = self._packet_only_cache.get(key)
+        if hit is None:
+            if len(self._packet_only_cache) >= _PORT_CACHE_MAX:
+                self._packet_only_cache.clear()
+            hit = tuple(s for s in self.packet_only if _ports_may_match(s, sport, dport))
+            self._packet_only_cache[key] = hit
         return hit
 
 
@@ -110,13 +128,19 @@ class Detector:
         self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase))
 
     # -- packets and raw stream -------------------------------------------------------
-    def packet_candidates(self, pkt: Packet, data: bytes) -> list[Signature]:
+    def packet_candidates(self, pkt: Packet, data: bytes,
+                          stream_added: bool = False) -> list[Signature] | tuple:
         group = self._packet.get(pkt.ip_proto) or self._packet[0]
-        cands = list(group.nofp_for(pkt.sport, pkt.dport))
-        if data:
-            cands.extend(group.prefilter(data))
-            if len(cands) > 1:
-                cands.sort(key=_order)
+        if stream_added:
+            return group.packet_only_for(pkt.sport, pkt.dport)
+        nofp = group.nofp_for(pkt.sport, pkt.dport)
+        if not data:
+            return nofp
+        hits = group.prefilter(data)
+        if not hits:
+            return nofp
+        cands = [*nofp, *hits]
+        cands.sort(key=_order)
         return cands
 
     def inspect_packet(self, pkt: Packet, data: bytes, flow, to_server: bool | None,
@@ -129,7 +153,7 @@ class Detector:
         """
         out: list[Signature] = []
         buffers = {"pkt_data": data, "raw_data": data}
-        for sig in self.packet_candidates(pkt, data):
+        for sig in self.packet_candidates(pkt, data, stream_added):
             if stream and sig.packet_only or not stream and sig.stream_only:
                 continue
             if sig.chains and (not data or stream_added and not sig.packet_only):
@@ -180,8 +204,7 @@ class Detector:
         return out
 
 
-def _order(sig: Signature) -> int:
-    return sig.order
+_order = attrgetter("order")
 
 
 BODY_BUFFERS = frozenset({"http_client_body", "file_data", "http_raw_body"})

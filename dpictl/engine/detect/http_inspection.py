@@ -24,18 +24,38 @@ _EVENTS = {REQUEST_HEADERS: (REQUEST, False), REQUEST_DONE: (REQUEST, True),
            RESPONSE_HEADERS: (RESPONSE, False), RESPONSE_DONE: (RESPONSE, True)}
 
 
-class _SideBuffers:
-    """A transaction side seen as the `buffers` / `fields` mappings the matcher reads."""
+_PAYLOAD = frozenset({"pkt_data", "raw_data"})
 
-    __slots__ = ("_tx", "_to_server")
+
+class _SideBuffers:
+    """A transaction side seen as the `buffers` / `fields` mappings the matcher reads.
+
+    A Snort 2 HTTP rule may mix plain contents (pkt_data) with http_* ones; Suricata checks
+    the plain part against the payload carrying the message. Here it is the message as it
+    went on the wire: start line, raw header block and body.
+    """
+
+    __slots__ = ("_tx", "_to_server", "_payload")
 
     def __init__(self, tx: HttpTransaction, to_server: bool) -> None:
         self._tx = tx
         self._to_server = to_server
+        self._payload: bytes | None = None
 
     def get(self, name: str, default=None):
+        if name in _PAYLOAD:
+            if self._payload is None:
+                self._payload = self._message()
+            return self._payload
         value = self._tx.get(name, self._to_server)
         return default if value is None else value
+
+    def _message(self) -> bytes:
+        tx, to_server = self._tx, self._to_server
+        line = tx.get("http_raw_request" if to_server else "http_raw_status", to_server) or b""
+        headers = tx.get("http_raw_header", to_server) or b""
+        body = tx.get("http_raw_body", to_server) or b""
+        return b"".join((line, b"\r\n", headers, body))
 
 
 class _SideFields(_SideBuffers):
