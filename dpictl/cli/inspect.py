@@ -99,7 +99,8 @@ def _open_store(db: Optional[Path], no_store: bool) -> Any:
     return AlertStore(db)
 
 
-def _run_pcaps(inspection: Any, pcaps: list[Path], err: Console) -> None:
+def _open_pcaps(pcaps: list[Path]) -> list[Any]:
+    """Open every file before any rule is compiled: a bad path fails in a blink."""
     from dpictl.capture import open_pcap
 
     for path in pcaps:
@@ -107,7 +108,10 @@ def _run_pcaps(inspection: Any, pcaps: list[Path], err: Console) -> None:
             raise PcapError(f"{path}: no such file")
         if path.is_dir():
             raise PcapError(f"{path}: is a directory, not a capture file")
-    sources = [open_pcap(str(p)) for p in pcaps]
+    return [open_pcap(str(p)) for p in pcaps]
+
+
+def _run_pcaps(inspection: Any, sources: list[Any], err: Console) -> None:
     total = sum(int(getattr(s, "size", 0) or 0) for s in sources)
     with byte_progress(err, total) as update:
         done = 0
@@ -120,25 +124,26 @@ def _run_pcaps(inspection: Any, pcaps: list[Path], err: Console) -> None:
             update(done)
 
 
-def _sigterm_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _run_live(inspection: Any, interfaces: list[str], netns: Optional[str],
-              err: Console) -> None:
-    """Capture until Ctrl-C (or SIGTERM); stopping is the normal way to end, not an error."""
+def _open_live(interfaces: list[str], netns: Optional[str]) -> Any:
     from dpictl.capture import AfPacketSource
     from dpictl.errors import CaptureError, PermissionDenied
 
     try:
-        source = AfPacketSource(interfaces, netns=netns)
+        return AfPacketSource(interfaces, netns=netns)
     except PermissionError as exc:
         raise PermissionDenied(f"cannot capture on {', '.join(interfaces)}: {exc.strerror}",
                                hint="run as root or grant CAP_NET_RAW") from None
     except OSError as exc:
         raise CaptureError(f"cannot capture on {', '.join(interfaces)}: {exc}") from None
-    where = f" in netns {netns}" if netns else ""
-    print_line(err, f"capturing on {', '.join(interfaces)}{where} (Ctrl-C to stop)", style="dim")
+
+
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_live(inspection: Any, source: Any, label: str, err: Console) -> None:
+    """Capture until Ctrl-C (or SIGTERM); stopping is the normal way to end, not an error."""
+    print_line(err, f"capturing on {label} (Ctrl-C to stop)", style="dim")
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         inspection.run(source)
@@ -146,7 +151,11 @@ def _run_live(inspection: Any, interfaces: list[str], netns: Optional[str],
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        close = getattr(source, "close", None) or getattr(source, "stop", None)
+
+
+def _close(sources: list[Any]) -> None:
+    for src in sources:
+        close = getattr(src, "close", None) or getattr(src, "stop", None)
         if close:
             close()
 
@@ -177,20 +186,34 @@ def inspect_cmd(
     err = Console(stderr=True, theme=THEME, highlight=False)
     out = _stdout_console()
     variables = _parse_vars(list(var or []))
-    rule_list, loaded, failed = load_ruleset(list(rules or []), variables, err)
+    sources = _open_pcaps(pcaps) if pcaps else [_open_live(interfaces, netns)]
+    try:
+        _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,
+                 no_store, out, err)
+    finally:
+        _close(sources)
+
+
+def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
+             netns: Optional[str], rule_paths: list[Path], variables: dict[str, str],
+             output: str, db: Optional[Path], no_store: bool, out: Console,
+             err: Console) -> None:
+    rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
     from dpictl.engine import Engine
 
     engine = Engine(rule_list)
+    unsupported = sum(1 for p in getattr(engine, "rule_report", []) if getattr(p, "dropped", 1))
     store = _open_store(db, no_store)
     sink, collected = _sink(output, out)
     inspection = Inspection(engine, sink, store)
     try:
         if pcaps:
-            _run_pcaps(inspection, pcaps, err)
+            _run_pcaps(inspection, sources, err)
         else:
-            _run_live(inspection, interfaces, netns, err)
+            where = f" in netns {netns}" if netns else ""
+            _run_live(inspection, sources[0], ", ".join(interfaces) + where, err)
     finally:
         # Whatever was found before a failure is already stored; show it too.
         if output == "json":
@@ -202,7 +225,8 @@ def inspect_cmd(
     counts = inspection.counts
     source = (", ".join(p.name for p in pcaps) if pcaps else ", ".join(interfaces))
     print_line(err, summary_line(packets=counts.packets, nbytes=counts.bytes,
-                                 alerts=counts.alerts, rules_loaded=loaded, rules_failed=failed,
+                                 alerts=counts.alerts, rules_loaded=loaded - unsupported,
+                                 rules_failed=failed, rules_unsupported=unsupported,
                                  seconds=counts.elapsed, source=source,
                                  stored_in=str(store.path) if store is not None else None))
 

@@ -38,11 +38,18 @@ def _plural(n: int, word: str) -> str:
 
 
 def summary_line(*, packets: int, nbytes: int, alerts: int, rules_loaded: int, rules_failed: int,
-                 seconds: float, source: str, stored_in: str | None = None) -> str:
-    """`10 packets (1,046 bytes) from lab-smk.pcap in 0.05s: 1 alert; rules: 3 loaded, 0 failed`."""
+                 seconds: float, source: str, stored_in: str | None = None,
+                 rules_unsupported: int = 0) -> str:
+    """`10 packets (1,046 bytes) from lab-smk.pcap in 0.05s: 1 alert; rules: 3 loaded, 0 failed`.
+
+    `rules_failed` did not parse; `rules_unsupported` parsed but use something the engine
+    cannot evaluate (`dpictl rules` lists them), so they never alert.
+    """
     line = (f"{_plural(packets, 'packet')} ({_plural(nbytes, 'byte')}) from {source} in "
             f"{seconds:.2f}s: {_plural(alerts, 'alert')}; rules: {rules_loaded:,} loaded, "
             f"{rules_failed:,} failed")
+    if rules_unsupported:
+        line += f", {rules_unsupported:,} unsupported"
     if stored_in and alerts:
         line += f"; stored in {stored_in}"
     return line
