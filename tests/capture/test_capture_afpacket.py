@@ -222,3 +222,4 @@ def test_fanout_group_splits_flows_between_sources(namespaces):
                for src in (one, two)]
     assert got[0] | got[1] == set(range(20000, 20040))
     assert not got[0] & got[1] and got[0] and got[1]
+
