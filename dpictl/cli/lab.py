@@ -15,10 +15,17 @@ import typer
 from rich.console import Console
 
 from dpictl.cli import params
-from dpictl.errors import ExpectationFailed, InputError, UsageError
+from dpictl.errors import DpictlError, ExitCode, ExpectationFailed, InputError, UsageError
 
 OUTPUTS = ("table", "json")
 DEFAULT_SCENARIO = "red-blue"
+
+class Interrupted(DpictlError):
+    """Ctrl-C during a run, after the clean-up ran. Raised as an error (not left to typer,
+    which turns KeyboardInterrupt into a return value that `main()` does not pass on)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
 
 lab_app = typer.Typer(help="The local lab: bring it up, look at it, take it down.",
                       no_args_is_help=True)
@@ -134,6 +141,8 @@ def run_lab_cmd(
         with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
             report = run_scenario(plan, env, rules=rule_files, keep=keep, timeout=timeout,
                                   observer=observer)
+    except KeyboardInterrupt:
+        raise Interrupted(f"run-lab {plan.name} interrupted; what it created was removed")
     finally:
         env.close()
     if output == "json":
@@ -166,6 +175,8 @@ def up_cmd(
         with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
             report = set_up_scenario(plan, env, rules=_check_rules(list(rules or [])),
                                      timeout=timeout, observer=observer)
+    except KeyboardInterrupt:
+        raise Interrupted(f"lab up {plan.name} interrupted; what it created was removed")
     finally:
         env.close()
     if report.failures():
