@@ -115,3 +115,27 @@ def test_missing_interface_is_one_line(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_missing_netns_is_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "dpictl", "inspect", "--interface", "lo",
+                          "--netns", "dalrnosuchns", "--db", str(tmp_path / "d.db")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 5
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert "dalrnosuchns" in out.stderr
+
+
+def test_without_cap_net_raw_is_one_line_permission_error(tmp_path):
+    """Root without CAP_NET_RAW (dropped from the bounding set) is refused like a user."""
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) not installed")
+    out = subprocess.run(["setpriv", "--bounding-set=-net_raw,-net_admin,-sys_admin",
+                          sys.executable, "-m", "dpictl", "inspect", "--interface", "lo",
+                          "--db", str(tmp_path / "d.db")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 4, out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert "CAP_NET_RAW" in out.stderr and "Traceback" not in out.stderr
