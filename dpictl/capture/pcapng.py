@@ -29,6 +29,8 @@ EPB_TYPE = 6
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 OPT_END, OPT_IF_NAME, OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 0, 2, 9, 14
 _U32LE = struct.Struct("<I")
+_EPB = {o: struct.Struct(o + "IIIIIII") for o in "<>"}   # type, length, EPB header
+_U32 = {o: struct.Struct(o + "I") for o in "<>"}
 
 
 class Interface(NamedTuple):
@@ -64,12 +66,26 @@ class PcapngReader:
     def __iter__(self) -> Iterator[tuple[float, bytes, int, None]]:
         data, size = self._data, len(self._data)
         last_ts = 0.0
+        epb, u32 = _EPB[self._order], _U32[self._order]
         while self.pos < size:
             pos = self.pos
+            # Fast path: a well-formed EPB (nearly every block), validated as in _block_header.
+            if size - pos >= 32:
+                btype, blen, ifid, hi, lo, caplen, _orig = epb.unpack_from(data, pos)
+                if (btype == EPB_TYPE and blen >= 32 and not blen & 3 and pos + blen <= size
+                        and ifid < len(self.interfaces) and caplen <= blen - 32
+                        and caplen <= MAX_CAPLEN
+                        and u32.unpack_from(data, pos + blen - 4)[0] == blen):
+                    iface = self.interfaces[ifid]
+                    last_ts = ((hi << 32) | lo) / iface.units_per_second + iface.offset
+                    self.pos = pos + blen
+                    yield last_ts, data[pos + 28:pos + 28 + caplen], iface.linktype, None
+                    continue
             btype, blen, order = self._block_header(pos)
             if btype == SHB_TYPE:
                 self._order = order
                 self.interfaces = []
+                epb, u32 = _EPB[order], _U32[order]
             elif btype == IDB_TYPE:
                 self.interfaces.append(self._interface(pos, blen))
             elif btype == EPB_TYPE or btype == PB_TYPE:
