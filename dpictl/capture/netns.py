@@ -26,7 +26,8 @@ T = TypeVar("T")
 def netns_path(name: str) -> str:
     """/run/netns/NAME, as `ip netns add NAME` creates it; NotFound if it is not there."""
     if not name or "/" in name or name in (".", ".."):
-        raise NotFound(f"network namespace {name!r} not found", hint="list them with `ip netns list`")
+        raise NotFound(f"network namespace {name!r} not found",
+                       hint="list them with `ip netns list`")
     path = os.path.join(NETNS_DIR, name)
     if not os.path.exists(path):
         raise NotFound(f"network namespace {name} not found", hint="list them with `ip netns list`")

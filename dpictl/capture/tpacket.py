@@ -1,4 +1,4 @@
-"""One AF_PACKET socket with a TPACKET_V3 receive ring (packet(7), Documentation/networking/packet_mmap.rst).
+"""One AF_PACKET socket with a TPACKET_V3 receive ring (packet(7), networking/packet_mmap.rst).
 
 The kernel writes packets into a ring of blocks shared with us through mmap, and hands a block
 over by setting TP_STATUS_USER in its header; we read every packet in it and give the block back

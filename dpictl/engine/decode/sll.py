@@ -1,4 +1,4 @@
-"""Linux "cooked" capture headers: SLL (LINKTYPE_LINUX_SLL, 113) and SLL2 (LINKTYPE_LINUX_SLL2, 276).
+"""Linux "cooked" capture headers: SLL (linktype 113) and SLL2 (linktype 276).
 
 Both are written by libpcap when capturing on the "any" device or on links without an Ethernet
 header (tun, ppp). SLL (16 bytes): packet type, ARPHRD type, address length, 8 address bytes,
