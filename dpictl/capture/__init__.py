@@ -1,4 +1,4 @@
-"""Packet sources (capture files, live AF_PACKET rings): iterables of (ts, frame, linktype, iface)."""
+"""Packet sources, files and live AF_PACKET rings: iterables of (ts, frame, linktype, iface)."""
 
 from __future__ import annotations
 
