@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from dpictl.agent.limits import remove_cgroups
+from dpictl.agent.limits import find_cgroups, remove_cgroups
 from dpictl.errors import PermissionDenied
 
 STOP_TIMEOUT = 10.0
@@ -122,7 +122,8 @@ def stop_agent(db_path: Path | str, timeout: float = STOP_TIMEOUT) -> bool:
         stopped = pid is not None
     # After a crash or a SIGKILL the daemon could not tidy up: do it here.
     status = _read_json(paths.status) or {}
-    remove_cgroups((status.get("limits") or {}).get("cgroups") or [])
+    listed = (status.get("limits") or {}).get("cgroups") or []
+    remove_cgroups(listed + [c for c in find_cgroups(paths.cgroup_name) if c not in listed])
     for path in (paths.pid, paths.status):
         path.unlink(missing_ok=True)
     return stopped

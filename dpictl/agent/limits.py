@@ -183,6 +183,20 @@ def remove_cgroups(paths: list[str], pid: int | None = None) -> list[str]:
     return removed
 
 
+def find_cgroups(name: str, layout: CgroupLayout | None = None) -> list[str]:
+    """Existing agent cgroups called `name` beside this process's own (for clean-up after a
+    crash, when the agent could not say which it made)."""
+    layout = layout or CgroupLayout()
+    wanted = name if name.startswith(CGROUP_PREFIX) else CGROUP_PREFIX + name
+    found = []
+    for parent in (layout.v2_dir("cpu"), layout.v2_dir("memory"), layout.v1_dir("cpu"),
+                   layout.v1_dir("memory")):
+        if parent is not None and (parent / wanted).is_dir() and \
+                str(parent / wanted) not in found:
+            found.append(str(parent / wanted))
+    return found
+
+
 def _say(mechanism: str, value: int | None, fmt) -> str:
     return f"{mechanism} ({fmt(value)})" if value is not None else f"{mechanism} (unlimited)"
 
@@ -233,4 +247,5 @@ def _read(path: Path) -> str:
         return ""
 
 
-__all__ = ["AgentLimits", "AppliedLimits", "CgroupLayout", "remove_cgroups", "CGROUP_PREFIX"]
+__all__ = ["AgentLimits", "AppliedLimits", "CgroupLayout", "remove_cgroups", "find_cgroups",
+           "CGROUP_PREFIX"]
