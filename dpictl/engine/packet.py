@@ -61,7 +61,7 @@ class Packet:
     ip_flags: int = 0                 # bit 0x4 reserved, 0x2 DF, 0x1 MF (IPv4 order)
     frag_offset: int = 0
     defragmented: bool = False        # this packet was rebuilt from fragments
-    ip_header: bytes = b""            # the (outer-most inspected) IP header bytes
+    ip_header: bytes = b""            # the inspected (innermost, after tunnels) IP header bytes
     ip_len: int = 0
 
     sport: int = 0
