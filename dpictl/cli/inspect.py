@@ -70,7 +70,8 @@ def _error_text(error: Any) -> str:
     return f"{file}: {reason}" if file else str(reason)
 
 
-def _sink(output: str, out: Console) -> tuple[Callable[[list], None], list]:
+def _sink(output: str, out: Console,
+          keys: tuple[str, ...]) -> tuple[Callable[[list], None], list]:
     """What to do with each committed batch of alerts, and the list -o json collects into."""
     from dpictl.cli.render.eve import write_eve
     from dpictl.cli.render.table import StreamingAlertTable
@@ -80,7 +81,7 @@ def _sink(output: str, out: Console) -> tuple[Callable[[list], None], list]:
         return (lambda alerts: write_eve(out, alerts)), collected
     if output == "json":
         return collected.extend, collected
-    table = StreamingAlertTable(out)
+    table = StreamingAlertTable(out, keys=keys)
     return table.add, collected
 
 
@@ -206,7 +207,10 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
     engine = Engine(rule_list)
     unsupported = sum(1 for p in getattr(engine, "rule_report", []) if getattr(p, "dropped", 1))
     store = _open_store(db, no_store)
-    sink, collected = _sink(output, out)
+    # No DPI resource runs here, and a pcap has no interface: leave those columns out.
+    keys = ("time", "source", "dest", "sid", "message") if pcaps else (
+        "time", "endpoint", "source", "dest", "sid", "message")
+    sink, collected = _sink(output, out, keys)
     inspection = Inspection(engine, sink, store)
     try:
         if pcaps:

@@ -73,6 +73,7 @@ def test_table_output_and_default_builtin_rules(fake, capsys, tmp_path, pcap):
     code, out, err = run(capsys, "inspect", "--pcap", str(pcap), "--db", str(tmp_path / "a.db"))
     assert code == 0
     assert "SID" in out and "MESSAGE" in out
+    assert "DPI RESOURCE" not in out and "ENDPOINT" not in out   # nothing a pcap can fill
     assert "1000001" in out and "LAB smk POST" in out
     assert "10.244.1.10:43512" in out
 
