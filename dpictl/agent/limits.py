@@ -80,6 +80,7 @@ class AgentLimits:
         self.layout = layout or CgroupLayout(pid)
         self.applied = AppliedLimits()
         self._niced = False
+        self._entered: set[str] = set()     # controllers whose cgroup the process joined
 
     def apply(self, cpu_millicores: int | None, memory_bytes: int | None) -> AppliedLimits:
         self.applied.cpu = self._apply_cpu(cpu_millicores)
@@ -87,6 +88,8 @@ class AgentLimits:
         return self.applied
 
     def _apply_cpu(self, millicores: int | None) -> str:
+        if millicores is None and "cpu" not in self._entered:
+            return "unlimited"                 # nothing to set, nothing to create
         v2 = self.layout.v2_dir("cpu")
         if v2 is not None:
             try:
@@ -116,6 +119,8 @@ class AgentLimits:
                 f"{NICE_FALLBACK} instead of {_cores(millicores)}")
 
     def _apply_memory(self, limit: int | None) -> str:
+        if limit is None and "memory" not in self._entered:
+            return "unlimited"
         v2 = self.layout.v2_dir("memory")
         if v2 is not None:
             try:
@@ -139,6 +144,7 @@ class AgentLimits:
         return v2_error + _say("rlimit RLIMIT_DATA", limit, _bytes)
 
     def _enter_v1(self, parent: Path, knob: str, value: str) -> None:
+        self._entered.add(knob.split(".", 1)[0])
         child = parent / self.name
         child.mkdir(exist_ok=True)
         self._remember(child)
@@ -148,6 +154,7 @@ class AgentLimits:
     def _enter_v2(self, parent: Path, controller: str, knob: str, value: str) -> None:
         # cgroup v2 lets only leaf cgroups hold processes: enabling a controller for children
         # fails when the parent still has processes, and then v1/rlimits are tried.
+        self._entered.add(controller)
         subtree = parent / "cgroup.subtree_control"
         if controller not in _read(subtree).split():
             subtree.write_text(f"+{controller}")

@@ -1,0 +1,72 @@
+"""The daemon plumbing with a real process: start once, reconfigure by SIGHUP, no zombie,
+SIGTERM stops it cleanly, a stale pid file is not mistaken for an agent."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from dpictl.agent.daemon import (AgentPaths, agent_status, configure_agent, ensure_agent,
+                                 running_pid, stop_agent)
+
+
+def wait_for(cond, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture()
+def db(tmp_path, monkeypatch):
+    monkeypatch.setenv("DPICTL_CLUSTER_ID", "dagl" + os.urandom(3).hex())
+    path = tmp_path / "state.db"
+    yield path
+    stop_agent(path)
+
+
+def test_start_reconfigure_stop(db):
+    pid = ensure_agent(db)
+    assert pid > 0 and running_pid(AgentPaths.for_db(db)) == pid
+    assert wait_for(lambda: agent_status(db).get("rules", {}).get("paths") == ["builtin"])
+    assert ensure_agent(db) == pid                      # running: signalled, not restarted
+    configure_agent(db, [Path("/work/shared/rules/snort3-community.rules")])
+    assert ensure_agent(db) == pid
+    assert wait_for(lambda: agent_status(db).get("rules", {}).get("loaded", 0) > 1000, 60)
+    assert agent_status(db)["pid"] == pid
+    assert stop_agent(db) is True
+    # gone, and never a zombie of ours: it was double-forked away from this process, so
+    # init reaps it
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        assert int(stat.read_text().rsplit(")", 1)[1].split()[1]) != os.getpid()
+    assert wait_for(lambda: not stat.exists(), 10)
+    status = agent_status(db)
+    assert status["running"] is False and status["pid"] is None
+    assert stop_agent(db) is False
+
+
+def test_two_ensures_at_once_start_one_agent(db):
+    pids = {ensure_agent(db), ensure_agent(db)}
+    assert len(pids) == 1
+
+
+def test_stale_pid_file_is_not_an_agent(db):
+    paths = AgentPaths.for_db(db)
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    paths.pid.write_text(f"{os.getpid()}\n")              # this pytest process
+    assert running_pid(paths) is None
+    assert agent_status(db)["running"] is False
+    assert stop_agent(db) is False                        # and it does not kill us
+
+
+def test_agent_log_says_what_limits_apply(db):
+    ensure_agent(db)
+    assert wait_for(lambda: agent_status(db).get("limits") is not None)
+    limits = agent_status(db)["limits"]
+    assert limits["cpu"] == "unlimited" and limits["memory"] == "unlimited"
