@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 
 from dpictl.engine.detect.matcher import (chains_ok, conditions_ok, header_ok, post_match)
 from dpictl.engine.detect.prefilter import Prefilter
-from dpictl.engine.detect.signature import KIND_APP, PACKET_BUFFERS, Signature
+from dpictl.engine.detect.signature import KIND_APP, PACKET_BUFFERS, Signature, itype_of
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.packet import Packet
 
@@ -36,10 +36,12 @@ REQUEST, RESPONSE = 1, 2
 class _Group:
     """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
 
-    __slots__ = ("sigs", "fp_sigs", "nofp", "packet_only", "_patterns", "_prefilter",
-                 "_port_cache", "_packet_only_cache")
+    __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "packet_only", "icmp",
+                 "_patterns", "_prefilter", "_port_cache", "_packet_only_cache")
 
-    def __init__(self) -> None:
+    def __init__(self, icmp: bool = False) -> None:
+        self.icmp = icmp          # ICMP groups index their header-only rules by itype
+        self.nofp_chained: list[Signature] = []   # no fast pattern but content keywords
         self.sigs: list[Signature] = []
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
@@ -55,6 +57,8 @@ class _Group:
             self.packet_only.append(sig)
         if fast is None:
             self.nofp.append(sig)
+            if sig.chains:
+                self.nofp_chained.append(sig)
         else:
             self.fp_sigs.append(sig)
             self._patterns.append(fast)
@@ -75,6 +79,15 @@ class _Group:
             if len(self._port_cache) >= _PORT_CACHE_MAX:
                 self._port_cache.clear()
             hit = tuple(s for s in self.nofp if _ports_may_match(s, sport, dport))
+            self._port_cache[key] = hit
+        return hit
+
+    def nofp_icmp(self, itype: int) -> tuple[Signature, ...]:
+        """ICMP: header-only signatures whose itype (if any) is this packet's."""
+        key = (itype, -1)
+        hit = self._port_cache.get(key)
+        if hit is None:
+            hit = tuple(s for s in self.nofp if itype_of(s) in (None, itype))
             self._port_cache[key] = hit
         return hit
 
@@ -107,7 +120,7 @@ class Detector:
         self.signatures = sorted(sigs, key=lambda s: (not s.sets_flowbits, s.order))
         for rank, sig in enumerate(self.signatures):
             sig.order = rank
-        self._packet: dict[int, _Group] = {p: _Group() for p in _PROTO_CLASSES}
+        self._packet: dict[int, _Group] = {p: _Group(icmp=p in (1, 58)) for p in _PROTO_CLASSES}
         self._app: dict[str, _Group] = {}
         self._app_nofp: list[Signature] = []
         for sig in self.signatures:
@@ -116,7 +129,8 @@ class Detector:
             else:
                 fast = (sig.fast[1], sig.fast[2]) if sig.fast else None
                 for proto in _PROTO_CLASSES:
-                    if sig.protos is None or proto in sig.protos:
+                    if (sig.protos is None or proto in sig.protos
+                            or proto == 0 and any(p not in _PROTO_CLASSES for p in sig.protos)):
                         self._packet[proto].add(sig, fast)
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
 
@@ -128,12 +142,17 @@ class Detector:
         self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase))
 
     # -- packets and raw stream -------------------------------------------------------
-    def packet_candidates(self, pkt: Packet, data: bytes,
-                          stream_added: bool = False) -> list[Signature] | tuple:
+    def packet_candidates(self, pkt: Packet, data: bytes, stream_added: bool = False,
+                          stream: bool = False) -> list[Signature] | tuple:
         group = self._packet.get(pkt.ip_proto) or self._packet[0]
         if stream_added:
             return group.packet_only_for(pkt.sport, pkt.dport)
-        nofp = group.nofp_for(pkt.sport, pkt.dport)
+        if stream:   # header-only rules are per packet; a chunk needs content keywords
+            nofp = group.nofp_chained
+        elif group.icmp:
+            nofp = group.nofp_icmp(pkt.icmp_type)
+        else:
+            nofp = group.nofp_for(pkt.sport, pkt.dport)
         if not data:
             return nofp
         hits = group.prefilter(data)
@@ -153,8 +172,8 @@ class Detector:
         """
         out: list[Signature] = []
         buffers = {"pkt_data": data, "raw_data": data}
-        for sig in self.packet_candidates(pkt, data, stream_added):
-            if stream and sig.packet_only or not stream and sig.stream_only:
+        for sig in self.packet_candidates(pkt, data, stream_added, stream):
+            if stream and (sig.packet_only or not sig.chains) or not stream and sig.stream_only:
                 continue
             if sig.chains and (not data or stream_added and not sig.packet_only):
                 continue

@@ -143,6 +143,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
                 protos = (6,)
             else:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
+    protos = _narrow_by_ip_proto(protos, rule.options)
     packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
     stream_only = bool(flow and flow.only_stream)
     if flow and (flow.only_frag or flow.no_frag):
@@ -165,6 +166,25 @@ def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:
     if proto in SERVICE_PROTOCOLS:
         return (6,), proto
     raise SignatureRejected(f"protocol {rule.proto!r}: dpictl has no parser for it")
+
+
+def _narrow_by_ip_proto(protos: tuple[int, ...] | None,
+                        options: list) -> tuple[int, ...] | None:
+    """`alert ip ... ip_proto:2` can only match IGMP: group it there, not under tcp/udp."""
+    if protos is not None:
+        return protos
+    for opt in options:
+        if isinstance(opt, ast.NumericTest) and opt.keyword == "ip_proto" and opt.op == "=":
+            return (opt.value,)
+    return None
+
+
+def itype_of(sig: Signature) -> int | None:
+    """The ICMP type a signature requires (`itype:N`), for indexing ICMP signatures."""
+    for opt in sig.rule.options:
+        if isinstance(opt, ast.NumericTest) and opt.keyword == "itype" and opt.op == "=":
+            return opt.value
+    return None
 
 
 def _is_dsize(opt: object) -> bool:
@@ -195,5 +215,5 @@ def _fast_pattern(chains: tuple[Chain, ...]) -> tuple[str, bytes, bool] | None:
     return best[1], best[2], best[3]
 
 
-__all__ = ["Signature", "Chain", "SignatureRejected", "compile_rule", "KIND_PACKET",
+__all__ = ["Signature", "Chain", "SignatureRejected", "compile_rule", "itype_of", "KIND_PACKET",
            "KIND_APP", "PACKET_BUFFERS"]
