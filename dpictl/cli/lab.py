@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 
 from dpictl.cli import params
-from dpictl.errors import DpictlError, ExitCode, ExpectationFailed, InputError, UsageError
+from dpictl.errors import (ClusterError, DpictlError, ExitCode, ExpectationFailed, InputError,
+                           UsageError)
 
 OUTPUTS = ("table", "json")
 DEFAULT_SCENARIO = "red-blue"
@@ -149,6 +150,8 @@ def run_lab_cmd(
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _render_report(report)
+    if report.error is not None and not isinstance(report.error, ClusterError):
+        raise report.error            # e.g. not root: its own exit code and hint
     if not report.passed:
         failures = report.failures()
         raise ExpectationFailed(f"scenario {plan.name} failed: {failures[0]}"
@@ -179,6 +182,8 @@ def up_cmd(
         raise Interrupted(f"lab up {plan.name} interrupted; what it created was removed")
     finally:
         env.close()
+    if report.error is not None:
+        raise report.error
     if report.failures():
         raise ExpectationFailed(f"lab set-up failed: {report.failures()[0]}")
     typer.echo(f"lab {plan.name} is up; send traffic with `dpictl exec`, see alerts with "

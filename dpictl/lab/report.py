@@ -22,6 +22,8 @@ class StepResult:
     status: str = OK
     seconds: float = 0.0
     detail: str = ""
+    error: Exception | None = field(default=None, repr=False)   # why it failed, not shown
+
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "status": self.status,
@@ -82,6 +84,11 @@ class LabReport:
     def passed(self) -> bool:
         return (not self.problems and all(s.status != FAILED for s in self.steps)
                 and all(t.passed for t in self.traffic) and bool(self.traffic))
+
+    @property
+    def error(self) -> Exception | None:
+        """The error of the first failed step (the CLI re-raises it for its exit code)."""
+        return next((s.error for s in self.steps if s.error is not None), None)
 
     def failures(self) -> list[str]:
         """Every reason the run did not pass, one line each."""

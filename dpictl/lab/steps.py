@@ -76,7 +76,7 @@ class StepRunner:
         try:
             result.detail = _HANDLERS[type(step.action)](self, step.action)
         except DpictlError as err:
-            result.status, result.detail = FAILED, str(err)
+            result.status, result.detail, result.error = FAILED, str(err), err
         result.seconds = time.monotonic() - started
         return result
 
