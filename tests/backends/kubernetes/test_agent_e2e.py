@@ -25,7 +25,7 @@ from dpictl.backends.kubernetes import KubernetesBackend, agent_manifests
 from dpictl.backends.kubernetes.events import list_alerts
 from dpictl.backends.kubernetes.watch_cache import wait_until
 
-from .conftest import patch_pod_running, unique
+from .conftest import patch_pod_running, purge_namespace, unique
 
 pytestmark = [pytest.mark.kube, pytest.mark.root]
 
@@ -57,8 +57,8 @@ def _node_status(backend: KubernetesBackend, ns: str) -> dict | None:
     return None
 
 
-def test_lab_alerts_become_events_and_read_back(clean_crds, kubeconfig, make_ns,
-                                                local_cluster, tmp_path) -> None:
+def test_lab_alerts_become_events_and_read_back(clean_crds, kubeconfig, local_cluster,
+                                                tmp_path, request) -> None:
     backend = clean_crds
     red, blue = unique("red"), unique("blue")
     pods = {red: ("red1", "red2"), blue: ("blue1", "blue2")}
@@ -75,6 +75,8 @@ def test_lab_alerts_become_events_and_read_back(clean_crds, kubeconfig, make_ns,
     agent_manifests.install(backend, [d for d in agent_manifests.plan(backend)
                                       if d["kind"] == "CustomResourceDefinition"])
     api = KubernetesBackend(kubeconfig=kubeconfig)
+    # the pods' IPs are reused by the next run's netns pods: leave none behind
+    request.addfinalizer(lambda: [purge_namespace(api, ns) for ns in pods])
     for ns, names in pods.items():
         api.create_namespace(ns)
         for name in names:
