@@ -64,17 +64,19 @@ class LocalBackend:
     def apply(self, manifest: dict) -> tuple[dict, str]:
         obj = validate_manifest(manifest)
         info = BY_KIND[obj["kind"]]
-        ns = obj["metadata"].get("namespace", "")
+        ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
         if info.namespaced:
             self._require_namespace(ns)
         if info.kind == "Namespace":
             obj = _namespace_defaults(obj)
-        old = self.state.get_object(info.kind, ns, obj["metadata"]["name"])
-        if old is None and info.kind == "Pod":
-            return self._create_pod(obj), "created"
-        if old is None and info.kind == "Namespace":
-            return self.create_namespace(obj["metadata"]["name"], obj["metadata"]), "created"
+        if self.state.get_object(info.kind, ns, name) is None:
+            if info.kind == "Pod":
+                return self._create_pod(obj), "created"
+            if info.kind == "Namespace":
+                return self.create_namespace(name, obj["metadata"]), "created"
+        # Read-modify-write in one transaction: the agent patches status concurrently.
         with self.state.transaction() as db:
+            old = self.state.get_object(info.kind, ns, name)
             if old is None:
                 stored = stamp_new(obj, self.state.next_resource_version(db))
                 outcome = "created"
@@ -95,30 +97,19 @@ class LocalBackend:
               patch_type: str = "merge") -> dict:
         info = resolve_kind(kind)
         ns = (namespace or "default") if info.namespaced else ""
-        old = self.state.get_object(info.kind, ns, name)
-        if old is None:
-            if info.kind != "FelixConfiguration" or name != "default":
-                raise self._not_found(info, name)
-            old = {"apiVersion": info.api_version, "kind": info.kind,
-                   "metadata": {"name": name}, "spec": {}}
-        if patch_type in ("merge", "strategic"):
-            merged = merge_patch(old, patch)
-        elif patch_type == "json":
-            merged = json_patch(old, patch)
-        else:
+        if patch_type not in ("merge", "strategic", "json"):
             raise UsageError(f"unknown patch type {patch_type!r}", hint="use merge or json")
-        checked = validate_manifest({**merged, "metadata": {
-            k: v for k, v in merged.get("metadata", {}).items()
-            if k in ("name", "namespace", "labels", "annotations")}})
-        if checked["metadata"]["name"] != name:
-            raise UsageError("a patch cannot change metadata.name")
-        result = {**merged, **checked, "metadata": {**merged["metadata"], **checked["metadata"]}}
         with self.state.transaction() as db:
+            old = self.state.get_object(info.kind, ns, name)
+            if old is None:
+                if info.kind != "FelixConfiguration" or name != "default":
+                    raise self._not_found(info, name)
+                old = {"apiVersion": info.api_version, "kind": info.kind,
+                       "metadata": {"name": name}, "spec": {}}
+            merged = json_patch(old, patch) if patch_type == "json" else merge_patch(old, patch)
+            result = _checked_patch_result(merged, name)
             rv = self.state.next_resource_version(db)
-            result = (bump(old, result, rv) if "uid" in old["metadata"]
-                      else stamp_new(result, rv))
-            if "status" in merged:
-                result["status"] = merged["status"]
+            result = bump(old, result, rv) if "uid" in old["metadata"] else stamp_new(result, rv)
             self.state.put_object(db, result)
         return result
 
@@ -342,6 +333,22 @@ class LocalBackend:
         resource = f"{info.plural}.{info.group}" if info.group else info.plural
         extra = f" (and {more} more)" if more else ""
         return NotFound(f'{resource} "{name}" not found{extra}')
+
+
+def _checked_patch_result(merged: dict, name: str) -> dict:
+    """The patched object, validated like a manifest, keeping bookkeeping and status."""
+    user_meta = {k: v for k, v in (merged.get("metadata") or {}).items()
+                 if k in ("name", "namespace", "labels", "annotations")}
+    checked = validate_manifest({**merged, "metadata": user_meta})
+    if checked["metadata"]["name"] != name:
+        raise UsageError("a patch cannot change metadata.name")
+    result = {**merged, **checked, "metadata": {**merged["metadata"], **checked["metadata"]}}
+    for key in ("labels", "annotations"):
+        if key not in checked["metadata"]:
+            result["metadata"].pop(key, None)
+    if "status" in merged:
+        result["status"] = merged["status"]
+    return result
 
 
 def _namespace_defaults(obj: dict) -> dict:

@@ -151,3 +151,35 @@ def test_json_patch_operations() -> None:
     assert doc == {"spec": {"x": 1, "items": [1, 2]}}
     with pytest.raises(UsageError):
         json_patch(doc, [{"op": "move", "path": "/spec/x"}])
+
+
+def test_status_patches_never_undo_a_concurrent_apply(tmp_path: Path) -> None:
+    """The agent patches status while users apply specs (two processes, one file)."""
+    import threading
+
+    user = LocalBackend(tmp_path / "s.db", cluster_id="dlbrace")
+    agent = LocalBackend(tmp_path / "s.db")
+    user.create_namespace("red")
+    user.apply(DPI)
+    stop = threading.Event()
+
+    def patch_status() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            agent.patch("DeepPacketInspection", "red-dpi-all",
+                        {"status": {"nodes": [{"node": "n", "active": {"success": True,
+                                                                      "lastUpdated": str(n)}}]}},
+                        namespace="red")
+
+    thread = threading.Thread(target=patch_status)
+    thread.start()
+    try:
+        for i in range(30):
+            user.apply({**DPI, "spec": {"selector": f"app == 'v{i}'"}})
+    finally:
+        stop.set()
+        thread.join()
+    final = user.get("dpi", "red", "red-dpi-all")[0]
+    assert final["spec"]["selector"] == "app == 'v29'"
+    assert final["metadata"]["generation"] == 31 and final["status"]["nodes"][0]["node"] == "n"
