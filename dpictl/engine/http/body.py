@@ -17,13 +17,14 @@ _MAX_CHUNK_LINE = 1024
 class BodyReader:
     """Takes a message body off the front of a buffer and returns it de-chunked."""
 
-    __slots__ = ("mode", "remaining", "done", "error", "_state")
+    __slots__ = ("mode", "remaining", "done", "error", "trailer", "_state")
 
     def __init__(self, mode: int, length: int = 0) -> None:
         self.mode = mode
         self.remaining = length
         self.done = mode == LENGTH and length <= 0
         self.error = False
+        self.trailer = b""              # raw trailer section of a chunked body, empty line included
         self._state = _SIZE
 
     def consume(self, buf: bytearray) -> bytes:
@@ -83,9 +84,11 @@ class BodyReader:
                     if len(buf) > _MAX_CHUNK_LINE:
                         self._fail()
                     break
-                line = bytes(buf[:nl]).strip()
+                raw = bytes(buf[:nl + 1])
                 del buf[:nl + 1]
+                line = raw.strip()
                 if self._state == _TRAILER:
+                    self.trailer += raw
                     if not line:
                         self.done = True
                     continue

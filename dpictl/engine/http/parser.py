@@ -302,11 +302,26 @@ class HttpParser:
             if grew:                         # past the limits nothing changes: no copy, no event
                 self._set_body_buffers(side, to_server)
         if reader.done:
+            if reader.trailer:
+                self._add_trailer(tx, to_server, reader.trailer)
             self._complete(side, to_server, events)
             return True
         if grew:
             events.append(HttpEvent(REQUEST_BODY if to_server else RESPONSE_BODY, tx, to_server))
         return False
+
+    @staticmethod
+    def _add_trailer(tx: HttpTransaction, to_server: bool, trailer: bytes) -> None:
+        """Chunked trailers join the headers, as in libhtp: the raw block grows by the trailer
+        section (its empty line included) and trailer fields join the normalised headers."""
+        msg = tx.request if to_server else tx.response
+        b = msg.buffers
+        b["http_raw_header"] = b.get("http_raw_header", b"") + trailer
+        extra = parse_header_block(trailer)
+        if extra:
+            msg.fields = msg.fields + extra
+            msg.header_fields.update(field_map(extra))
+            b["http_header"] = header_buffer(msg.fields, b"cookie" if to_server else b"set-cookie")
 
     def _set_body_buffers(self, side: _Side, to_server: bool) -> None:
         tx = side.tx

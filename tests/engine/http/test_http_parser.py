@@ -252,3 +252,15 @@ def test_field_and_param_lookups():
     assert tx.get("http_param", True, field="name") == b"xA y"
     assert tx.get("http_param", True, field="smk") == b"1234"         # url-encoded body
     assert tx.get("http_param", True, field="missing") is None
+
+
+def test_chunked_trailer_joins_the_headers_like_libhtp():
+    # Suricata 7: a chunked response's raw header buffer ends with the trailer section.
+    p = HttpParser()
+    p.feed(b"GET / HTTP/1.1\r\n\r\n", True, 1.0)
+    events = p.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n"
+                    b"5\r\nhello\r\n0\r\nX-T: t\r\n\r\n", False, 1.0)
+    tx = events[-1].tx
+    assert tx.get("http_raw_header", False).endswith(b"X-A: b\r\n\r\nX-T: t\r\n\r\n")
+    assert tx.get("http_header", False).endswith(b"X-A: b\r\nX-T: t\r\n")
+    assert tx.get("file_data", False) == b"hello"
