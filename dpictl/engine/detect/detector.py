@@ -172,7 +172,11 @@ class Detector:
         """
         out: list[Signature] = []
         buffers = {"pkt_data": data, "raw_data": data}
+        dport = pkt.dport
         for sig in self.packet_candidates(pkt, data, stream_added, stream):
+            dset = sig.dport_set
+            if dset is not None and dport not in dset:
+                continue
             if stream and (sig.packet_only or not sig.chains) or not stream and sig.stream_only:
                 continue
             if sig.chains and (not data or stream_added and not sig.packet_only):

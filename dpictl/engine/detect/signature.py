@@ -65,6 +65,13 @@ class Signature:
     packet_only: bool                         # dsize / no_stream: never on stream data
     stream_only: bool
     notes: list[str] = field(default_factory=list)
+    # explicit destination-port set for a one-way rule (None: test with `dports`), so the
+    # hot loop can drop most prefilter hits with one set lookup
+    dport_set: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.dports is not None and not self.bidirectional:
+            self.dport_set = self.dports.ports()
 
     @property
     def sid(self) -> int:
