@@ -30,14 +30,17 @@ SNORT3_ONLY = frozenset({"service", "bufferlen", "http_param", "js_data", "vba_d
 _PCRE_BUFFER_FLAG = re.compile(r'/[A-Za-z]*[UIPHDMCKSY][A-Za-z]*"\s*\Z')
 SNORT_PROTOS = frozenset({"ip", "tcp", "udp", "icmp"})
 
-_FILE_SNORT3 = re.compile(
-    r'content:\s*!?\s*"(?:[^"\\\n]|\\.)*"\s*,|;\s*service\s*:|^\s*[a-z]+\s+[a-z0-9_-]+\s*\(',
-    re.M)
+# Separate searches: each can skip ahead on its literal prefix, one alternation cannot.
+_FILE_SNORT3 = (
+    re.compile(r";\s*service\s*:"),
+    re.compile(r'content:\s*!?\s*"(?:[^"\\\n]|\\.)*"\s*,'),
+    re.compile(r"^[ \t]*[a-z]+[ \t]+[a-z0-9_-]+[ \t]*\(", re.M),
+)
 
 
 def file_hint(text: str) -> Syntax | None:
     """"snort3" when any rule in the file is unmistakably Snort 3, else None."""
-    return "snort3" if _FILE_SNORT3.search(text) else None
+    return "snort3" if any(p.search(text) for p in _FILE_SNORT3) else None
 
 
 def detect(header_fields: list[str], options: list[tuple[str, str | None]],

@@ -83,7 +83,7 @@ class OptionBuilder:
             except RuleSyntaxError as err:
                 if err.message.startswith(keyword):
                     raise
-                raise RuleSyntaxError(f"{keyword}: {err.message}") from None
+                raise RuleSyntaxError(f"{keyword[:40]}: {err.message}") from None
         return self.options, self.fields
 
     def _one(self, keyword: str, value: str | None) -> None:
@@ -171,7 +171,7 @@ class OptionBuilder:
         elif keyword == "service":
             f.services.extend(s.lower() for s in split_args(value or ""))
         else:
-            raise RuleSyntaxError(f"unknown rule option {keyword!r}")
+            raise RuleSyntaxError(f"unknown rule option {keyword[:40]!r}")
 
 
 _PACKET_PARSERS = {

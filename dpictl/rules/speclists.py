@@ -49,17 +49,19 @@ def _flatten_into(text: str, variables: Variables, what: str, negated: bool,
 
 
 def _item(tokens: list[str], i: int, variables: Variables, what: str, negated: bool,
-          stack: tuple[str, ...], out: list[tuple[str, bool]]) -> int:
+          stack: tuple[str, ...], out: list[tuple[str, bool]], depth: int = 0) -> int:
     """Parse one item starting at tokens[i]; return the index after it."""
     if i >= len(tokens):
         raise RuleSyntaxError(f"{what} list ends too early")
     tok = tokens[i]
     if tok == "!":
-        return _item(tokens, i + 1, variables, what, not negated, stack, out)
+        return _item(tokens, i + 1, variables, what, not negated, stack, out, depth)
     if tok == "[":
+        if depth >= _MAX_DEPTH:
+            raise RuleSyntaxError(f"{what} lists nest too deeply")
         i += 1
         while True:
-            i = _item(tokens, i, variables, what, negated, stack, out)
+            i = _item(tokens, i, variables, what, negated, stack, out, depth + 1)
             if i >= len(tokens):
                 raise RuleSyntaxError(f"{what} list is missing its closing ']'")
             if tokens[i] == "]":

@@ -18,7 +18,7 @@ from dpictl.errors import RuleSyntaxError
 # escaped characters or quoted strings (in which `;` does not end the option), then `;`.
 # Possessive quantifiers: a missing `;` must fail in linear time, not backtrack.
 _KEYWORD_OPTION = re.compile(
-    r'\s*([A-Za-z0-9_.-]+)\s*(?::\s*((?:[^;"\\]++|\\.|"(?:[^"\\]|\\.)*+")*+))?;\s*', re.S)
+    r'\s*+([A-Za-z0-9_.-]++)\s*+(?::\s*((?:[^;"\\]++|\\.|"(?:[^"\\]|\\.)*+")*+))?;\s*', re.S)
 _QUOTED_OR_PLAIN = re.compile(r'(?:[^,"\\]++|\\.|"(?:[^"\\]|\\.)*+")++', re.S)
 _ACTION_START = re.compile(r"[a-z]+\s")
 
@@ -54,14 +54,11 @@ def logical_lines(text: str) -> Iterator[LogicalLine]:
             parts[-1] = parts[-1][:-1].rstrip()
             parts.append(lines[i].strip())
             i += 1
-        joined = " ".join(p for p in parts if p)
-        if "(" in joined and not joined.endswith(")"):
-            while i < n and _continues(lines[i]):
-                joined = f"{joined} {lines[i].strip()}".rstrip("\\ ")
+        if any("(" in p for p in parts):
+            while not parts[-1].endswith(")") and i < n and _continues(lines[i]):
+                parts.append(lines[i].strip().rstrip("\\ "))
                 i += 1
-                if joined.endswith(")"):
-                    break
-        yield LogicalLine(joined, start + 1)
+        yield LogicalLine(" ".join(p for p in parts if p), start + 1)
 
 
 def _continues(line: str) -> bool:
@@ -89,8 +86,11 @@ def split_options(body: str) -> list[tuple[str, str | None]]:
     """
     out: list[tuple[str, str | None]] = []
     pos = 0
-    for m in _KEYWORD_OPTION.finditer(body):
-        if m.start() != pos:
+    end = len(body)
+    match = _KEYWORD_OPTION.match       # anchored at pos: linear even on garbage
+    while pos < end:
+        m = match(body, pos)
+        if m is None:
             break
         value = m.group(2)
         out.append((m.group(1).lower(), value.rstrip() if value is not None else None))
