@@ -121,8 +121,8 @@ def run_cmd(
     elif backend == "local":
         if rules or netns:
             raise UsageError("--rules and --netns are for --backend kubernetes",
-                             hint="the local agent reads them from the state database "
-                                  "(`dpictl rules use`, the cluster's node netns)")
+                             hint="the local agent takes its rules and node netns from "
+                                  "its state database (--db)")
         from dpictl.agent.local_agent import run_local_agent
         from dpictl.paths import default_db_path
 

@@ -40,12 +40,12 @@ DISPLAY_API_VERSION = {
 }
 
 _MISSING_HINT = {
-    "DeepPacketInspection": "install Calico Enterprise/Cloud, or run `dpictl agent install` "
-                            "(it adds deeppacketinspections.dpictl.io)",
-    "IntrusionDetection": "install the Tigera operator, or run `dpictl agent install` "
-                          "(it adds intrusiondetections.dpictl.io)",
-    "FelixConfiguration": "FelixConfiguration comes with Calico: install Calico "
-                          "(crd.projectcalico.org/v1) or its API server (projectcalico.org/v3)",
+    "DeepPacketInspection": "run `dpictl agent install`, which adds "
+                            "deeppacketinspections.dpictl.io, or install Calico Enterprise",
+    "IntrusionDetection": "run `dpictl agent install`, which adds "
+                          "intrusiondetections.dpictl.io, or install the Tigera operator",
+    "FelixConfiguration": "FelixConfiguration comes with Calico: install Calico, which "
+                          "serves crd.projectcalico.org/v1",
 }
 
 
