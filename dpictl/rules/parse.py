@@ -17,6 +17,7 @@ from dpictl.rules.options import OptionBuilder
 from dpictl.rules.tokens import split_options, split_rule
 from dpictl.rules.variables import Variables
 
+_MAX_REASON = 200
 _SID = re.compile(r"[(;]\s*sid\s*:\s*(\d+)")
 
 
@@ -32,7 +33,9 @@ def parse_rule(text: str, variables: Variables | None = None, *, file: str | Non
     try:
         return _parse(text, variables or Variables(), file, line, hint)
     except RuleSyntaxError as err:
-        raise RuleSyntaxError(err.message, file=file, line=line, sid=sid_of(text)) from None
+        reason = err.message if len(err.message) <= _MAX_REASON else (
+            err.message[:_MAX_REASON - 3] + "...")      # values are quoted in messages
+        raise RuleSyntaxError(reason, file=file, line=line, sid=sid_of(text)) from None
 
 
 def _parse(text: str, variables: Variables, file: str | None, line: int | None,
