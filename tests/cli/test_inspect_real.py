@@ -142,3 +142,15 @@ def test_no_loadable_rules_is_one_line(tmp_path):
                      str(tmp_path / "d.db"))
     assert out.returncode != 0
     assert len(out.stderr.strip().splitlines()) == 1 and "no rules could be loaded" in out.stderr
+
+
+def test_several_captures_pcapng_and_pcap_in_one_run(tmp_path):
+    rules = tmp_path / "any.rules"
+    rules.write_text('alert tcp any any -> any 80 (msg:"to port 80"; sid:9000010; rev:1;)\n')
+    pcapng = SHARED / "pcaps" / "cs-http_post.pcapng"
+    out = dpictl_run("inspect", "-r", str(pcapng), "-r", str(LAB_PCAP), "-R", str(rules),
+                     "-o", "eve", "--db", str(tmp_path / "d.db"))
+    assert out.returncode == 0, out.stderr
+    pairs = {(e["src_ip"], e["dest_ip"]) for e in map(json.loads, out.stdout.splitlines())}
+    assert pairs == {("172.16.16.128", "69.163.176.56"), ("10.244.1.10", "10.244.1.11")}
+    assert "from cs-http_post.pcapng, lab-smk.pcap" in out.stderr.splitlines()[-1]
