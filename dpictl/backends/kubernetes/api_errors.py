@@ -19,6 +19,10 @@ class Conflict(ClusterError):
     """409: the object changed since it was read (retry with a fresh read) or already exists."""
 
 
+class Unsupported(ClusterError):
+    """415: the server does not take this patch type (server-side apply on an old API)."""
+
+
 class Expired(ClusterError):
     """410: a watch's resourceVersion is too old; list again and restart the watch."""
 
@@ -94,6 +98,9 @@ def error_for_status(code: int, body: bytes | str | None, action: Action | None,
         return Conflict(f"conflict on {what}: {message or 'changed since read'}")
     if code == 410:
         return Expired(f"watch of {what} expired: {message}")
+    if code == 415:
+        return Unsupported(f"the API server at {server} does not support this request on "
+                           f"{what}: {message or 'unsupported media type'}")
     if code in (400, 422):
         return ManifestError(f"the API server refused {what}: "
                              f"{_invalid_detail(status, message or 'invalid')}")
@@ -131,5 +138,5 @@ def describe_transport_error(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-__all__ = ["Action", "Conflict", "Expired", "error_for_status", "status_message",
+__all__ = ["Action", "Conflict", "Expired", "Unsupported", "error_for_status", "status_message",
            "describe_transport_error"]

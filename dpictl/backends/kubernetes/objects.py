@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+from dpictl.backends.kubernetes.api_errors import Unsupported
 from dpictl.backends.kubernetes.connection import Connection
 from dpictl.backends.kubernetes.discovery import ResourceRef
 from dpictl.errors import ManifestError, NotFound
@@ -23,6 +24,18 @@ PATCH_TYPES = {
 # Read-only metadata the server owns; sending it back would pin or reject an apply.
 _SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "managedFields",
                     "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+def _same_content(live: dict, wanted: dict) -> bool:
+    """True when every field of `wanted` (but metadata bookkeeping) already equals `live`."""
+    for key, value in wanted.items():
+        if key == "metadata":
+            for mkey in ("labels", "annotations"):
+                if (value.get(mkey) or {}) != (live.get("metadata", {}).get(mkey) or {}):
+                    return False
+        elif live.get(key) != value:
+            return False
+    return True
 
 
 def clean_for_output(obj: dict, ref: ResourceRef) -> dict:
@@ -112,16 +125,37 @@ class Objects:
         query: list[tuple[str, Any]] = [("fieldManager", FIELD_MANAGER), ("force", "true")]
         if dry_run:
             query.append(("dryRun", "All"))
-        after = self.conn.request(
-            "PATCH", ref.path(namespace, name), query=query, body=json.dumps(body),
-            content_type="application/apply-patch+yaml",
-            action=ref.action("patch", namespace, name))
+        try:
+            after = self.conn.request(
+                "PATCH", ref.path(namespace, name), query=query, body=json.dumps(body),
+                content_type="application/apply-patch+yaml",
+                action=ref.action("patch", namespace, name))
+        except Unsupported:
+            after = self._create_or_replace(ref, body, before, namespace, dry_run)
         clean_for_output(after, ref)
         if before is None:
             return after, "created"
         same = (before.get("metadata", {}).get("resourceVersion")
                 == after.get("metadata", {}).get("resourceVersion"))
         return after, "unchanged" if same else "configured"
+
+    def _create_or_replace(self, ref: ResourceRef, body: dict, before: dict | None,
+                           namespace: str | None, dry_run: bool) -> dict:
+        """Apply without server-side apply (an aggregated API that lacks it): POST, or PUT
+        the manifest over the live object, keeping its status and resourceVersion."""
+        query = [("fieldManager", FIELD_MANAGER)] + ([("dryRun", "All")] if dry_run else [])
+        name = body["metadata"]["name"]
+        if before is None:
+            return self.conn.request("POST", ref.path(namespace), query=query, body=body,
+                                     action=ref.action("create", namespace, name))
+        merged = dict(body)
+        merged["metadata"] = {**before.get("metadata", {}), **body["metadata"]}
+        if "status" in before:
+            merged["status"] = before["status"]
+        if _same_content(before, merged):
+            return before
+        return self.conn.request("PUT", ref.path(namespace, name), query=query, body=merged,
+                                 action=ref.action("update", namespace, name))
 
     def create(self, ref: ResourceRef, manifest: dict) -> dict:
         body = clean_for_apply(manifest, ref)

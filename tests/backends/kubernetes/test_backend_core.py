@@ -166,3 +166,30 @@ def test_down_deletes_only_namespaces_dpictl_created(backend) -> None:
     assert not any(foreign in line for line in lines)
     assert backend.get("Namespace", name=foreign)[0]["status"]["phase"] == "Active"
     backend.delete("Namespace", [foreign])
+
+
+def test_apply_without_server_side_apply_falls_back_to_create_and_replace(backend, make_ns,
+                                                                          monkeypatch) -> None:
+    """An aggregated API (Calico's API server) may answer 415 to server-side apply."""
+    from dpictl.backends.kubernetes.api_errors import Unsupported
+
+    real = backend.conn.request
+    refused = []
+
+    def no_ssa(method, path, **kw):
+        if kw.get("content_type") == "application/apply-patch+yaml":
+            refused.append(path)
+            raise Unsupported("415")
+        return real(method, path, **kw)
+    monkeypatch.setattr(backend.conn, "request", no_ssa)
+    ns = make_ns("nossa")
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web", "namespace": ns, "labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "web", "image": "nginx"}]}}
+    assert backend.apply(pod)[1] == "created"
+    ns_obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns,
+                                                                    "labels": {"a": "1"}}}
+    obj, verdict = backend.apply(ns_obj)
+    assert verdict == "configured" and obj["metadata"]["labels"]["a"] == "1"
+    assert backend.apply(ns_obj)[1] == "unchanged"
+    assert len(refused) == 3
