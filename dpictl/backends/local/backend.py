@@ -227,6 +227,7 @@ class LocalBackend:
     def _destroy_pod(self, namespace: str, name: str) -> list[str]:
         pod = self.state.pod(namespace, name)
         if pod:
+            kernel.require_root()
             # Marked first, so that no other process "repairs" what is being torn down.
             self.state.set_pod_phase(namespace, name, "Terminating")
         removed = self.pods.destroy(pod) if pod else []

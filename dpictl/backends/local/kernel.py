@@ -3,7 +3,8 @@
 Laid out as Calico lays out a node: each pod is a netns whose `eth0` holds a /32 and a
 default route via 169.254.1.1; the host end of its veth (`cali...`, MAC ee:ee:ee:ee:ee:ee,
 proxy ARP on) sits in the node netns with a /32 route to the pod, and the node forwards.
-Static neighbour entries on both sides make the first packet go without waiting on ARP.
+Proxy ARP on the cali answers the pods' ARP for 169.254.1.1, as on a Calico node; static
+neighbour entries on both sides also make the first packet go without waiting on ARP.
 """
 
 from __future__ import annotations
@@ -128,14 +129,25 @@ def ensure_node_netns(name: str) -> None:
         if not netns_exists(name):   # lost a race with another dpictl: fine if it is there
             raise
     try:
-        in_netns(name, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0],
-                                            state="up"),
-                 {"net/ipv4/ip_forward": "1", "net/ipv4/conf/all/rp_filter": "0",
+        in_netns(name, _node_links, {"net/ipv4/ip_forward": "1", "net/ipv4/conf/all/rp_filter": "0",
                   "net/ipv4/conf/default/rp_filter": "0",
                   "net/ipv6/conf/all/disable_ipv6": "1",
                   "net/ipv6/conf/default/disable_ipv6": "1"})
     except (NetlinkError, OSError) as exc:
         raise _netlink_error(f"cannot set up node netns {name}", exc) from exc
+
+
+def _node_links(ipr: IPRoute) -> None:
+    """lo up, and a unicast route for the pods' gateway 169.254.1.1 (via lo).
+
+    That route is what makes proxy ARP work as on a Calico node: the kernel answers an ARP
+    for 169.254.1.1 on a cali interface only when it would route that address out of another
+    interface (on a real node, the default route via the uplink does it). Nothing is ever
+    sent to 169.254.1.1 itself: it is only a next hop.
+    """
+    lo = ipr.link_lookup(ifname="lo")[0]
+    ipr.link("set", index=lo, state="up")
+    ipr.route("replace", dst=f"{GATEWAY}/32", oif=lo, scope="link")
 
 
 def create_pod_netns(pod_ns: str) -> None:

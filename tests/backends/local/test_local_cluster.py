@@ -124,6 +124,25 @@ def test_pod_to_pod_http_crosses_both_cali_interfaces(cluster: LocalBackend) -> 
     assert after[red2]["rx_packets"] > before[red2]["rx_packets"]
 
 
+def test_proxy_arp_answers_for_the_gateway_as_on_a_calico_node(cluster: LocalBackend) -> None:
+    cluster.create_namespace("dlbarp")
+    cluster.run_pod("dlbarp", "a1", "img", {})
+    netns = cluster.state.pod("dlbarp", "a1").netns
+
+    def drop_static_gateway_entry(ipr):
+        ipr.neigh("del", dst="169.254.1.1", lladdr="ee:ee:ee:ee:ee:ee",
+                  ifindex=ipr.link_lookup(ifname="eth0")[0])
+    kernel.in_netns(netns, drop_static_gateway_entry)
+    try:
+        r = cluster.exec("dlbarp", "a1", ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w",
+                                          "%{http_code}", f"http://{_ip(cluster, 'red', 'red2')}/"])
+        assert r.stdout == b"200"
+        neigh = cluster.exec("dlbarp", "a1", ["ip", "neigh", "show", "169.254.1.1"]).stdout
+        assert b"ee:ee:ee:ee:ee:ee" in neigh             # learnt from the cali's proxy ARP
+    finally:
+        cluster.delete("ns", ["dlbarp"])
+
+
 def test_blue_traffic_stays_off_red_interfaces(cluster: LocalBackend) -> None:
     node, red1 = cluster.node_netns, host_interface_name("red", "red1")
     before = kernel.link_stats(node, red1)
