@@ -11,7 +11,6 @@ Expected, as in the workshop: red1->red2 2 alerts, red1->blue1 1, blue2->red2 1,
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import subprocess

@@ -13,7 +13,7 @@ from dpictl.backends.base import WorkloadEndpoint
 from dpictl.backends.kubernetes import KubernetesBackend
 from dpictl.backends.kubernetes.watch_cache import wait_until
 
-from .conftest import install_crds, load_fixture, patch_pod_running, unique
+from .conftest import install_crds, load_fixture, patch_pod_running
 from .test_calico_kinds import _install_dpictl_crds
 
 
