@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -17,13 +17,21 @@ from rich.table import Table
 
 from dpictl.cli.render.theme import THEME
 from dpictl.errors import InputError, NotFound, UsageError
-from dpictl.rules import RuleSet, builtin_rules, load_rules, lookup, parse_var_assignments
+from dpictl.rules import (RuleSet, builtin_rules, load_conf_vars, load_rules, lookup,
+                          parse_var_assignments)
 from dpictl.rules.ast import Rule
 
 rules_app = typer.Typer(name="rules", no_args_is_help=True,
                         help="Check Snort rule files (2.9 or 3 syntax) and show parsed rules.")
 
 _VAR_HELP = "Set a rule variable, e.g. --var HOME_NET=10.0.0.0/8 (repeatable)."
+_CONF_HELP = "A snort.conf whose ipvar/portvar/var lines set the variables (--var wins)."
+
+
+def _variables(conf: Path | None, var: list[str]) -> dict[str, str]:
+    values = load_conf_vars(conf) if conf is not None else {}
+    values.update(parse_var_assignments(var))
+    return values
 
 
 def _console(stderr: bool = False) -> Console:
@@ -35,6 +43,7 @@ def check_cmd(
     files: list[Path] = typer.Argument(..., help="Rule files or directories of *.rules."),
     output: str = typer.Option("table", "--output", "-o", help="table or json."),
     var: list[str] = typer.Option([], "--var", help=_VAR_HELP),
+    conf: Optional[Path] = typer.Option(None, "--conf", help=_CONF_HELP),  # noqa: UP007
 ) -> None:
     """Parse rule files and report how many rules load, and why the others do not.
 
@@ -42,7 +51,7 @@ def check_cmd(
     """
     if output not in ("table", "json"):
         raise UsageError(f"unknown output {output!r}", hint="use -o table or -o json")
-    ruleset = load_rules(list(files), parse_var_assignments(var))
+    ruleset = load_rules(list(files), _variables(conf, var))
     out = _console()
     if output == "json":
         out.file.write(json.dumps(check_json(ruleset), indent=2) + "\n")
@@ -95,11 +104,13 @@ def show_cmd(
                                      help="Rule files (default: the built-in rules)."),
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
     var: list[str] = typer.Option([], "--var", help=_VAR_HELP),
+    conf: Optional[Path] = typer.Option(None, "--conf", help=_CONF_HELP),  # noqa: UP007
 ) -> None:
     """Print one rule as dpictl parsed it: header, metadata and every option in order."""
     if output not in ("text", "json"):
         raise UsageError(f"unknown output {output!r}", hint="use -o text or -o json")
-    ruleset = load_rules(list(rules), parse_var_assignments(var)) if rules else builtin_rules()
+    values = _variables(conf, var)
+    ruleset = load_rules(list(rules), values) if rules else builtin_rules(values)
     rule = ruleset.by_sid(sid, gid)
     if rule is None:
         where = ", ".join(map(str, rules)) or "the built-in rules"

@@ -166,9 +166,9 @@ def _read(path: Path) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def builtin_rules() -> RuleSet:
+def builtin_rules(vars: dict[str, str] | None = None) -> RuleSet:
     """dpictl's own small ruleset (used when no --rules is given)."""
-    loader = _Loader(Variables())
+    loader = _Loader(Variables(vars))
     folder = resources.files("dpictl.rules").joinpath("builtin")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rules"):

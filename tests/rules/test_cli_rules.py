@@ -88,3 +88,18 @@ def test_show_unknown_or_failed_sid(app: typer.Typer, tmp_path: Path) -> None:
     assert isinstance(result.exception, NotFound)
     result = CliRunner().invoke(app, ["rules", "show", "2", "--rules", str(_rules(tmp_path))])
     assert isinstance(result.exception, InputError) and "did not load" in str(result.exception)
+
+
+def test_conf_sets_variables_and_var_wins(app: typer.Typer, tmp_path: Path) -> None:
+    conf = tmp_path / "snort.conf"
+    conf.write_text("ipvar WEB 10.0.0.1\nportvar WEB_PORTS 8080\nipvar HOME_NET 10.9.0.0/16\n")
+    rules = tmp_path / "t.rules"
+    rules.write_text('alert tcp $HOME_NET any -> $WEB $WEB_PORTS (msg:"ok"; content:"x"; sid:1;)\n')
+    result = CliRunner().invoke(app, ["rules", "show", "1", "-r", str(rules), "--conf", str(conf),
+                                      "--var", "HOME_NET=10.8.0.0/16", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["dst"]["include"] == ["10.0.0.1/32"] and doc["dst_ports"]["include"] == [[8080, 8080]]
+    assert doc["src"]["include"] == ["10.8.0.0/16"]
+    result = CliRunner().invoke(app, ["rules", "show", "1", "--conf", str(tmp_path / "nope")])
+    assert isinstance(result.exception, InputError)
