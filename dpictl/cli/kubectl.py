@@ -157,6 +157,8 @@ def get_cmd(
     cluster = _open(backend, kubeconfig, context, db)
     objects = [o for n in wanted for o in cluster.get(info.kind, namespace, n)] if wanted else \
         cluster.get(info.kind, namespace, None, all_namespaces=all_namespaces)
+    for line in getattr(cluster, "repaired", []):     # local pods brought back to life
+        typer.echo(f"repaired pod {line}", err=True)
     single = len(wanted) == 1
     data = objects[0] if single else printing.as_list(objects)
     if fmt.startswith("jsonpath="):
