@@ -19,8 +19,13 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
 * Timeouts (Suricata compiled defaults): new 30 s, established 300 s, TCP closed 10 s. They are
   checked against packet timestamps (the engine is sans-I/O): lazily when a packet hits a
   timed-out flow, and by a sweep of all flows at most every `sweep_interval` seconds.
-* ICMP errors belong to no flow (`lookup` returns `(None, False)`); ICMP echo and the other
-  query/reply types are keyed by their identifier.
+* Flows exist for TCP, UDP, ICMP, SCTP and ESP only (Suricata has no flow for IGMP & co.).
+  ICMP echo and the other query/reply types are keyed by their identifier. A destination
+  unreachable error joins the existing flow of the packet it quotes (to_server when sent by
+  that flow's client), without counting as "seen" for establishment; other ICMP errors, and
+  unreachables quoting no known flow, belong to no flow (`lookup` returns `(None, False)`).
+* The ACK that completes the handshake is established when it carries data (Suricata 7 says so
+  for data-bearing packets; a bare ACK is not).
 
 Hot path: one tuple and one dict lookup per packet. Each flow is stored under both directional
 keys with the direction baked into the dict value, so no key canonicalisation is needed.
@@ -28,6 +33,7 @@ keys with the direction baked into the dict value, so no key canonicalisation is
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from dpictl.engine.packet import (
@@ -44,6 +50,8 @@ _ICMP4_ERRORS = frozenset({3, 4, 5, 11, 12})
 _ICMP6_ERRORS = frozenset({1, 2, 3, 4})
 _ICMP4_REPLY = {0: 8, 14: 13, 16: 15, 18: 17}      # reply type -> request type
 _ICMP6_REPLY = {129: 128}
+_ICMP_UNREACH = {PROTO_ICMP: 3, PROTO_ICMPV6: 1}
+_OTHER_FLOW_PROTOS = frozenset({50, 132})          # ESP, SCTP
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +170,8 @@ class FlowTable:
         elif proto == PROTO_ICMP or proto == PROTO_ICMPV6:
             key = self._icmp_key(pkt)
             if key is None:
-                return None, False
-        elif proto:
+                return self._icmp_error(pkt)
+        elif proto in _OTHER_FLOW_PROTOS:
             key = (pkt.src, 0, pkt.dst, 0, proto)
         else:
             return None, False
@@ -195,8 +203,11 @@ class FlowTable:
             flow.bytes_toclient += size
             flow._seen_toclient = True
         if proto == PROTO_TCP:
-            flow.established = flow.tcp_state >= TCP_ESTABLISHED
+            before = flow.tcp_state
+            flow.established = before >= TCP_ESTABLISHED
             self._tcp_update(flow, pkt, to_server)
+            if before == TCP_SYN_RECV and flow.tcp_state == TCP_ESTABLISHED and pkt.payload:
+                flow.established = True
         elif flow._seen_toclient:
             flow.established = True
             flow.state = STATE_ESTABLISHED
@@ -228,6 +239,29 @@ class FlowTable:
                 return None
             itype = _ICMP6_REPLY.get(itype, itype)
         return (pkt.src, pkt.icmp_id, pkt.dst, itype, pkt.ip_proto)
+
+    def _icmp_error(self, pkt: Packet) -> tuple[Flow | None, bool]:
+        """A destination unreachable joins the flow of the packet it quotes (Suricata)."""
+        if pkt.icmp_type != _ICMP_UNREACH[pkt.ip_proto]:
+            return None, False
+        inner = _quoted_tuple(pkt.payload, pkt.ip_proto == PROTO_ICMP)
+        hit = self._index.get(inner) if inner is not None else None
+        if hit is None:
+            return None, False
+        flow = hit[0]
+        to_server = pkt.src == flow.client
+        size = len(pkt.frame) or pkt.ip_len
+        if to_server:
+            flow.pkts_toserver += 1
+            flow.bytes_toserver += size
+        else:
+            flow.pkts_toclient += 1
+            flow.bytes_toclient += size
+        if pkt.ts > flow.last_ts:
+            flow.last_ts = pkt.ts
+        flow.established = (flow.tcp_state >= TCP_ESTABLISHED if flow.proto == PROTO_TCP
+                            else flow.state == STATE_ESTABLISHED)
+        return flow, to_server
 
     def _create(self, key: tuple, pkt: Packet) -> None:
         if len(self._flows) >= self.max_flows:
@@ -329,6 +363,25 @@ class FlowTable:
         self._flows.pop(flow.flow_id, None)
         for key in [k for k in (flow.key, _reverse(flow)) if self._index.get(k, (None,))[0] is flow]:
             del self._index[key]
+
+
+def _quoted_tuple(body: bytes, v4: bool) -> tuple | None:
+    """The TCP/UDP flow key of the packet quoted in an ICMP error body, None if unusable."""
+    if v4:
+        if len(body) < 20 or body[0] >> 4 != 4:
+            return None
+        ihl, proto = (body[0] & 0x0F) * 4, body[9]
+        src, dst = socket.inet_ntoa(body[12:16]), socket.inet_ntoa(body[16:20])
+    else:
+        if len(body) < 40 or body[0] >> 4 != 6:
+            return None
+        ihl, proto = 40, body[6]
+        src = socket.inet_ntop(socket.AF_INET6, body[8:24])
+        dst = socket.inet_ntop(socket.AF_INET6, body[24:40])
+    if proto not in (PROTO_TCP, PROTO_UDP) or len(body) < ihl + 4:
+        return None
+    ports = body[ihl:ihl + 4]
+    return (src, ports[0] << 8 | ports[1], dst, ports[2] << 8 | ports[3], proto)
 
 
 def _reverse(flow: Flow) -> tuple:

@@ -23,6 +23,10 @@ TCP_CASES = [
     ("RST after handshake is established, packets after it too",
      handshake() + [tcp(S, C, "R", 5000, 0), tcp(C, S, "A", 1000, 5000)],
      [(True, False), (False, False), (True, False), (False, True), (True, True)]),
+    ("data on the handshake-completing ACK is established, a bare ACK is not",
+     [tcp(C, S, "S", 9), tcp(S, C, "SA", 99, 10), tcp(C, S, "A", 10, 100, b"data"),
+      tcp(S, C, "A", 100, 14)],
+     [(True, False), (False, False), (True, True), (False, True)]),
     ("SYN/ACK never answered stays new",
      [tcp(C, S, "S", 9), tcp(S, C, "SA", 99, 10), tcp(S, C, "SA", 99, 10)],
      [(True, False), (False, False), (False, False)]),
@@ -75,7 +79,37 @@ def test_icmp_echo_by_id_and_errors_flowless():
     other, _ = table.lookup(icmp("1.1.1.1", "2.2.2.2", 8, ident=6))
     assert rep is req and to_server is False and rep.established
     assert other is not req
-    assert table.lookup(icmp("9.9.9.9", "1.1.1.1", 3)) == (None, False)
+    assert table.lookup(icmp("9.9.9.9", "1.1.1.1", 3)) == (None, False)     # quotes nothing
+    assert table.lookup(icmp("9.9.9.9", "1.1.1.1", 11)) == (None, False)    # time exceeded
+
+
+def _quoting(outer_src, outer_dst, inner_src, inner_dst, sport, dport):
+    import socket
+    inner = (bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0]) + socket.inet_aton(inner_src)
+             + socket.inet_aton(inner_dst) + sport.to_bytes(2, "big") + dport.to_bytes(2, "big"))
+    pkt = icmp(outer_src, outer_dst, 3)
+    pkt.payload = inner + b"\0\0\0\0"
+    return pkt
+
+
+def test_unreachable_joins_the_quoted_flow_without_establishing_it():
+    # Suricata 7: the error is to_client of the UDP flow and does not make it established.
+    table = FlowTable()
+    flow, _ = table.lookup(udp(C, S))
+    for _ in range(2):
+        got, to_server = table.lookup(_quoting(S[0], C[0], C[0], S[0], C[1], S[1]))
+        assert got is flow and to_server is False and not got.established
+    assert flow.pkts_toclient == 2 and flow.state == "new"
+    assert table.lookup(_quoting(S[0], C[0], C[0], S[0], C[1], 9)) == (None, False)
+
+
+def test_protocols_without_flows():
+    from dpictl.engine.packet import Packet
+    igmp = Packet(ts=0.0, ip_version=4, src="10.0.0.1", dst="224.0.0.22", ip_proto=2)
+    esp = Packet(ts=0.0, ip_version=4, src="10.0.0.1", dst="10.0.0.2", ip_proto=50)
+    table = FlowTable()
+    assert table.lookup(igmp) == (None, False)
+    assert table.lookup(esp)[0] is not None
 
 
 def test_timeout_starts_new_flow_by_packet_time():
