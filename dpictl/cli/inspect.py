@@ -45,7 +45,7 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
     if paths:
         ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
     else:
-        ruleset = rules_pkg.builtin_rules()
+        ruleset = rules_pkg.builtin_rules(variables or None)
     rules = list(getattr(ruleset, "rules", ruleset))
     errors = [_error_text(e) for e in getattr(ruleset, "errors", [])]
     if not rules:

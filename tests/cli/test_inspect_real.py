@@ -154,3 +154,11 @@ def test_several_captures_pcapng_and_pcap_in_one_run(tmp_path):
     pairs = {(e["src_ip"], e["dest_ip"]) for e in map(json.loads, out.stdout.splitlines())}
     assert pairs == {("172.16.16.128", "69.163.176.56"), ("10.244.1.10", "10.244.1.11")}
     assert "from cs-http_post.pcapng, lab-smk.pcap" in out.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("home_net,expected", [("10.0.0.0/8", 1), ("192.168.0.0/16", 0)])
+def test_var_applies_to_builtin_rules(tmp_path, home_net, expected):
+    out = dpictl_run("inspect", "--pcap", str(LAB_PCAP), "--var", f"HOME_NET={home_net}",
+                     "-o", "json", "--no-store", "--db", str(tmp_path / "d.db"))
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)) == expected
