@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Iterable
+import time
+from typing import Callable, Iterable
 
 from dpictl.backends.base import WorkloadEndpoint
 
@@ -25,10 +26,17 @@ def _ipr(netns: str | None):
 
 
 class InterfaceResolver:
-    """Maps local endpoints to the interface to capture on (Calico name, else route)."""
+    """Maps local endpoints to the interface to capture on (Calico name, else route).
 
-    def __init__(self, netns: str | None = None) -> None:
+    The agent asks every second; the answer is reused while the endpoints are the same,
+    and looked up again at least every `ttl` seconds (a veth may be recreated)."""
+
+    def __init__(self, netns: str | None = None, ttl: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.netns = netns
+        self.ttl = ttl
+        self._clock = clock
+        self._cached: tuple[tuple, float, list[WorkloadEndpoint]] | None = None
 
     def _links(self, ipr) -> dict[int, str]:
         return {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
@@ -64,6 +72,15 @@ class InterfaceResolver:
         eps = list(endpoints)
         if not eps:
             return eps
+        key = tuple(eps)
+        now = self._clock()
+        if self._cached and self._cached[0] == key and now - self._cached[1] < self.ttl:
+            return list(self._cached[2])
+        out = self._lookup(eps)
+        self._cached = (key, now, out)
+        return list(out)
+
+    def _lookup(self, eps: list[WorkloadEndpoint]) -> list[WorkloadEndpoint]:
         try:
             ipr = _ipr(self.netns)
         except Exception as exc:

@@ -160,3 +160,19 @@ def test_resolver_prefers_calicos_name_else_the_route(scratch_netns) -> None:
     assert out[0] == cali
     assert out[1] == dataclasses.replace(other_cni, interface="vethdk8a")
     assert out[2] == nowhere                      # no route: keep Calico's name
+
+
+def test_resolver_reuses_its_answer_while_endpoints_stay_the_same() -> None:
+    now = [0.0]
+    resolver = InterfaceResolver(ttl=10, clock=lambda: now[0])
+    calls = []
+    resolver._lookup = lambda eps: calls.append(len(eps)) or list(eps)
+    a = WorkloadEndpoint("red", "red1", "10.0.0.1", "n", "cali1", {"app": "red1"})
+    b = WorkloadEndpoint("red", "red2", "10.0.0.2", "n", "cali2", {"app": "red2"})
+    resolver.resolve([a])
+    resolver.resolve([a])
+    assert calls == [1]
+    resolver.resolve([a, b])                      # a new pod: look again
+    now[0] = 11.0
+    resolver.resolve([a, b])                      # stale: look again
+    assert calls == [1, 2, 2]
