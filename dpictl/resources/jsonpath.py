@@ -93,7 +93,9 @@ def _literal(text: str) -> str:
 
 
 _SEGMENT = re.compile(
-    r"""\.\.(?P<desc>[^.\[]+)|\.(?P<name>(?:\\.|[^.\[\\\s])+)|\[(?P<bracket>(?:'[^']*'|"[^"]*"|[^\]])*)\]""")
+    r"""\.\.(?P<desc>[^.\[]+)"""                          # ..name (recursive descent)
+    r"""|\.(?P<name>(?:\\.|[^.\[\\\s])+)"""                # .name, dots escaped as \.
+    r"""|\[(?P<bracket>(?:'[^']*'|"[^"]*"|[^\]])*)\]""")   # [...]
 
 
 def _segments(path: str) -> list[tuple[str, str]]:
@@ -132,7 +134,8 @@ def _descend(value: Any, key: str) -> list:
     return found
 
 
-_FILTER = re.compile(r"""^\?\(@\.(?P<key>[\w.\-/]+)\s*(?:(?P<op>==|!=)\s*(?P<val>'[^']*'|"[^"]*"|[\w.\-]+))?\)$""")
+_FILTER = re.compile(r"""^\?\(@\.(?P<key>[\w.\-/]+)\s*"""
+                     r"""(?:(?P<op>==|!=)\s*(?P<val>'[^']*'|"[^"]*"|[\w.\-]+))?\)$""")
 
 
 def _bracket(values: list, inner: str) -> list:

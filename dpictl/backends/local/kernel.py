@@ -274,5 +274,6 @@ def pids_in_netns(name: str) -> list[int]:
 
 
 __all__ = ["require_root", "netns_exists", "list_netns", "run_in_netns", "set_sysctls",
-           "in_netns", "ensure_node_netns", "create_pod_netns", "plumb_pod", "unplumb_pod", "remove_netns", "link_exists",
-           "link_stats", "pids_in_netns", "GATEWAY", "HOST_MAC", "POD_INTERFACE"]
+           "in_netns", "ensure_node_netns", "create_pod_netns", "plumb_pod", "unplumb_pod",
+           "remove_netns", "link_exists", "link_stats", "pids_in_netns", "GATEWAY", "HOST_MAC",
+           "POD_INTERFACE"]
