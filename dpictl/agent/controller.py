@@ -185,12 +185,20 @@ class DpiController:
                 return self._start_capture(key)
             self._monitors[key].endpoint = ep
             return True
-        if not self._start_capture(key):
-            return False
+        # Registered before the capture starts, so the first packets captured already
+        # have a monitor to go to.
         mon = Monitor(key=key, endpoint=ep, engine=self._engine.fork(), started=self._clock())
         with self._lock:
             self._monitors[key] = mon
             self._by_iface.setdefault(key.interface, []).append(mon)
+        if not self._start_capture(key):
+            with self._lock:
+                del self._monitors[key]
+                peers = self._by_iface[key.interface]
+                peers.remove(mon)
+                if not peers:
+                    del self._by_iface[key.interface]
+            return False
         log.info("inspecting %s/%s on %s for %s", ep.namespace, ep.name, key.interface,
                  key.origin)
         return True

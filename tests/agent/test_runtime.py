@@ -176,3 +176,25 @@ def test_capture_loop_reports_interfaces_that_cannot_open():
     assert loop.interfaces == {"ok0"}
     loop.stop()
     assert opened[-1].closed
+
+
+def test_stop_flushes_half_open_detections_into_the_sink():
+    """SIGTERM path: what the engines hold back (e.g. a request still open) is flushed,
+    turned into alerts and committed before the loop returns."""
+    from dpictl.engine.packet import Detection
+    from agent.fakes import SMK_RULE
+
+    class Holding(FakeEngine):
+        def fork(self):
+            return Holding(self.shared)
+
+        def flush(self):
+            return [Detection(ts=1.0, rule=SMK_RULE, src_ip="10.244.1.10", src_port=1,
+                              dst_ip="10.244.1.11", dst_port=80, proto="TCP")]
+
+    h = Harness([dpi("red", "red-dpi-all")], [RED1])
+    h.runtime.engine_factory = lambda paths: LoadedRules(Holding(), (), 1, 0, 0.0)
+    with h:
+        assert wait_for(lambda: h.published and h.published[-1]["monitors"])
+    assert [(a.endpoint.name, a.sid) for a in h.sink.alerts] == [("red1", SMK_RULE.sid)]
+    assert h.published[-1]["running"] is False and h.published[-1]["alerts"] == 1
