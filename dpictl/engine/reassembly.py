@@ -188,9 +188,8 @@ class StreamReassembler:
             data = b"".join(parts)
         if self.depth and self._off >= self.depth:
             self.depth_reached = True
-            over = self._off - self.depth
-            if over:
-                data = data[:len(data) - over]
+            keep = len(data) - (self._off - self.depth)
+            data = data[:keep] if keep > 0 else b""
             self._release(self._ooo_bytes)
             self._ooo = _NONE
         return data

@@ -102,6 +102,18 @@ def test_depth_stops_delivery():
     assert r.depth_reached and r.add_segment(7, b"h") == b""
 
 
+def test_hole_past_depth_delivers_nothing_beyond_it():
+    r = StreamReassembler(depth=10)
+    r.begin(0)
+    r.add_segment(0, b"ab")
+    r.add_segment(8, b"0123456789" * 3)               # buffered, crosses the depth
+    assert r.flush() == b"01" and r.depth_reached
+    r2 = StreamReassembler(depth=10)
+    r2.begin(0)
+    r2.add_segment(20, b"x" * 5)
+    assert r2.flush() == b""                             # entirely beyond the depth
+
+
 def test_midstream_reassembler_starts_at_first_segment():
     r = StreamReassembler()
     assert r.add_segment(123456, b"xy") == b"xy" and r.next_seq == 123458
@@ -151,3 +163,26 @@ def test_data_only_after_handshake(drop, delivered):
     data = tcp(C, S, "PA", 1000, 5000, b"GET / HTTP/1.1\r\n\r\n")
     flow, to_server = table.lookup(data)
     assert (flow.streams[to_server].add(data) == data.payload) == delivered
+
+
+def test_random_segments_keep_the_books_balanced():
+    rng = random.Random(99)
+    budget = ReassemblyBudget(4000)
+    streams = [StreamReassembler(max_buffer=1500, budget=budget, depth=20000) for _ in range(4)]
+    total = {id(s): 0 for s in streams}
+    for s in streams:
+        s.begin(2**32 - 1000)
+    for _ in range(3000):
+        s = rng.choice(streams)
+        off = rng.randrange(0, 25000)
+        if rng.random() < 0.1:
+            s.peer_ack = (2**32 - 1000 + rng.randrange(0, 25000)) & 0xFFFFFFFF
+        out = s.add_segment((2**32 - 1000 + off) & 0xFFFFFFFF, bytes(rng.randint(1, 600)))
+        total[id(s)] += len(out)
+        assert s.buffered <= 1500 and 0 <= budget.used <= 4000
+        assert sum(size for _, size in s.holes) >= 0 and len(out) <= 20000
+    assert budget.used == sum(s.buffered for s in streams)
+    for s in streams:
+        total[id(s)] += len(s.flush())
+        assert s.buffered == 0 and total[id(s)] <= 20000
+    assert budget.used == 0
