@@ -138,3 +138,26 @@ def test_ctrl_c_during_run_lab_cleans_up(lab):
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("dpictl: error: run-lab red-blue interrupted")
     lab.assert_nothing_left()
+
+
+def test_lab_up_status_and_down_after_an_agent_crash(lab):
+    cli = [sys.executable, "-m", "dpictl", "lab"]
+    up = subprocess.run(cli + ["up"], env=lab.env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    status = json.loads(subprocess.run(cli + ["status", "-o", "json"], env=lab.env,
+                                       capture_output=True, text=True, timeout=60).stdout)
+    assert status["namespaces"] == ["blue", "red"]
+    assert sorted(p["name"] for p in status["pods"]) == ["blue1", "blue2", "red1", "red2"]
+    assert status["dpi"][0]["name"] == "red-dpi-all" and "yes" in status["dpi"][0]["active"]
+    agent = status["agent"]
+    assert agent["running"] and "1 CPU" in agent["limits"]["cpu"]
+    assert "1Gi" in agent["limits"]["memory"]
+    assert sorted(m["endpoint"] for m in agent["monitors"]) == ["red/red1", "red/red2"]
+    assert status["alerts"]["total"] == 0
+    os.kill(agent["pid"], signal.SIGKILL)                 # the agent crashes
+    time.sleep(0.5)
+    down = subprocess.run(cli + ["down"], env=lab.env, capture_output=True, text=True,
+                          timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert "removed netns" in down.stdout
+    lab.assert_nothing_left()
