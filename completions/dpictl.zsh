@@ -13,25 +13,67 @@ _dpictl_complete() {
     done
     local words=""
     case "$path" in
-        "") words="alerts completion graph inspect --debug --help --version" ;;
+        "") words="agent alerts apply completion create delete exec get graph inspect lab patch rules run run-lab --debug --help --version" ;;
+        "agent") words="install manifests run uninstall --help" ;;
+        "agent install") words="--context --dry-run --help --image --kubeconfig --namespace -n" ;;
+        "agent manifests") words="--context --help --image --kubeconfig --namespace --offline -n" ;;
+        "agent run") words="--backend --context --db --eve --help --kubeconfig --netns --no-eve --node --rules --verbose -B -r -v" ;;
+        "agent uninstall") words="--context --crds --help --kubeconfig --namespace -n" ;;
         "alerts") words="clear list --help" ;;
         "alerts clear") words="--db --help" ;;
-        "alerts list") words="--backend --context --db --help --kubeconfig --namespace --output --pod --sid --since -B -n -o" ;;
+        "alerts list") words="--backend --context --db --help --kubeconfig --limit --namespace --output --pod --sid --since -B -l -n -o" ;;
+        "apply") words="--backend --context --db --filename --help --kubeconfig --namespace -B -f -n" ;;
         "completion") words="--help" ;;
+        "create") words="namespace --help" ;;
+        "create namespace") words="--backend --context --db --help --kubeconfig -B" ;;
+        "delete") words="--backend --context --db --help --ignore-not-found --kubeconfig --namespace -B -n" ;;
+        "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
+        "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--db --help --image --namespace --output --since -n -o" ;;
         "inspect") words="--db --help --interface --netns --no-store --output --pcap --rules --var -R -i -o -r" ;;
+        "lab") words="down status up --help" ;;
+        "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
+        "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;
+        "lab up") words="--backend --context --db --help --kubeconfig --rules --timeout -B -r" ;;
+        "patch") words="--backend --context --db --help --kubeconfig --namespace --patch --type -B -n -p" ;;
+        "rules") words="check show --help" ;;
+        "rules check") words="--conf --help --output --var -o" ;;
+        "rules show") words="--conf --gid --help --output --rules --var -o -r" ;;
+        "run") words="--backend --context --db --help --image --kubeconfig --labels --namespace -B -l -n" ;;
+        "run-lab") words="--backend --context --db --help --keep --kubeconfig --output --rules --timeout -B -o -r" ;;
     esac
     COMPREPLY=( $(compgen -W "$words" -- "$cur") )
     [[ ${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=( $(compgen -f -- "$cur") )
 }
 _dpictl_known() {
     case "$1" in
+        "agent") return 0 ;;
+        "agent install") return 0 ;;
+        "agent manifests") return 0 ;;
+        "agent run") return 0 ;;
+        "agent uninstall") return 0 ;;
         "alerts") return 0 ;;
         "alerts clear") return 0 ;;
         "alerts list") return 0 ;;
+        "apply") return 0 ;;
         "completion") return 0 ;;
+        "create") return 0 ;;
+        "create namespace") return 0 ;;
+        "delete") return 0 ;;
+        "exec") return 0 ;;
+        "get") return 0 ;;
         "graph") return 0 ;;
         "inspect") return 0 ;;
+        "lab") return 0 ;;
+        "lab down") return 0 ;;
+        "lab status") return 0 ;;
+        "lab up") return 0 ;;
+        "patch") return 0 ;;
+        "rules") return 0 ;;
+        "rules check") return 0 ;;
+        "rules show") return 0 ;;
+        "run") return 0 ;;
+        "run-lab") return 0 ;;
     esac
     return 1
 }

@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map errors to one line and an exit code."""
     debug = os.environ.get("DPICTL_DEBUG") == "1" or "--debug" in (argv or sys.argv)
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns a command's exit code instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except DpictlError as err:
         if debug:
             raise
