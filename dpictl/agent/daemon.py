@@ -25,6 +25,7 @@ from dpictl.agent.limits import find_cgroups, remove_cgroups
 from dpictl.errors import PermissionDenied
 
 STOP_TIMEOUT = 10.0
+LOG_ROTATE_BYTES = 5 * 2**20        # one old log is kept, as agent.log.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,11 @@ def hold_agent_lock(paths: AgentPaths) -> Iterator[bool]:
 
 def _spawn(paths: AgentPaths) -> int:
     """Double-fork the daemon so that no CLI process ever has to reap it."""
+    try:
+        if paths.log.stat().st_size > LOG_ROTATE_BYTES:
+            os.replace(paths.log, paths.log.with_name(paths.log.name + ".1"))
+    except OSError:
+        pass
     argv = [sys.executable, "-m", "dpictl.agent", "run", "--db", str(paths.db)]
     read_end, write_end = os.pipe()
     child = os.fork()

@@ -163,6 +163,7 @@ class AgentRuntime:
             "rules": {"paths": list(rules.paths) or ["builtin"], "loaded": rules.rules,
                       "errors": rules.errors, "compile_seconds": round(rules.seconds, 3)},
             "limits": applied,
+            "rss_bytes": _rss_bytes(),
             "settings": ({"cpu": settings.cpu, "memory": settings.memory,
                           "flush_interval": settings.flush_interval} if settings else None),
             **controller.snapshot(),
@@ -176,6 +177,17 @@ class AgentRuntime:
         except Exception as exc:
             log.warning("%s failed: %s", getattr(fn, "__name__", "call"), exc)
             return None
+
+
+def _rss_bytes() -> int | None:
+    """Resident memory now, to set beside the memory limit in `lab status`."""
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str | None = None,

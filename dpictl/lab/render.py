@@ -90,6 +90,8 @@ def status_tables(status: dict) -> list[RenderableType]:
     if limits:
         lines.append(f"\n  cpu limit: {limits.get('cpu', '-')}\n  memory limit: "
                      f"{limits.get('memory', '-')}")
+    if agent.get("rss_bytes"):
+        lines.append(f"\n  memory in use: {agent['rss_bytes'] / 2**20:.0f} MiB")
     rules = agent.get("rules")
     if isinstance(rules, dict):
         lines.append(f"\n  rules: {', '.join(rules.get('paths') or [])} "
