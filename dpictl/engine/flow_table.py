@@ -52,6 +52,7 @@ _ICMP4_REPLY = {0: 8, 14: 13, 16: 15, 18: 17}      # reply type -> request type
 _ICMP6_REPLY = {129: 128}
 _ICMP_UNREACH = {PROTO_ICMP: 3, PROTO_ICMPV6: 1}
 _OTHER_FLOW_PROTOS = frozenset({50, 132})          # ESP, SCTP
+_SYN_FIN_RST = TH_SYN | TH_FIN | TH_RST
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,12 @@ class FlowTable:
             flow._seen_toclient = True
         if proto == PROTO_TCP:
             before = flow.tcp_state
+            flags = pkt.tcp_flags
+            if before == TCP_ESTABLISHED and not flags & _SYN_FIN_RST:
+                flow.established = True          # the common case, inlined
+                if flags & TH_ACK:
+                    flow.streams[not to_server].peer_ack = pkt.ack
+                return flow, to_server
             flow.established = before >= TCP_ESTABLISHED
             self._tcp_update(flow, pkt, to_server)
             if before == TCP_SYN_RECV and flow.tcp_state == TCP_ESTABLISHED and pkt.payload:
