@@ -38,6 +38,11 @@ UNSUPPORTED = frozenset({
     "rpc", "sameip", "ipopts", "fragoffset", "session", "resp", "react", "replace",
     "logto", "activates", "activated_by", "count", "http_encode", "appids", "file_id",
     "icmp_id_seq", "ssl_cert", "pkt_num", "target", "so",
+    # Snort 3 HTTP/file/other keywords the engine has no evaluator for
+    "http_trailer", "http_raw_trailer", "http_num_headers", "http_num_trailers",
+    "http_num_cookies", "http_max_header_line", "http_max_trailer_line",
+    "http_version_match", "http_header_test", "http_trailer_test", "script_data", "regex",
+    "md5", "sha256", "sha512", "file_meta", "enable", "mms_func", "mms_data", "cip_data",
 })
 _BYTE_PARSERS = {
     "byte_test": byte.parse_byte_test, "byte_jump": byte.parse_byte_jump,
