@@ -9,6 +9,7 @@ exit code, and `--debug` (or DPICTL_DEBUG=1) re-raises to show the traceback.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -68,6 +69,8 @@ def _error_line(err: DpictlError) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map errors to one line and an exit code."""
     debug = os.environ.get("DPICTL_DEBUG") == "1" or "--debug" in (argv or sys.argv)
+    # `dpictl ... -o eve | head` should end quietly, as any Unix filter does when its reader goes.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         # With standalone_mode=False click returns a command's exit code instead of exiting.
         code = app(args=argv, standalone_mode=False)
