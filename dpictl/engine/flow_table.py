@@ -1,5 +1,7 @@
 """Flows: which conversation a packet belongs to, who is the client, and whether it is established.
 
+(Over 300 lines: the Suricata flow and TCP-session semantics belong together in one place.)
+
 Semantics follow Suricata 7 (our oracle) with its default configuration:
 
 * Direction: the client is the sender of the first packet of the flow. For TCP that packet is
@@ -9,10 +11,9 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   from their first packet (a SYN/ACK makes its receiver the client) and calls them
   established at once, as Suricata does with midstream enabled.
 * `flow.established` is the value of `flow:established` for the packet just looked up. For TCP
-  it is the session state *before* the packet is processed (Suricata computes it before the
-  stream engine runs): the handshake-completing ACK is not established, every packet after it
-  is, including FIN/RST and the packets after them. For UDP, ICMP and other protocols a flow is
-  established once packets went both ways, counting the current packet.
+  it is the session state *before* the packet (Suricata computes it before the stream engine
+  runs): a bare handshake-completing ACK is not established, one carrying data is, and so is
+  every packet after it, FIN/RST included. Other protocols: once packets went both ways.
 * TCP data is reassembled only once the handshake completed (data on the ACK that completes
   it counts) and not after a reset, as in Suricata; a SYN whose SYN/ACK was never seen gives
   no stream data.
@@ -24,8 +25,6 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   unreachable error joins the existing flow of the packet it quotes (to_server when sent by
   that flow's client), without counting as "seen" for establishment; other ICMP errors, and
   unreachables quoting no known flow, belong to no flow (`lookup` returns `(None, False)`).
-* The ACK that completes the handshake is established when it carries data (Suricata 7 says so
-  for data-bearing packets; a bare ACK is not).
 
 Hot path: one tuple and one dict lookup per packet. Each flow is stored under both directional
 keys with the direction baked into the dict value, so no key canonicalisation is needed.
@@ -279,10 +278,7 @@ class FlowTable:
         self._next_id += 1
         self._flows[flow.flow_id] = flow
         self._index[key] = (flow, True)
-        if pkt.ip_proto == PROTO_ICMP or pkt.ip_proto == PROTO_ICMPV6:
-            rkey = (key[2], key[1], key[0], key[3], key[4])
-        else:
-            rkey = (key[2], key[3], key[0], key[1], key[4])
+        rkey = _reverse_key(key)
         if rkey != key:
             self._index[rkey] = (flow, False)
         if pkt.ip_proto == PROTO_TCP:
@@ -318,7 +314,7 @@ class FlowTable:
         flow.client_port, flow.server_port = flow.server_port, flow.client_port
         flow.pkts_toserver, flow.pkts_toclient = flow.pkts_toclient, flow.pkts_toserver
         flow.bytes_toserver, flow.bytes_toclient = flow.bytes_toclient, flow.bytes_toserver
-        for key, direction in ((flow.key, False), (_reverse(flow), True)):
+        for key, direction in ((flow.key, False), (_reverse_key(flow.key), True)):
             if self._index.get(key, (None,))[0] is flow:
                 self._index[key] = (flow, direction)
 
@@ -368,8 +364,9 @@ class FlowTable:
 
     def _forget(self, flow: Flow) -> None:
         self._flows.pop(flow.flow_id, None)
-        for key in [k for k in (flow.key, _reverse(flow)) if self._index.get(k, (None,))[0] is flow]:
-            del self._index[key]
+        for key in (flow.key, _reverse_key(flow.key)):
+            if self._index.get(key, (None,))[0] is flow:
+                del self._index[key]
 
 
 def _quoted_tuple(body: bytes, v4: bool) -> tuple | None:
@@ -391,8 +388,8 @@ def _quoted_tuple(body: bytes, v4: bool) -> tuple | None:
     return (src, ports[0] << 8 | ports[1], dst, ports[2] << 8 | ports[3], proto)
 
 
-def _reverse(flow: Flow) -> tuple:
-    k = flow.key
+def _reverse_key(k: tuple) -> tuple:
+    """The key of the other direction (ICMP keys keep the id and the request type in place)."""
     if k[4] == PROTO_ICMP or k[4] == PROTO_ICMPV6:
         return (k[2], k[1], k[0], k[3], k[4])
     return (k[2], k[3], k[0], k[1], k[4])

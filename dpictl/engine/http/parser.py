@@ -1,5 +1,7 @@
 """Incremental HTTP/1.x parser: in-order stream bytes of both directions in, events out.
 
+(Over 300 lines: one state machine for both directions reads better whole than split.)
+
 One `HttpParser` per flow. It is fed the reassembled bytes of each direction as they become
 available, in any split (one byte at a time gives the same buffers as one big chunk). It pairs
 responses with requests in order (pipelining), skips interim 1xx responses (their buffers are
