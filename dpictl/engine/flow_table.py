@@ -49,8 +49,7 @@ _ICMP4_ERRORS = frozenset({3, 4, 5, 11, 12})
 _ICMP6_ERRORS = frozenset({1, 2, 3, 4})
 _ICMP4_REPLY = {0: 8, 14: 13, 16: 15, 18: 17}      # reply type -> request type
 _ICMP6_REPLY = {129: 128}
-_ICMP_UNREACH = {PROTO_ICMP: 3, PROTO_ICMPV6: 1}
-_OTHER_FLOW_PROTOS = frozenset({50, 132})          # ESP, SCTP
+_ICMP_UNREACH, _OTHER_FLOW_PROTOS = {PROTO_ICMP: 3, PROTO_ICMPV6: 1}, frozenset({50, 132})
 _SYN_FIN_RST = TH_SYN | TH_FIN | TH_RST
 
 
@@ -227,8 +226,8 @@ class FlowTable:
     def drain(self) -> list[Flow]:
         """End of input: every flow still live, then the table is empty."""
         out = self.pop_evicted() + list(self._flows.values())
-        for flow in list(self._flows.values()):
-            self._forget(flow)
+        self._flows.clear()
+        self._index.clear()
         return out
 
     # -- internals -------------------------------------------------------------------------
@@ -263,8 +262,7 @@ class FlowTable:
         else:
             flow.pkts_toclient += 1
             flow.bytes_toclient += size
-        if pkt.ts > flow.last_ts:
-            flow.last_ts = pkt.ts
+        flow.last_ts = max(flow.last_ts, pkt.ts)
         flow.established = (flow.tcp_state >= TCP_ESTABLISHED if flow.proto == PROTO_TCP
                             else flow.state == STATE_ESTABLISHED)
         return flow, to_server
