@@ -27,6 +27,8 @@ from dpictl.backends.base import WorkloadEndpoint
 
 log = logging.getLogger(__name__)
 
+MAX_UNSENT = 10_000     # alerts kept for retry while the sink fails (oldest dropped first)
+
 
 @dataclass(slots=True)
 class Monitor:
@@ -61,6 +63,7 @@ class DpiController:
         self._errors: dict[tuple[str, str], set[str]] = {}
         self._pending_errors: dict[tuple[str, str], list[str]] = {}
         self._capture_errors: list[tuple[MonitorKey, str]] = []
+        self._unsent: list = []             # alerts the sink refused, retried next drain
         self.alerts_total = 0
         self.last_error: str | None = None
         self.alerts = AlertFactory(node)
@@ -103,14 +106,24 @@ class DpiController:
                 item = self._pending.get_nowait()
         except queue.Empty:
             pass
-        if not batch:
+        if not batch and not self._unsent:
             return 0
-        alerts = []
+        alerts, counted = list(self._unsent), []
         for mon, dets in batch:
             made = [self.alerts.make(mon.key, mon.endpoint, d) for d in dets]
-            mon.alerts += len(made)
+            counted.append((mon, len(made)))
             alerts.extend(made)
-        self.sink.add(alerts)
+        try:
+            self.sink.add(alerts)
+        except Exception as exc:
+            # Kept and retried with the next batch: an alert counts only once committed.
+            self._unsent = alerts[-MAX_UNSENT:]
+            self.last_error = f"could not store {len(alerts)} alert(s): {exc}"
+            log.warning("%s", self.last_error)
+            return 0
+        self._unsent = []
+        for mon, n in counted:
+            mon.alerts += n
         self.alerts_total += len(alerts)
         return len(alerts)
 

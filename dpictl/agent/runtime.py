@@ -101,7 +101,8 @@ class AgentRuntime:
         failed_paths: tuple | None = None
         try:
             while not self.stop_event.is_set():
-                controller.drain(timeout=0.1)
+                if self._safely(lambda: controller.drain(timeout=0.1)) is None:
+                    self.stop_event.wait(0.1)          # failed: do not spin
                 now = time.monotonic()
                 reload = self._reload.is_set()
                 if not reload and now < next_reconcile:

@@ -191,3 +191,25 @@ def test_capture_error_counts_only_while_the_pod_is_still_selected():
     assert any("calired2" in e for e in errors)
     assert not any("calired1" in e for e in errors)
     assert source.statuses[-1][1] is False
+
+
+def test_alerts_the_sink_refuses_are_retried_not_lost(frames):
+    class Flaky(FakeSink):
+        def __init__(self):
+            super().__init__()
+            self.fail = True
+
+        def add(self, alerts):
+            if self.fail:
+                raise OSError("database is locked")
+            return super().add(alerts)
+
+    source, sink = FakeSource([dpi("red", "red-dpi-all")], [RED1, RED2]), Flaky()
+    ctl = DpiController(source, sink, FakeEngine(), FakeCapture(), node=NODE)
+    ctl.reconcile()
+    replay(ctl, frames, "calired1")
+    assert sink.alerts == [] and ctl.alerts_total == 0
+    assert "database is locked" in ctl.last_error
+    sink.fail = False
+    assert ctl.drain() == 1
+    assert [a.endpoint.name for a in sink.alerts] == ["red1"] and ctl.alerts_total == 1
