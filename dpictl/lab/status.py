@@ -16,8 +16,9 @@ def lab_status(env: LabEnvironment) -> dict:
     dpi = []
     for obj in backend.get("DeepPacketInspection", all_namespaces=True):
         nodes = (obj.get("status") or {}).get("nodes") or []
-        active = ", ".join(f"{n.get('node')}={'yes' if (n.get('active') or {}).get('success') else 'no'}"
-                           for n in nodes) or "-"
+        active = ", ".join(
+            f"{n.get('node')}={'yes' if (n.get('active') or {}).get('success') else 'no'}"
+            for n in nodes) or "-"
         dpi.append({"namespace": obj["metadata"].get("namespace", ""),
                     "name": obj["metadata"]["name"],
                     "selector": (obj.get("spec") or {}).get("selector") or "all()",
