@@ -61,6 +61,8 @@ def install_cmd(
     image: Optional[str] = ImageOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Server-side dry run: validate "
                                  "everything, change nothing."),
+    force: bool = typer.Option(False, "--force", help="Install even where Calico's DPI "
+                               "(tigera-dpi) already runs."),
     kubeconfig: Optional[Path] = params.KubeconfigOpt,
     context: Optional[str] = params.ContextOpt,
 ) -> None:
@@ -68,6 +70,8 @@ def install_cmd(
     from dpictl.backends.kubernetes import agent_manifests
 
     backend = _backend(kubeconfig, context)
+    if not force:
+        agent_manifests.check_no_calico_dpi(backend)
     docs = agent_manifests.plan(backend, _options(namespace, image))
     for line in agent_manifests.install(backend, docs, dry_run=dry_run):
         typer.echo(line)

@@ -103,6 +103,23 @@ def plan(backend, options: AgentOptions = AgentOptions()) -> list[dict]:
     return render(options, ids, crds)
 
 
+CALICO_DPI_DAEMONSET = ("tigera-dpi", "tigera-dpi")     # namespace, name (Calico's render)
+
+
+def check_no_calico_dpi(backend) -> None:
+    """Refuse to add a second inspector where Calico's tigera-dpi already runs: both would
+    alert on every packet and overwrite each other's status.nodes[] entries."""
+    ns, name = CALICO_DPI_DAEMONSET
+    try:
+        backend.get("DaemonSet", ns, name)
+    except NotFound:
+        return
+    raise ClusterError(f"Calico's DPI (DaemonSet {ns}/{name}) already inspects on this "
+                       "cluster; dpictl's agent would inspect every packet a second time",
+                       hint="use Calico's DPI (dpictl run-lab works with it), or pass "
+                            "--force to install dpictl's agent anyway")
+
+
 def _wait_established(backend, names: list[str], timeout: float = 30.0) -> None:
     """A new CRD serves only once `Established`; applying a custom object before fails."""
     deadline = time.monotonic() + timeout
@@ -166,4 +183,5 @@ def all_manifests(options: AgentOptions = AgentOptions()) -> list[dict]:
 
 
 __all__ = ["AgentOptions", "DEFAULT_NAMESPACE", "DEFAULT_IMAGE", "render", "plan", "install",
-           "uninstall", "dpi_resources", "missing_crds", "all_manifests", "deploy_dir"]
+           "uninstall", "dpi_resources", "missing_crds", "all_manifests", "deploy_dir",
+           "check_no_calico_dpi"]

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Sequence
 
 from dpictl.alerts import Alert
+from dpictl.backends.kubernetes.agent_manifests import CALICO_DPI_DAEMONSET
 from dpictl.backends.kubernetes.backend import KubernetesBackend
 from dpictl.backends.kubernetes.events import read_alerts
 from dpictl.errors import ClusterError, NotFound, UsageError
 
-CALICO_DPI = ("tigera-dpi", "tigera-dpi")             # namespace, DaemonSet name
+CALICO_DPI = CALICO_DPI_DAEMONSET                      # namespace, DaemonSet name
 AGENT_LABEL = "app.kubernetes.io/name=dpictl-agent"
 
 

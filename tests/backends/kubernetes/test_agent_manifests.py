@@ -170,3 +170,29 @@ def test_install_then_the_agent_identity_can_do_its_job_and_no_more(clean_crds, 
 class _NoResolve:
     def resolve(self, eps):
         return list(eps)
+
+
+@pytest.mark.kube
+def test_install_refuses_where_calicos_dpi_runs(backend, kubeconfig) -> None:
+    from .conftest import purge_namespace
+
+    backend.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tigera-dpi"}})
+    try:
+        backend.apply({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                       "metadata": {"name": "tigera-dpi", "namespace": "tigera-dpi"},
+                       "spec": {"selector": {"matchLabels": {"k8s-app": "tigera-dpi"}},
+                                "template": {"metadata": {"labels": {"k8s-app": "tigera-dpi"}},
+                                             "spec": {"containers": [{"name": "dpi",
+                                                                      "image": "x"}]}}}})
+        proc = subprocess.run([sys.executable, "-m", "dpictl", "agent", "install",
+                               "--kubeconfig", str(kubeconfig), "--dry-run"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 6 and "Traceback" not in proc.stderr
+        assert "tigera-dpi" in proc.stderr and "--force" in proc.stderr
+        from dpictl.backends.kubernetes.lab import kubernetes_lab
+        env = kubernetes_lab(kubeconfig=kubeconfig)
+        env.inspection.start([])
+        assert env.inspection.status()["provider"] == "calico"
+        assert env.alerts.alerts(0) == []          # Calico's alerts are not in the API
+    finally:
+        purge_namespace(backend, "tigera-dpi")
