@@ -283,25 +283,23 @@ class FlowTable:
             self._tcp_start(flow, pkt)
         self.stats["flows"] += 1
 
-    def _new_streams(self, accepting: bool) -> list[StreamReassembler]:
-        streams = [StreamReassembler(depth=self.stream_depth, max_buffer=self.stream_max_buffer,
-                                     budget=self.budget) for _ in range(2)]
+    def _track(self, flow: Flow, accepting: bool) -> None:
+        flow.tracked = True
+        flow.streams = [StreamReassembler(depth=self.stream_depth, budget=self.budget,
+                                          max_buffer=self.stream_max_buffer) for _ in range(2)]
         if not accepting:                    # data counts only once the handshake completed
-            streams[0].closed = streams[1].closed = True
-        return streams
+            flow.streams[0].closed = flow.streams[1].closed = True
 
     def _tcp_start(self, flow: Flow, pkt: Packet) -> None:
         flags = pkt.tcp_flags
         if flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN:
-            flow.tracked = True
             flow.tcp_state = TCP_SYN_SENT
-            flow.streams = self._new_streams(False)
+            self._track(flow, False)
             flow.streams[1].begin(pkt.seq + 1)
         elif self.midstream and not flags & TH_RST:
-            flow.tracked = True
             flow.tcp_state = TCP_ESTABLISHED
             flow.state = STATE_ESTABLISHED
-            flow.streams = self._new_streams(True)
+            self._track(flow, True)
             if flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 self._swap(flow)                   # the SYN/ACK comes from the server
                 flow.streams[0].begin(pkt.seq + 1)
@@ -338,6 +336,8 @@ class FlowTable:
             if not to_server and flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 flow.tcp_state = TCP_SYN_RECV
                 streams[0].begin(pkt.seq + 1)
+            elif to_server and flags & (TH_SYN | TH_ACK) == TH_SYN:
+                streams[1].begin(pkt.seq + 1)      # SYN sent again, maybe with a new ISN
         elif st == TCP_SYN_RECV:
             if to_server and flags & (TH_SYN | TH_ACK) == TH_ACK:
                 flow.tcp_state = TCP_ESTABLISHED

@@ -100,8 +100,9 @@ class StreamReassembler:
         return self._ooo_bytes
 
     def begin(self, seq: int) -> None:
-        """Set the sequence number of the first data byte (ISN + 1)."""
-        if self._isn is None:
+        """Set the sequence number of the first data byte (ISN + 1). A later call (a SYN sent
+        again with a new ISN) moves it while no data has arrived yet."""
+        if self._isn is None or (self._off == 0 and not self._ooo):
             self._isn = seq & _MASK
 
     def add(self, pkt: Packet) -> bytes:

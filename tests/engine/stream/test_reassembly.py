@@ -186,3 +186,13 @@ def test_random_segments_keep_the_books_balanced():
         total[id(s)] += len(s.flush())
         assert s.buffered == 0 and total[id(s)] <= 20000
     assert budget.used == 0
+
+
+def test_syn_resent_with_new_isn_moves_the_stream_start():
+    table = FlowTable()
+    table.lookup(tcp(C, S, "S", 100))
+    for p in handshake(cisn=7000):                      # SYN again, new ISN, then the rest
+        flow, _ = table.lookup(p)
+    data = tcp(C, S, "PA", 7000, 5000, b"GET")
+    flow, to_server = table.lookup(data)
+    assert flow.streams[to_server].add(data) == b"GET"
