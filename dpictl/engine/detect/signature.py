@@ -102,6 +102,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
                 raise SignatureRejected(reason)
             notes.append(reason)
         elif isinstance(opt, ast.NumericTest):
+            opt = _suricata_range(rule, opt)
             if is_packet_numeric(opt):
                 checks.append(compile_numeric(opt))
             elif opt.keyword in ("urilen", "bufferlen"):
@@ -173,6 +174,16 @@ def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:
     if proto in SERVICE_PROTOCOLS:
         return (6,), proto
     raise SignatureRejected(f"protocol {rule.proto!r}: dpictl has no parser for it")
+
+
+def _suricata_range(rule: ast.Rule, test: ast.NumericTest) -> ast.NumericTest:
+    """Snort 2.9 reads `dsize:N<>M`/`urilen:N<>M` as inclusive and the parser says so
+    ("<=>"); Suricata 7, our oracle, reads the same text as exclusive (detect-engine-uint.c).
+    We follow the oracle for rules written in 2.9 syntax."""
+    if rule.syntax == "snort2" and test.op == "<=>" and test.keyword in ("dsize", "urilen"):
+        return ast.NumericTest(test.keyword, "<>", test.value, test.high, test.raw,
+                               test.buffer, test.extra, test.relative)
+    return test
 
 
 def _narrow_by_ip_proto(protos: tuple[int, ...] | None,

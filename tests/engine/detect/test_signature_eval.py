@@ -235,3 +235,12 @@ def test_fast_pattern_choice():
                                  ast.Content(b"negated and longer", negated=True)), 0)
     assert sig.fast == ("pkt_data", b"longest", True)
     assert compile_rule(make_rule(ast.Content(b"zz", negated=True)), 0).fast is None
+
+
+@pytest.mark.parametrize("syntax,size,expected", [
+    ("snort2", 3, False), ("snort2", 4, True), ("snort2", 5, False),
+    ("snort3", 3, True), ("snort3", 5, True),
+])
+def test_snort2_dsize_range_is_exclusive_like_suricata(syntax, size, expected):
+    rule = make_rule(N("dsize", "<=>", 3, 5), syntax=syntax)
+    assert matches(rule, make_packet(b"x" * size)) is expected
