@@ -106,9 +106,13 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             if is_packet_numeric(opt):
                 checks.append(compile_numeric(opt))
             elif opt.keyword in ("urilen", "bufferlen"):
+                if opt.relative:
+                    raise SignatureRejected("bufferlen:...,relative is not supported")
                 buffer_tests.append(opt)
             elif opt.keyword == "stream_size":
                 stream_size.append(opt)
+                notes.append("stream_size compares the flow's byte counters (frames), "
+                             "not TCP sequence-space sizes")
             else:
                 raise SignatureRejected(f"keyword {opt.keyword!r} is not supported")
         elif isinstance(opt, ast.Flags):
