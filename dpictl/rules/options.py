@@ -50,6 +50,8 @@ _BYTE_PARSERS = {
     "isdataat": byte.parse_isdataat, "base64_decode": byte.parse_base64_decode,
 }
 _IGNORED = frozenset({"rem", "soid"})
+_RULE_FIELDS = frozenset({"msg", "sid", "gid", "rev", "priority", "classtype", "reference",
+                          "metadata", "service"})
 
 
 @dataclass(slots=True)
@@ -92,7 +94,9 @@ class OptionBuilder:
         return self.options, self.fields
 
     def _one(self, keyword: str, value: str | None) -> None:
-        if keyword == "content" or keyword == "uricontent":
+        if keyword in _RULE_FIELDS:          # half of all options: test them first
+            self._rule_field(keyword, value)
+        elif keyword == "content" or keyword == "uricontent":
             buffer = "http_uri" if keyword == "uricontent" else self.buffer
             node = parse_content(value, buffer)
             node.field = self.field if keyword == "content" else None
@@ -125,7 +129,7 @@ class OptionBuilder:
         elif keyword in UNSUPPORTED:
             self.options.append(Unsupported(keyword=keyword, value=value))
         elif keyword not in _IGNORED:
-            self._rule_field(keyword, value)
+            raise RuleSyntaxError(f"unknown rule option {keyword[:40]!r}")
 
     def _modifier(self, keyword: str, value: str | None) -> None:
         if self.last_content is None:
@@ -173,10 +177,8 @@ class OptionBuilder:
                 key, _, rest = item.partition(" ")
                 if key == "service" and rest.strip():
                     f.services.append(rest.strip().lower())
-        elif keyword == "service":
+        else:  # service
             f.services.extend(s.lower() for s in split_args(value or ""))
-        else:
-            raise RuleSyntaxError(f"unknown rule option {keyword[:40]!r}")
 
 
 _PACKET_PARSERS = {
