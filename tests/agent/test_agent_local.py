@@ -104,7 +104,7 @@ def test_status_nodes_written_on_the_resource(lab):
 
 def test_red_to_red_alerts_on_both_endpoints(lab):
     backend, db = lab
-    assert wait_for(lambda: monitored(db) == {"red/red1", "red/red2"})
+    assert wait_for(lambda: {"red/red1", "red/red2"} <= monitored(db))
     since = time.time()
     curl(backend, ("red", "red1"), ("red", "red2"))
     alerts = wait_for(lambda: len(alerts_since(db, since)) >= 2 and alerts_since(db, since))
@@ -122,10 +122,15 @@ def test_red_to_red_alerts_on_both_endpoints(lab):
     assert roles == {"red1": "source", "red2": "destination"}
 
 
+def ensure_pod(backend, ns, name):
+    if not any((ep.namespace, ep.name) == (ns, name) for ep in backend.endpoints()):
+        backend.run_pod(ns, name, "wbitt/network-multitool", {"app": name})
+
+
 def test_uninspected_traffic_gives_nothing(lab):
     backend, db = lab
+    ensure_pod(backend, "blue", "blue2")
     since = time.time()
-    backend.run_pod("blue", "blue2", "wbitt/network-multitool", {"app": "blue2"})
     curl(backend, ("blue", "blue2"), ("blue", "blue1"))
     time.sleep(1.5)
     assert alerts_since(db, since) == []
@@ -133,7 +138,7 @@ def test_uninspected_traffic_gives_nothing(lab):
 
 def test_pod_added_later_is_inspected(lab):
     backend, db = lab
-    backend.run_pod("red", "red3", "wbitt/network-multitool", {"app": "red3"})
+    ensure_pod(backend, "red", "red3")
     assert wait_for(lambda: "red/red3" in monitored(db))
     since = time.time()
     curl(backend, ("blue", "blue1"), ("red", "red3"))
@@ -144,6 +149,8 @@ def test_pod_added_later_is_inspected(lab):
 
 def test_pod_deleted_mid_capture_does_not_stop_the_agent(lab):
     backend, db = lab
+    ensure_pod(backend, "red", "red3")
+    assert wait_for(lambda: "red/red3" in monitored(db))
     pid = agent_status(db)["pid"]
     backend.delete("Pod", ["red2"], namespace="red")
     assert wait_for(lambda: "red/red2" not in monitored(db))
@@ -152,6 +159,9 @@ def test_pod_deleted_mid_capture_does_not_stop_the_agent(lab):
     alerts = wait_for(lambda: len(alerts_since(db, since)) >= 2 and alerts_since(db, since))
     assert sorted(a.endpoint.name for a in alerts) == ["red1", "red3"]
     assert agent_status(db)["pid"] == pid
+    # a pod that went away is not an error of the resource
+    node = backend.get("DeepPacketInspection", "red", "red-dpi-all")[0]["status"]["nodes"][0]
+    assert node["active"]["success"] is True and not node.get("errorConditions")
 
 
 def test_limits_from_intrusion_detection_are_applied_and_reported(lab):
