@@ -48,7 +48,7 @@ def detect(header_fields: list[str], options: list[tuple[str, str | None]],
     if len(header_fields) != 7 or header_fields[1].lower() not in SNORT_PROTOS:
         return "snort3"
     snort2 = False
-    first_content = first_buffer = -1
+    first_content = first_buffer = last_match = last_buffer = -1
     for i, (keyword, value) in enumerate(options):
         if keyword in SNORT3_ONLY:
             return "snort3"
@@ -57,17 +57,21 @@ def detect(header_fields: list[str], options: list[tuple[str, str | None]],
                 return "snort3"          # comma sub-options after the string
             if first_content < 0:
                 first_content = i
+            last_match = i
         elif keyword in HTTP_BUFFER_KEYWORDS:
             if value is not None:
                 return "snort3"          # http_header:field x
             if first_buffer < 0:
                 first_buffer = i
+            last_buffer = i
         elif keyword in SNORT2_ONLY:
             snort2 = True
-        elif keyword == "pcre" and value and _PCRE_BUFFER_FLAG.search(value):
-            snort2 = True
-    if snort2:
-        return "snort2"
+        elif keyword == "pcre":
+            last_match = i
+            if value and _PCRE_BUFFER_FLAG.search(value):
+                snort2 = True
+    if snort2 or last_buffer > last_match:
+        return "snort2"                  # a buffer keyword with nothing after it: a modifier
     if hint is not None:
         return hint
     if first_buffer >= 0 and (first_content < 0 or first_buffer < first_content):

@@ -90,3 +90,12 @@ def test_ambiguous_rule_with_modifier_after_content_is_snort2() -> None:
     # no telltale keyword: a buffer keyword after the content means "modifier"
     r = rule('content:"a"; http_uri;')
     assert r.syntax == "snort2" and r.options[0].buffer == "http_uri"
+
+
+def test_snort2_rule_in_a_file_that_also_holds_snort3_rules() -> None:
+    from dpictl.rules import parse_rules_text
+    rs = parse_rules_text('alert http (msg:"s3"; http_uri; content:"a"; sid:1;)\n'
+                          'alert tcp any any -> any 80 (msg:"s2"; content:"b"; http_uri; sid:2;)\n'
+                          'alert tcp any any -> any 80 (msg:"s3 too"; http_uri; content:"c"; sid:3;)\n')
+    assert [(r.syntax, r.options[0].buffer) for r in rs.rules] == [
+        ("snort3", "http_uri"), ("snort2", "http_uri"), ("snort3", "http_uri")]
