@@ -250,10 +250,9 @@ class FlowTable:
         if pkt.icmp_type != _ICMP_UNREACH[pkt.ip_proto]:
             return None, False
         inner = _quoted_tuple(pkt.payload, pkt.ip_proto == PROTO_ICMP)
-        hit = self._index.get(inner) if inner is not None else None
-        if hit is None:
+        flow = self._index.get(inner, (None,))[0] if inner is not None else None
+        if flow is None:
             return None, False
-        flow = hit[0]
         to_server = pkt.src == flow.client
         size = len(pkt.frame) or pkt.ip_len
         if to_server:
@@ -329,6 +328,8 @@ class FlowTable:
         if st == TCP_CLOSED:
             return
         if flags & TH_RST:
+            if st >= TCP_ESTABLISHED and not streams[to_server].in_window(pkt.seq):
+                return                             # a reset out of the window: ignored
             flow.tcp_state = TCP_CLOSED
             flow.state = STATE_CLOSED
             streams[0].closed = streams[1].closed = True

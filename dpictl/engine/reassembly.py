@@ -105,6 +105,10 @@ class StreamReassembler:
         if self._isn is None or (self._off == 0 and not self._ooo):
             self._isn = seq & _MASK
 
+    def in_window(self, seq: int, window: int = 1 << 20) -> bool:
+        """`seq` is at or up to `window` bytes past the next expected byte (RST validation)."""
+        return self._isn is None or ((seq - self._isn - self._off) & _MASK) <= window
+
     def add(self, pkt: Packet) -> bytes:
         """Feed one packet of this direction; return the new in-order bytes it made available."""
         data = pkt.payload

@@ -196,3 +196,15 @@ def test_syn_resent_with_new_isn_moves_the_stream_start():
     data = tcp(C, S, "PA", 7000, 5000, b"GET")
     flow, to_server = table.lookup(data)
     assert flow.streams[to_server].add(data) == b"GET"
+
+
+def test_reset_outside_the_window_is_ignored():
+    table = FlowTable()
+    for p in handshake():
+        table.lookup(p)
+    flow, _ = table.lookup(tcp(S, C, "R", 5000 + 10_000_000))     # spoofed, far off
+    assert flow.state == "established"
+    data = tcp(C, S, "PA", 1000, 5000, b"still here")
+    assert flow.streams[True].add(data) == b"still here"
+    table.lookup(tcp(S, C, "RA", 5000, 1010))
+    assert flow.state == "closed"
