@@ -195,4 +195,6 @@ def test_install_refuses_where_calicos_dpi_runs(backend, kubeconfig) -> None:
         assert env.inspection.status()["provider"] == "calico"
         assert env.alerts.alerts(0) == []          # Calico's alerts are not in the API
     finally:
+        # a finalized namespace does not take its objects along here: delete them first
+        backend.delete("DaemonSet", ["tigera-dpi"], namespace="tigera-dpi")
         purge_namespace(backend, "tigera-dpi")
