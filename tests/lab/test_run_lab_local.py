@@ -161,3 +161,14 @@ def test_lab_up_status_and_down_after_an_agent_crash(lab):
     assert down.returncode == 0, down.stderr
     assert "removed netns" in down.stdout
     lab.assert_nothing_left()
+
+
+def test_second_scenario_label_selector_and_other_rules(lab):
+    proc = lab.run("web-attacks", "-o", "json")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    assert {t["name"]: (t["seen"]["alerts"], t["seen"]["sids"]) for t in doc["traffic"]} == {
+        "traversal->frontend": (1, [1000002]), "traversal->db": (0, []),
+        "log4shell->db": (1, [1000005])}
+    assert {a["origin"] for a in doc["alerts"]} == {"dpi.shop/web-tier"}
+    lab.assert_nothing_left()

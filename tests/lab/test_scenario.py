@@ -128,3 +128,10 @@ def test_cli_reports_a_bad_scenario_in_one_line_and_exit_3(tmp_path):
     assert proc.returncode == 3
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "missing 'to'" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_every_shipped_scenario_loads():
+    shipped = sorted((ROOT / "scenarios").glob("*.yaml"))
+    assert len(shipped) >= 2
+    for path in shipped:
+        assert load_scenario(path).traffic
