@@ -25,6 +25,7 @@ rules_app = typer.Typer(name="rules", no_args_is_help=True,
                         help="Check Snort rule files (2.9 or 3 syntax) and show parsed rules.")
 
 _VAR_HELP = "Set a rule variable, e.g. --var HOME_NET=10.0.0.0/8 (repeatable)."
+_DISABLED_HELP = "Also load commented-out rules (# alert ...), as Calico DPI does."
 _CONF_HELP = "A snort.conf whose ipvar/portvar/var lines set the variables (--var wins)."
 
 
@@ -44,6 +45,7 @@ def check_cmd(
     output: str = typer.Option("table", "--output", "-o", help="table or json."),
     var: list[str] = typer.Option([], "--var", help=_VAR_HELP),
     conf: Optional[Path] = typer.Option(None, "--conf", help=_CONF_HELP),  # noqa: UP007
+    include_disabled: bool = typer.Option(False, "--include-disabled", help=_DISABLED_HELP),
 ) -> None:
     """Parse rule files and report how many rules load, and why the others do not.
 
@@ -51,7 +53,7 @@ def check_cmd(
     """
     if output not in ("table", "json"):
         raise UsageError(f"unknown output {output!r}", hint="use -o table or -o json")
-    ruleset = load_rules(list(files), _variables(conf, var))
+    ruleset = load_rules(list(files), _variables(conf, var), include_disabled=include_disabled)
     out = _console()
     if output == "json":
         out.file.write(json.dumps(check_json(ruleset), indent=2) + "\n")
@@ -105,12 +107,14 @@ def show_cmd(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
     var: list[str] = typer.Option([], "--var", help=_VAR_HELP),
     conf: Optional[Path] = typer.Option(None, "--conf", help=_CONF_HELP),  # noqa: UP007
+    include_disabled: bool = typer.Option(False, "--include-disabled", help=_DISABLED_HELP),
 ) -> None:
     """Print one rule as dpictl parsed it: header, metadata and every option in order."""
     if output not in ("text", "json"):
         raise UsageError(f"unknown output {output!r}", hint="use -o text or -o json")
     values = _variables(conf, var)
-    ruleset = load_rules(list(rules), values) if rules else builtin_rules(values)
+    ruleset = (load_rules(list(rules), values, include_disabled=include_disabled) if rules
+               else builtin_rules(values))
     rule = ruleset.by_sid(sid, gid)
     if rule is None:
         where = ", ".join(map(str, rules)) or "the built-in rules"

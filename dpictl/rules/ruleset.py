@@ -71,11 +71,11 @@ class _Loader:
         self.result = RuleSet()
         self._index: dict[tuple[int, int], int] = {}
 
-    def add_text(self, text: str, filename: str) -> None:
+    def add_text(self, text: str, filename: str, include_disabled: bool = False) -> None:
         stats = FileStats(filename)
         self.result.files.append(stats)
         hint = file_hint(text)
-        for logical in logical_lines(text):
+        for logical in logical_lines(text, include_disabled):
             first = logical.text.split(None, 1)[0].lower()
             if first in ("ipvar", "portvar", "var"):
                 self._define(logical.text, filename, logical.line)
@@ -124,23 +124,27 @@ class _Loader:
 
 
 def parse_rules_text(text: str, filename: str = "<string>",
-                     vars: dict[str, str] | None = None) -> RuleSet:
+                     vars: dict[str, str] | None = None, *,
+                     include_disabled: bool = False) -> RuleSet:
     """Parse rules from a string (tests, inline rules, stdin)."""
     loader = _Loader(Variables(vars))
-    loader.add_text(text, filename)
+    loader.add_text(text, filename, include_disabled)
     return loader.result
 
 
 def load_rules(paths: list[Path | str] | tuple[Path | str, ...],
-               vars: dict[str, str] | None = None) -> RuleSet:
+               vars: dict[str, str] | None = None, *,
+               include_disabled: bool = False) -> RuleSet:
     """Load rule files (a directory means its `*.rules` files, sorted) into one RuleSet.
 
     A missing or unreadable file raises InputError; broken rules inside a file do not.
+    `include_disabled` also loads commented-out rules (`# alert ...`), as Calico's DPI
+    does with the Snort 2.9 community file (whose lab rule, sid 21562, ships disabled).
     """
     loader = _Loader(Variables(vars))
     for path in paths:
         for file in _expand(Path(path)):
-            loader.add_text(_read(file), str(file))
+            loader.add_text(_read(file), str(file), include_disabled)
     return loader.result
 
 

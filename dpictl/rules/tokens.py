@@ -21,6 +21,8 @@ _KEYWORD_OPTION = re.compile(
     r'\s*+([A-Za-z0-9_.-]++)\s*+(?::\s*((?:[^;"\\]++|\\.|"(?:[^"\\]|\\.)*+")*+))?;\s*', re.S)
 _QUOTED_OR_PLAIN = re.compile(r'(?:[^,"\\]++|\\.|"(?:[^"\\]|\\.)*+")++', re.S)
 _ACTION_START = re.compile(r"[a-z]+\s")
+_DISABLED_RULE = re.compile(
+    r"#+\s*(?=(?:alert|log|pass|drop|reject|sdrop|block)\s+[a-z0-9_-]+[\s(].*\)\s*\Z)", re.S)
 
 
 @dataclass(slots=True)
@@ -31,8 +33,11 @@ class LogicalLine:
     line: int
 
 
-def logical_lines(text: str) -> Iterator[LogicalLine]:
+def logical_lines(text: str, include_disabled: bool = False) -> Iterator[LogicalLine]:
     """Yield the active (non-blank, non-comment) logical lines of a rules file.
+
+    `include_disabled` also yields commented-out rules (`# alert ...`), which is how the
+    Snort 2.9 community file ships most of its rules.
 
     A line ending in `\\` continues on the next one. A rule whose `(` is not yet closed also
     continues (Snort 3 allows options on several lines), but only onto lines that do not
@@ -47,8 +52,13 @@ def logical_lines(text: str) -> Iterator[LogicalLine]:
         raw = lines[i]
         i += 1
         stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped:
             continue
+        if stripped.startswith("#"):
+            m = _DISABLED_RULE.match(stripped) if include_disabled else None
+            if m is None:
+                continue
+            stripped = stripped[m.end():]
         parts = [stripped]
         while parts[-1].endswith("\\") and i < n:
             parts[-1] = parts[-1][:-1].rstrip()

@@ -76,3 +76,9 @@ def test_both_syntaxes_parse_to_the_same_detection(community: dict[str, RuleSet]
     # sid 3087 replaced a pcre by bufferlen), not parser differences
     assert len(differ) <= 15, differ
     assert 21562 not in differ and 2663 not in differ
+
+
+def test_shipped_snort2_file_with_disabled_rules_included(shared_dir: Path) -> None:
+    rs = load_rules([shared_dir / "rules" / "snort2-community.rules"], include_disabled=True)
+    assert (rs.total, rs.failed) == (4013, 0)
+    assert rs.by_sid(21562) is not None

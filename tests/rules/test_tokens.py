@@ -74,3 +74,15 @@ def test_split_args_respects_quotes_and_unquote_unescapes() -> None:
     assert unquote('"a\\"b\\;c\\\\"', "msg") == 'a"b;c\\'
     with pytest.raises(RuleSyntaxError):
         unquote("bare", "msg")
+
+
+def test_include_disabled_yields_commented_out_rules_only() -> None:
+    text = ("# alert tcp any any -> any 80 (msg:\"off\"; sid:1;)\n"
+            "## alert http (msg:\"off too\"; sid:2;)\n"
+            "# alert tcp traffic is described below\n"
+            "# just a comment (with parens)\n"
+            "alert tcp any any -> any 80 (msg:\"on\"; sid:3;)\n")
+    assert [ll.line for ll in logical_lines(text)] == [5]
+    lines = list(logical_lines(text, include_disabled=True))
+    assert [ll.line for ll in lines] == [1, 2, 5]
+    assert lines[0].text.startswith("alert tcp any any")
