@@ -126,7 +126,7 @@ def run_cmd(
         if rules or netns:
             raise UsageError("--rules and --netns are for --backend kubernetes",
                              hint="the local agent takes its rules and node netns from "
-                                  "its state database (--db)")
+                                  "its state database; pick that with --db")
         from dpictl.agent.local_agent import run_local_agent
         from dpictl.paths import default_db_path
 
