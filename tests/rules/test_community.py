@@ -82,3 +82,22 @@ def test_shipped_snort2_file_with_disabled_rules_included(shared_dir: Path) -> N
     rs = load_rules([shared_dir / "rules" / "snort2-community.rules"], include_disabled=True)
     assert (rs.total, rs.failed) == (4013, 0)
     assert rs.by_sid(21562) is not None
+
+
+def test_option_splitting_agrees_with_idstools_on_every_snort2_rule(shared_dir: Path) -> None:
+    """idstools (suricata-update's parser) reads Snort 2.9 rules; our lexer must split every
+    community rule into the same keywords and values."""
+    from idstools import rule as idstools_rule
+
+    from dpictl.rules.tokens import logical_lines, split_options, split_rule
+
+    text = (shared_dir / "rules" / FILES["snort2"]).read_text()
+    checked = 0
+    for logical in logical_lines(text):
+        theirs = idstools_rule.parse(logical.text)
+        assert theirs is not None, logical.line
+        expected = [(o["name"], o["value"].strip() if o["value"] else None)
+                    for o in theirs["options"]]
+        assert split_options(split_rule(logical.text)[1]) == expected, logical.line
+        checked += 1
+    assert checked == 4013
