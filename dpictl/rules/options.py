@@ -106,6 +106,9 @@ class OptionBuilder:
             pcre = parse_pcre(value, self.buffer)
             if pcre.buffer == self.buffer:
                 pcre.field = self.field
+                at = self.last_match if self.syntax == "snort2" else None
+                if pcre.relative and at is not None and not pcre.rawbytes:
+                    pcre.buffer, pcre.field = at.buffer, at.field   # 2.9 /R: same cursor
             self.last_match = pcre
             self.options.append(pcre)
         elif keyword in CONTENT_MODIFIERS:

@@ -99,3 +99,9 @@ def test_snort2_rule_in_a_file_that_also_holds_snort3_rules() -> None:
                           'alert tcp any any -> any 80 (msg:"s3 too"; http_uri; content:"c"; sid:3;)\n')
     assert [(r.syntax, r.options[0].buffer) for r in rs.rules] == [
         ("snort3", "http_uri"), ("snort2", "http_uri"), ("snort3", "http_uri")]
+
+
+def test_relative_pcre_without_buffer_flag_continues_in_the_last_match_buffer() -> None:
+    opts = options('content:"id="; http_client_body; pcre:"/^\\d+/R"; pcre:"/x/";')
+    assert (opts[1].buffer, opts[1].relative) == ("http_client_body", True)
+    assert opts[2].buffer == "pkt_data"
