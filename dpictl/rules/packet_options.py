@@ -113,6 +113,8 @@ def parse_numeric(keyword: str, value: str | None, syntax: str,
     if keyword == "stream_size":
         args, extra = _stream_size_args(args)
     test = _comparison(keyword, args[0] if args else "", syntax)
+    if keyword == "urilen":
+        test.raw = True                  # Snort 2.9's default is the raw URI
     for flag in args[1:]:
         if keyword == "urilen" and flag in ("norm", "raw"):
             test.raw = flag == "raw"
@@ -121,7 +123,6 @@ def parse_numeric(keyword: str, value: str | None, syntax: str,
         else:
             raise RuleSyntaxError(f"unknown {keyword} argument {flag!r}")
     if keyword == "urilen":
-        test.raw = test.raw or "norm" not in args[1:]
         test.buffer = "http_raw_uri" if test.raw else "http_uri"
     elif keyword == "bufferlen":
         test.buffer = buffer
