@@ -179,11 +179,13 @@ def test_limits_from_intrusion_detection_are_applied_and_reported(lab):
 def test_sighup_reconfigures_without_restart(lab):
     backend, db = lab
     pid = agent_status(db)["pid"]
-    configure_agent(db, [Path("/work/shared/rules/snort3-community.rules")])
+    rules = db.with_name("one.rules")
+    rules.write_text('alert tcp any any -> any 80 (msg:"x"; content:"smk="; sid:9100003;)\n')
+    configure_agent(db, [rules])
     assert ensure_agent(db) == pid
-    status = wait_for(lambda: (agent_status(db).get("rules") or {}).get("loaded", 0) > 1000
-                      and agent_status(db), timeout=30)
-    assert status["pid"] == pid
+    status = wait_for(lambda: (agent_status(db).get("rules") or {}).get("paths") == [str(rules)]
+                      and agent_status(db))
+    assert status["pid"] == pid and status["rules"]["loaded"] == 1
     configure_agent(db, [])
     os.kill(pid, signal.SIGHUP)
     assert wait_for(lambda: (agent_status(db).get("rules") or {}).get("paths") == ["builtin"])

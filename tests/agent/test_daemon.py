@@ -35,9 +35,14 @@ def test_start_reconfigure_stop(db):
     assert pid > 0 and running_pid(AgentPaths.for_db(db)) == pid
     assert wait_for(lambda: agent_status(db).get("rules", {}).get("paths") == ["builtin"])
     assert ensure_agent(db) == pid                      # running: signalled, not restarted
-    configure_agent(db, [Path("/work/shared/rules/snort3-community.rules")])
+    rules = db.with_name("two.rules")
+    rules.write_text(
+        'alert tcp any any -> any 80 (msg:"a"; content:"aaa"; sid:9100001;)\n'
+        'alert tcp any any -> any 80 (msg:"b"; content:"bbb"; sid:9100002;)\n')
+    configure_agent(db, [rules])
     assert ensure_agent(db) == pid
-    assert wait_for(lambda: agent_status(db).get("rules", {}).get("loaded", 0) > 1000, 60)
+    assert wait_for(lambda: agent_status(db).get("rules", {}).get("paths") == [str(rules)])
+    assert agent_status(db)["rules"]["loaded"] == 2
     assert agent_status(db)["pid"] == pid
     assert stop_agent(db) is True
     # gone, and never a zombie of ours: it was double-forked away from this process, so
