@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dpictl.agent.limits import find_cgroups, remove_cgroups
-from dpictl.errors import PermissionDenied
+from dpictl.errors import ClusterError, PermissionDenied
 
 STOP_TIMEOUT = 10.0
 LOG_ROTATE_BYTES = 5 * 2**20        # one old log is kept, as agent.log.1
@@ -99,6 +99,9 @@ def ensure_agent(db_path: Path) -> int:
             return pid
         paths.status.unlink(missing_ok=True)
         pid = _spawn(paths)
+        if pid <= 0:
+            raise ClusterError("could not start the DPI agent",
+                               hint=f"see its log: {paths.log}")
         paths.pid.write_text(f"{pid}\n")
         _wait_exec(paths, pid)
         return pid
