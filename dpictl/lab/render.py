@@ -73,13 +73,13 @@ def status_tables(status: dict) -> list[RenderableType]:
     for p in status["pods"]:
         pods.add_row(p["namespace"], p["name"], p["ip"], p["interface"], p["node"])
     out.append(Text("Namespaces: " + (", ".join(status["namespaces"]) or "none"), style="bold"))
-    out.append(pods)
+    out.append(pods if status["pods"] else Text("Pods: none", style="bold"))
     dpi = Table(box=box.SIMPLE_HEAD, title="DeepPacketInspection", title_justify="left")
     for header in ("NAMESPACE", "NAME", "SELECTOR", "ACTIVE", "ERRORS"):
         dpi.add_column(header)
     for d in status["dpi"]:
         dpi.add_row(d["namespace"], d["name"], d["selector"], d["active"], str(d["errors"]))
-    out.append(dpi)
+    out.append(dpi if status["dpi"] else Text("DeepPacketInspection: none", style="bold"))
     agent = status["agent"]
     lines = Text()
     if agent.get("running"):
