@@ -229,8 +229,13 @@ def test_rule_report_lists_dropped_rules_and_caveats():
 
 
 def test_fast_pattern_choice():
-    sig = compile_rule(make_rule(ast.Content(b"long pattern"), ast.Content(b"fp", fast_pattern=True)), 0)
-    assert sig.fast == ("pkt_data", b"fp", False)
+    sig = compile_rule(make_rule(ast.Content(b"long pattern"),
+                                 ast.Content(b"fastpat", fast_pattern=True)), 0)
+    assert sig.fast == ("pkt_data", b"fastpat", False)
+    # a 1-2 byte fast_pattern is a poor prefilter: the longest content is used instead
+    sig = compile_rule(make_rule(ast.Content(b"long pattern"),
+                                 ast.Content(b"fp", fast_pattern=True)), 0)
+    assert sig.fast == ("pkt_data", b"long pattern", False)
     sig = compile_rule(make_rule(ast.Content(b"ab"), ast.Content(b"longest", nocase=True),
                                  ast.Content(b"negated and longer", negated=True)), 0)
     assert sig.fast == ("pkt_data", b"longest", True)
@@ -244,3 +249,11 @@ def test_fast_pattern_choice():
 def test_snort2_dsize_range_is_exclusive_like_suricata(syntax, size, expected):
     rule = make_rule(N("dsize", "<=>", 3, 5), syntax=syntax)
     assert matches(rule, make_packet(b"x" * size)) is expected
+
+
+def test_short_fast_patterns_still_find_their_rules():
+    rule = make_rule(ast.Content(b"|"), ast.Content(b"Q", nocase=True), dst_ports=ports((80, 80)))
+    assert compile_rule(rule, 0).fast[1] in (b"|", b"Q")
+    assert matches(rule, make_packet(b"a|q", dport=80))
+    assert not matches(rule, make_packet(b"a|q", dport=81))
+    assert not matches(rule, make_packet(b"aq", dport=80))
