@@ -15,7 +15,7 @@ _dpictl_complete() {
     case "$path" in
         "") words="agent alerts apply completion create delete exec get graph inspect lab patch rules run run-lab --debug --help --version" ;;
         "agent") words="install manifests run uninstall --help" ;;
-        "agent install") words="--context --dry-run --help --image --kubeconfig --namespace -n" ;;
+        "agent install") words="--context --dry-run --force --help --image --kubeconfig --namespace -n" ;;
         "agent manifests") words="--context --help --image --kubeconfig --namespace --offline -n" ;;
         "agent run") words="--backend --context --db --eve --help --kubeconfig --netns --no-eve --node --rules --verbose -B -r -v" ;;
         "agent uninstall") words="--context --crds --help --kubeconfig --namespace -n" ;;
@@ -37,8 +37,8 @@ _dpictl_complete() {
         "lab up") words="--backend --context --db --help --kubeconfig --rules --timeout -B -r" ;;
         "patch") words="--backend --context --db --help --kubeconfig --namespace --patch --type -B -n -p" ;;
         "rules") words="check show --help" ;;
-        "rules check") words="--conf --help --output --var -o" ;;
-        "rules show") words="--conf --gid --help --output --rules --var -o -r" ;;
+        "rules check") words="--conf --help --include-disabled --output --var -o" ;;
+        "rules show") words="--conf --gid --help --include-disabled --output --rules --var -o -r" ;;
         "run") words="--backend --context --db --help --image --kubeconfig --labels --namespace -B -l -n" ;;
         "run-lab") words="--backend --context --db --help --keep --kubeconfig --output --rules --timeout -B -o -r" ;;
     esac

@@ -1,4 +1,4 @@
-"""The dpictl agent's manifests: rendered from the templates in `deploy/`, applied in order.
+"""The dpictl agent's manifests: rendered from the templates in `dpictl/deploy/`, applied in order.
 
 The templates are data (YAML a reviewer can read and `kubectl apply` by hand); only three
 things are filled in: the namespace, the image, and the container's resources, which come
@@ -30,8 +30,8 @@ CRD_TEMPLATES = {"DeepPacketInspection": "deeppacketinspections.dpictl.io.yaml",
 
 
 def deploy_dir() -> Path:
-    """Where the templates live: `deploy/` next to the package (a source checkout)."""
-    here = Path(dpictl.__file__).resolve().parent.parent / "deploy"
+    """Where the templates live: `dpictl/deploy/`, shipped as package data."""
+    here = Path(dpictl.__file__).resolve().parent / "deploy"
     if not (here / "agent").is_dir():
         raise InputError(f"the agent templates are missing ({here}/agent)",
                          hint="run from a dpictl source checkout, or reinstall dpictl")
