@@ -25,7 +25,6 @@ from dpictl.engine.packet import Packet
 
 _PROTO_CLASSES = (6, 17, 1, 58, 0)   # 0: any other IP protocol
 _PORT_CACHE_MAX = 65536
-SHORT_PATTERN = 3
 
 # Which app buffers belong to which side of an HTTP transaction.
 RESPONSE_BUFFERS = frozenset({"http_stat_code", "http_stat_msg", "http_raw_status"})
@@ -37,15 +36,12 @@ REQUEST, RESPONSE = 1, 2
 class _Group:
     """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
 
-    __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "packet_only", "icmp", "short",
+    __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "packet_only", "icmp",
                  "_patterns", "_prefilter", "_port_cache", "_packet_only_cache")
 
     def __init__(self, icmp: bool = False) -> None:
         self.icmp = icmp          # ICMP groups index their header-only rules by itype
         self.nofp_chained: list[Signature] = []   # no fast pattern but content keywords
-        # fast patterns of 1-2 bytes hit almost every buffer: kept out of hyperscan (where
-        # they would cost a callback per scan) and tested with `in` after a port check
-        self.short: list[tuple[Signature, bytes, bool]] = []
         self.sigs: list[Signature] = []
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
@@ -63,35 +59,17 @@ class _Group:
             self.nofp.append(sig)
             if sig.chains:
                 self.nofp_chained.append(sig)
-        elif len(fast[0]) < SHORT_PATTERN:
-            self.short.append((sig, fast[0].lower() if fast[1] else fast[0], fast[1]))
         else:
             self.fp_sigs.append(sig)
             self._patterns.append(fast)
 
-    def prefilter(self, buf: bytes, dport: int) -> list[Signature]:
-        if not buf:
+    def prefilter(self, buf: bytes) -> list[Signature]:
+        if not self.fp_sigs or not buf:
             return []
-        out: list[Signature] = []
-        if self.fp_sigs:
-            if self._prefilter is None:
-                self._prefilter = Prefilter(self._patterns)
-            fp = self.fp_sigs
-            out = [fp[i] for i in self._prefilter.scan(buf)]
-        if self.short:
-            lower = None
-            for sig, pat, nocase in self.short:
-                dset = sig.dport_set
-                if dset is not None and dport not in dset:
-                    continue
-                if nocase:
-                    if lower is None:
-                        lower = buf.lower()
-                    if pat in lower:
-                        out.append(sig)
-                elif pat in buf:
-                    out.append(sig)
-        return out
+        if self._prefilter is None:
+            self._prefilter = Prefilter(self._patterns)
+        fp = self.fp_sigs
+        return [fp[i] for i in self._prefilter.scan(buf)]
 
     def nofp_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
         """Signatures without a fast pattern whose ports allow this packet (cached)."""
@@ -177,7 +155,7 @@ class Detector:
             nofp = group.nofp_for(pkt.sport, pkt.dport)
         if not data:
             return nofp
-        hits = group.prefilter(data, pkt.dport)
+        hits = group.prefilter(data)
         if not hits:
             return nofp
         cands = [*nofp, *hits]
@@ -227,7 +205,7 @@ class Detector:
         for name, group in self._app.items():
             buf = buffers.get(name)
             if buf:
-                for sig in group.prefilter(buf, pkt.dport):
+                for sig in group.prefilter(buf):
                     if sig.order not in seen:
                         seen.add(sig.order)
                         cands.append(sig)

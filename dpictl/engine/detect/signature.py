@@ -24,7 +24,6 @@ from dpictl.rules import ast
 PACKET_BUFFERS = frozenset({"pkt_data", "raw_data"})
 _PROTOS = {"tcp": (6,), "udp": (17,), "icmp": (1, 58), "ip": None}
 KIND_PACKET, KIND_APP = "packet", "app"
-SELECTIVE_PATTERN = 4   # shorter fast patterns match too often to be worth prefiltering
 
 
 class SignatureRejected(Exception):
@@ -215,11 +214,8 @@ def _is_dsize(opt: object) -> bool:
 
 
 def _fast_pattern(chains: tuple[Chain, ...]) -> tuple[str, bytes, bool] | None:
-    """The longest positive content; the author's fast_pattern when it is selective enough.
+    """The author's fast_pattern, else the longest positive content (Snort's choice).
 
-    Any content that must be present can serve the prefilter (it is only a necessary
-    condition), so the author's choice is a hint: a 1-2 byte fast_pattern hits nearly every
-    buffer and makes hyperscan report on every scan, so a longer content is preferred then.
     Only a content that must be present for the rule to match can filter candidates:
     negated contents never qualify, nor contents of the derived base64_data buffer.
     Header-field contents filter on the whole http_header buffer, which contains them.
@@ -233,8 +229,7 @@ def _fast_pattern(chains: tuple[Chain, ...]) -> tuple[str, bytes, bool] | None:
             if not isinstance(node, ast.Content) or node.negated or not node.pattern:
                 continue
             buffer = "http_header" if chain.field else chain.buffer
-            selective = node.fast_pattern and len(node.pattern) >= SELECTIVE_PATTERN
-            score = (1 << 20 if selective else 0) + len(node.pattern)
+            score = (1 << 20 if node.fast_pattern else 0) + len(node.pattern)
             if best is None or score > best[0]:
                 best = (score, buffer, node.pattern, node.nocase)
     if best is None:

