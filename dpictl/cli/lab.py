@@ -92,7 +92,7 @@ def _scenario_path(name: str) -> Path:
     given = Path(name).expanduser()
     if given.is_file():
         return given
-    shipped = Path(__file__).resolve().parents[2] / "scenarios"
+    shipped = Path(__file__).resolve().parents[1] / "scenarios"   # package data
     for candidate in (Path("scenarios") / f"{name}.yaml", shipped / f"{name}.yaml",
                       shipped / name):
         if candidate.is_file():

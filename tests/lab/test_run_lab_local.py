@@ -24,7 +24,7 @@ pytestmark = pytest.mark.root
 
 ROOT = Path(__file__).resolve().parents[2]
 RED_BLUE = ROOT / "scenarios" / "red-blue.yaml"
-COMMUNITY = Path("/work/shared/rules/snort3-community.rules")
+COMMUNITY = Path(__file__).resolve().parents[3] / "shared" / "rules" / "snort3-community.rules"
 EXPECTED = {"red1->red2": ["red/red1", "red/red2"], "red1->blue1": ["red/red1"],
             "blue2->red2": ["red/red2"], "blue2->blue1": []}
 

@@ -8,6 +8,8 @@ Prints packets/s and µs per packet, best of the rounds, in CPU time of this pro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import glob
 import sys
 import time
@@ -15,7 +17,7 @@ import time
 from dpictl.capture import open_pcap
 from dpictl.engine.decode import Decoder
 
-PCAPS = "/work/shared/pcaps/*.pcap*"
+PCAPS = str(Path(__file__).resolve().parents[4] / "shared" / "pcaps" / "*.pcap*")
 
 
 def load_frames() -> list[tuple[float, bytes, int, str | None]]:
