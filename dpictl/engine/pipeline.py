@@ -44,13 +44,26 @@ class Engine:
         self._chunks: dict[int, StreamChunks] = {}
         self._http = HttpInspection(self._detector)
         self._num = 0
-        self.stats: dict[str, int] = {
-            "packets": 0, "bytes": 0, "decode_errors": 0, "not_ip": 0, "alerts": 0,
-            "stream_chunks": 0, "outside_home_net": 0,
+        self._counters: dict[str, int] = {
+            "packets": 0, "bytes": 0, "decoder_exceptions": 0, "not_inspected": 0,
+            "alerts": 0, "stream_chunks": 0, "outside_home_net": 0,
             "rules_loaded": self._compiled.loaded, "rules_dropped": self._compiled.dropped,
         }
 
     # -- public API -------------------------------------------------------------------
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: packets, bytes, decode_errors, alerts, stream_chunks, rules_loaded,
+        rules_dropped..., plus the decoder's (`decode.*`) and flow table's (`flows.*`)."""
+        out = dict(self._counters)
+        dec = self._decoder.stats
+        out["decode_errors"] = (out["decoder_exceptions"] + dec.get("truncated", 0)
+                                + dec.get("malformed", 0) + dec.get("internal_errors", 0))
+        out.update({f"decode.{k}": v for k, v in dec.items()})
+        out.update({f"flows.{k}": v for k, v in self._flows.stats.items()})
+        out["flows.active"] = len(self._flows)
+        return out
+
     @property
     def rule_report(self) -> list[RuleProblem]:
         """Per-rule load-time findings; each unpacks as (gid, sid, reason)."""
@@ -64,16 +77,16 @@ class Engine:
     def feed(self, ts: float, frame: bytes, linktype: int,
              iface: str | None = None) -> list[Detection]:
         self._num += 1
-        stats = self.stats
+        stats = self._counters
         stats["packets"] += 1
         stats["bytes"] += len(frame)
         try:
             pkt = self._decoder.decode(ts, frame, linktype, iface, self._num)
         except Exception:  # a decoder bug must not stop a capture: count it
             pkt = None
-            stats["decode_errors"] += 1
+            stats["decoder_exceptions"] += 1
         if pkt is None or not pkt.ip_proto:
-            stats["not_ip"] += 1
+            stats["not_inspected"] += 1     # not IP, malformed, or a fragment held back
             return []
         if self._home is not None and not (self._home.match(pkt.src)
                                            or self._home.match(pkt.dst)):
@@ -105,7 +118,7 @@ class Engine:
         out: list[Detection] = []
         for flow in self._flows.drain():
             self._finish_flow(flow, None, out)
-        self.stats["alerts"] += len(out)
+        self._counters["alerts"] += len(out)
         return out
 
     # -- TCP: raw stream and HTTP -----------------------------------------------------
@@ -142,7 +155,7 @@ class Engine:
         if taken is None:
             return
         data = taken
-        self.stats["stream_chunks"] += 1
+        self._counters["stream_chunks"] += 1
         header = _flow_packet(flow, direction, like=pkt)
         for sig in self._detector.inspect_packet(header, data, flow, direction,
                                                  self._thresholds, stream=True):

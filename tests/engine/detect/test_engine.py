@@ -125,8 +125,11 @@ def test_stats_and_garbage_frames():
     assert engine.feed(1.0, b"\x00\x01", 1) == []
     assert engine.feed(1.0, b"", 1) == []
     assert engine.feed(1.0, b"\xff" * 60, 999) == []
-    assert engine.stats["packets"] == 3
-    assert engine.stats["alerts"] == 0
+    stats = engine.stats
+    assert stats["packets"] == 3 and stats["not_inspected"] == 3
+    assert stats["decode_errors"] >= 2            # the two truncated Ethernet frames
+    assert stats["decode.unsupported_linktype"] == 1
+    assert stats["alerts"] == 0 and stats["rules_loaded"] == 1
 
 
 def test_detection_carries_the_rule_and_packet():
