@@ -45,7 +45,8 @@ class Engine:
         self._http = HttpInspection(self._detector)
         self._num = 0
         self._counters: dict[str, int] = {
-            "packets": 0, "bytes": 0, "decoder_exceptions": 0, "not_inspected": 0,
+            "packets": 0, "bytes": 0, "decoder_exceptions": 0, "inspect_errors": 0,
+            "not_inspected": 0,
             "alerts": 0, "stream_chunks": 0, "outside_home_net": 0,
             "rules_loaded": self._compiled.loaded, "rules_dropped": self._compiled.dropped,
         }
@@ -93,6 +94,14 @@ class Engine:
             stats["outside_home_net"] += 1
             return []
         out: list[Detection] = []
+        try:
+            self._inspect(pkt, out)
+        except Exception:  # noqa: BLE001 - one bad packet must not end a long capture
+            stats["inspect_errors"] += 1
+        stats["alerts"] += len(out)
+        return out
+
+    def _inspect(self, pkt: Packet, out: list[Detection]) -> None:
         flow, to_server = self._flows.lookup(pkt)
         if not flow:
             flow, to_server_opt = None, None
@@ -110,8 +119,6 @@ class Engine:
             self._tcp(pkt, flow, to_server, matched, out)
         for gone in self._flows.pop_evicted():
             self._finish_flow(gone, None, out)
-        stats["alerts"] += len(out)
-        return out
 
     def flush(self) -> list[Detection]:
         """End of input: inspect what every stream still holds, then forget all flows."""

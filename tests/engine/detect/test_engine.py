@@ -151,3 +151,17 @@ def test_home_net_limits_what_is_inspected(home_net, expected):
     engine = Engine(ruleset.rules, home_net=home_net)
     ping = bytes(Ether() / IP(src=CLIENT, dst=SERVER) / ICMP(type=8))
     assert len(engine.feed(1.0, ping, 1)) == expected
+
+
+def test_an_internal_error_on_one_packet_is_counted_not_raised(monkeypatch):
+    engine = engine_for('alert icmp any any -> any any (msg:"p"; itype:8; sid:111; rev:1;)')
+    ping = bytes(Ether() / IP(src=CLIENT, dst=SERVER) / ICMP(type=8))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(engine._detector, "inspect_packet", boom)
+    assert engine.feed(1.0, ping, 1) == []
+    assert engine.stats["inspect_errors"] == 1
+    monkeypatch.undo()
+    assert [d.sid for d in engine.feed(2.0, ping, 1)] == [111]
