@@ -16,14 +16,13 @@ from __future__ import annotations
 from dpictl.engine.decode import Decoder
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
+from dpictl.engine.detect.http_inspection import HttpInspection
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, TURN_TRIGGER_PORTS, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
 from dpictl.engine.packet import PROTO_TCP, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
-
-from dpictl.engine.detect.http_inspection import HttpInspection
 
 
 class Engine:
@@ -116,7 +115,7 @@ class Engine:
         for sig in matched:
             out.append(self._detection(sig, pkt, flow, to_server_opt))
         if flow is not None and pkt.ip_proto == PROTO_TCP:
-            self._tcp(pkt, flow, to_server, matched, out)
+            self._tcp(pkt, flow, to_server, out)
         for gone in self._flows.pop_evicted():
             self._finish_flow(gone, None, out)
 
@@ -129,14 +128,13 @@ class Engine:
         return out
 
     # -- TCP: raw stream and HTTP -----------------------------------------------------
-    def _tcp(self, pkt: Packet, flow: Flow, to_server: bool, matched: list[Signature],
-             out: list[Detection]) -> None:
+    def _tcp(self, pkt: Packet, flow: Flow, to_server: bool, out: list[Detection]) -> None:
         streams = flow.streams
         if streams is None:
             return
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
-            chunks = self._chunks[flow.flow_id] = StreamChunks()
+            chunks = self._chunks[flow.flow_id] = StreamChunks(pkt.iface)
         if flow.server_port in TURN_TRIGGER_PORTS:
             self._inspect_chunk(pkt, flow, not to_server, chunks, out)
         if not pkt.payload:
@@ -166,13 +164,16 @@ class Engine:
         header = _flow_packet(flow, direction, like=pkt)
         for sig in self._detector.inspect_packet(header, data, flow, direction,
                                                  self._thresholds, stream=True):
-            out.append(self._detection(sig, pkt, flow, pkt_dir(flow, pkt)))
+            out.append(self._detection(sig, pkt, flow, _direction(flow, pkt)))
 
     def _finish_flow(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
         chunks = self._chunks.pop(flow.flow_id, None)
         if flow.streams is None:
             return
-        last = pkt if pkt is not None else _flow_packet(flow, True)
+        # the flow's end has no packet of its own (Suricata: a pseudo packet): alert with
+        # the flow's addresses, its last timestamp and the interface it was seen on
+        iface = chunks.iface if chunks is not None else None
+        last = pkt if pkt is not None else _flow_packet(flow, True, iface=iface)
         for direction in (True, False):
             rest = flow.streams[direction].flush()
             if chunks is not None:
@@ -182,7 +183,7 @@ class Engine:
         if self._http.active:
             for sig in self._http.finish(flow, _Oriented(flow, last), last.ts,
                                          self._thresholds):
-                out.append(self._detection(sig, last, flow, pkt_dir(flow, last)))
+                out.append(self._detection(sig, last, flow, _direction(flow, last)))
 
     def _detection(self, sig: Signature, pkt: Packet, flow: Flow | None,
                    to_server: bool | None) -> Detection:
@@ -193,7 +194,7 @@ class Engine:
             flow_id=flow.flow_id if flow is not None else 0)
 
 
-def pkt_dir(flow: Flow, pkt: Packet) -> bool:
+def _direction(flow: Flow, pkt: Packet) -> bool:
     return pkt.src == flow.client and pkt.sport == flow.client_port
 
 
@@ -214,13 +215,15 @@ class _Oriented:
         return hit
 
 
-def _flow_packet(flow: Flow, to_server: bool, like: Packet | None = None) -> Packet:
+def _flow_packet(flow: Flow, to_server: bool, like: Packet | None = None,
+                 iface: str | None = None) -> Packet:
+    """A header-only packet in one direction of `flow` (for rule header/flow checks)."""
     if to_server:
         src, sport, dst, dport = flow.client, flow.client_port, flow.server, flow.server_port
     else:
         src, sport, dst, dport = flow.server, flow.server_port, flow.client, flow.client_port
     base = like
-    return Packet(ts=base.ts if base else flow.last_ts, iface=base.iface if base else None,
+    return Packet(ts=base.ts if base else flow.last_ts, iface=base.iface if base else iface,
                   num=base.num if base else 0, ip_version=6 if ":" in src else 4, src=src,
                   dst=dst, ip_proto=flow.proto, sport=sport, dport=dport,
                   ttl=base.ttl if base else 0)

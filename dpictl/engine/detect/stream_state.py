@@ -19,9 +19,10 @@ CHUNK_LIMIT = 2560   # Suricata stream.reassembly.toserver/toclient-chunk-size (
 
 
 class StreamChunks:
-    __slots__ = ("pending", "sizes")
+    __slots__ = ("pending", "sizes", "iface")
 
-    def __init__(self) -> None:
+    def __init__(self, iface: str | None = None) -> None:
+        self.iface = iface          # where the flow was seen, for alerts raised at its end
         # index by to_server (False=0: to client, True=1: to server)
         self.pending: list[list[bytes]] = [[], []]
         self.sizes = [0, 0]

@@ -43,10 +43,10 @@ def tcp_session(*segments: tuple[bool, bytes], dport: int = 80) -> list[bytes]:
     return frames
 
 
-def run(engine: Engine, frames: list[bytes], linktype: int = 1) -> list:
+def run(engine: Engine, frames: list[bytes], linktype: int = 1, iface: str | None = None) -> list:
     dets = []
     for i, f in enumerate(frames):
-        dets += engine.feed(1700000000.0 + i * 0.01, f, linktype)
+        dets += engine.feed(1700000000.0 + i * 0.01, f, linktype, iface)
     return dets + engine.flush()
 
 
@@ -73,8 +73,11 @@ def test_lab_rule_from_snort3_community_file_alerts_on_lab_pcap(shared_dir):
 def test_pattern_split_across_segments_is_found_in_the_stream():
     engine = engine_for('alert tcp any any -> any 80 (msg:"split"; flow:to_server,established; '
                         'content:"EVILPATTERN"; sid:100; rev:1;)')
-    dets = run(engine, tcp_session((True, b"xxEVIL"), (True, b"PATTERNyy")))
+    dets = run(engine, tcp_session((True, b"xxEVIL"), (True, b"PATTERNyy")), iface="cali0")
     assert [d.sid for d in dets] == [100]
+    # found when the stream ends (a small stream is inspected then, as in Suricata)
+    assert dets[0].iface == "cali0"
+    assert {dets[0].src_ip, dets[0].dst_ip} == {CLIENT, SERVER}
 
 
 def test_http_buffers_from_the_app_layer():
