@@ -18,7 +18,7 @@ from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
 from dpictl.engine.detect.http_inspection import HttpInspection
 from dpictl.engine.detect.signature import Signature
-from dpictl.engine.detect.stream_state import CHUNK_LIMIT, TURN_TRIGGER_PORTS, StreamChunks
+from dpictl.engine.detect.stream_state import CHUNK_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
 from dpictl.engine.packet import PROTO_TCP, Detection, Packet
@@ -108,7 +108,7 @@ class Engine:
             to_server_opt = to_server
         # Suricata (detect.c, DetectEngineInspectRulePayloadMatches): a segment added to a
         # tracked TCP stream is inspected as stream data, not as a packet, except by
-        # signatures that need the packet (dsize, flow:no_stream)
+        # signatures that need the packet (dsize, flow:no_stream, content with depth/offset)
         stream_added = bool(pkt.payload) and flow is not None and flow.streams is not None
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
@@ -135,8 +135,6 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks(pkt.iface)
-        if flow.server_port in TURN_TRIGGER_PORTS:
-            self._inspect_chunk(pkt, flow, not to_server, chunks, out)
         if not pkt.payload:
             return
         data = streams[to_server].add(pkt)

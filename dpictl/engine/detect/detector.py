@@ -36,8 +36,8 @@ REQUEST, RESPONSE = 1, 2
 class _Group:
     """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
 
-    __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "packet_only", "icmp",
-                 "_patterns", "_prefilter", "_port_cache", "_packet_only_cache")
+    __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "icmp",
+                 "_patterns", "_prefilter", "_port_cache")
 
     def __init__(self, icmp: bool = False) -> None:
         self.icmp = icmp          # ICMP groups index their header-only rules by itype
@@ -45,16 +45,12 @@ class _Group:
         self.sigs: list[Signature] = []
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
-        self.packet_only: list[Signature] = []     # no content, or content on the packet only
-        self._packet_only_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
         self._patterns: list[tuple[bytes, bool]] = []
         self._prefilter: Prefilter | None = None
         self._port_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
 
     def add(self, sig: Signature, fast: tuple[bytes, bool] | None) -> None:
         self.sigs.append(sig)
-        if not sig.chains or sig.packet_only:
-            self.packet_only.append(sig)
         if fast is None:
             self.nofp.append(sig)
             if sig.chains:
@@ -91,17 +87,6 @@ class _Group:
             self._port_cache[key] = hit
         return hit
 
-    def packet_only_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
-        """For a segment that went into a stream: only signatures that need the packet."""
-        key = (sport, dport)
-        hit = self._packet_only_cache.get(key)
-        if hit is None:
-            if len(self._packet_only_cache) >= _PORT_CACHE_MAX:
-                self._packet_only_cache.clear()
-            hit = tuple(s for s in self.packet_only if _ports_may_match(s, sport, dport))
-            self._packet_only_cache[key] = hit
-        return hit
-
 
 def _ports_may_match(sig: Signature, sport: int, dport: int) -> bool:
     fwd = ((sig.sports is None or sig.sports.match(sport))
@@ -121,6 +106,8 @@ class Detector:
         for rank, sig in enumerate(self.signatures):
             sig.order = rank
         self._packet: dict[int, _Group] = {p: _Group(icmp=p in (1, 58)) for p in _PROTO_CLASSES}
+        # TCP segments that went into a stream: only rules that need the packet itself
+        self._segment = _Group()
         self._app: dict[str, _Group] = {}
         self._app_nofp: list[Signature] = []
         for sig in self.signatures:
@@ -132,6 +119,8 @@ class Detector:
                     if (sig.protos is None or proto in sig.protos
                             or proto == 0 and any(p not in _PROTO_CLASSES for p in sig.protos)):
                         self._packet[proto].add(sig, fast)
+                if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
+                    self._segment.add(sig, fast)
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
 
     def _add_app(self, sig: Signature) -> None:
@@ -144,9 +133,8 @@ class Detector:
     # -- packets and raw stream -------------------------------------------------------
     def packet_candidates(self, pkt: Packet, data: bytes, stream_added: bool = False,
                           stream: bool = False) -> list[Signature] | tuple:
-        group = self._packet.get(pkt.ip_proto) or self._packet[0]
-        if stream_added:
-            return group.packet_only_for(pkt.sport, pkt.dport)
+        group = self._segment if stream_added else (
+            self._packet.get(pkt.ip_proto) or self._packet[0])
         if stream:   # header-only rules are per packet; a chunk needs content keywords
             nofp = group.nofp_chained
         elif group.icmp:
@@ -179,7 +167,7 @@ class Detector:
                 continue
             if stream and (sig.packet_only or not sig.chains) or not stream and sig.stream_only:
                 continue
-            if sig.chains and (not data or stream_added and not sig.packet_only):
+            if sig.chains and (not data or stream_added and not sig.on_packet):
                 continue
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue

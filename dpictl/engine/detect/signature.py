@@ -63,6 +63,7 @@ class Signature:
     detection_filter: ast.Threshold | None
     fast: tuple[str, bytes, bool] | None      # (buffer, pattern, nocase)
     packet_only: bool                         # dsize / no_stream: never on stream data
+    on_packet: bool                           # inspected on each segment of a TCP stream too
     stream_only: bool
     notes: list[str] = field(default_factory=list)
     # explicit destination-port set for a one-way rule (None: test with `dports`), so the
@@ -157,6 +158,14 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
     protos = _narrow_by_ip_proto(protos, rule.options)
     packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
+    # Suricata (detect-parse.c) sets SIG_FLAG_REQUIRE_PACKET for dsize and for a payload
+    # content with depth or offset: such rules also inspect each TCP segment as a packet;
+    # the others only see TCP payload through the reassembled stream. (Checked against
+    # Suricata 7.0.10 with probe rules: content with depth/offset/offset:0 alert on the
+    # segment; plain content, pcre, isdataat, byte_test only on stream data.)
+    on_packet = packet_only or any(
+        isinstance(o, ast.Content) and o.buffer in PACKET_BUFFERS
+        and (o.offset is not None or o.depth is not None) for o in rule.options)
     stream_only = bool(flow and flow.only_stream)
     if flow and (flow.only_frag or flow.no_frag):
         notes.append("flow:only_frag/no_frag evaluated on the reassembled packet")
@@ -168,7 +177,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         buffer_tests=tuple(buffer_tests), stream_size=tuple(stream_size),
         flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
         threshold=threshold, detection_filter=dfilter, fast=_fast_pattern(compiled),
-        packet_only=packet_only, stream_only=stream_only, notes=notes)
+        packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes)
 
 
 def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:

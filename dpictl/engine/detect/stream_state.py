@@ -10,11 +10,6 @@ reported again for it (Suricata de-duplicates within one inspection).
 
 from __future__ import annotations
 
-# Server ports whose protocol Suricata parses record by record, so that its raw stream
-# inspection follows the messages; without such a parser we approximate a message
-# boundary by the turn of direction (a request/response protocol). Measured on the oracle:
-# SMB alert counts match exactly with this, and not without it.
-TURN_TRIGGER_PORTS = frozenset({139, 445})
 CHUNK_LIMIT = 2560   # Suricata stream.reassembly.toserver/toclient-chunk-size (oracle config)
 
 
@@ -44,4 +39,4 @@ class StreamChunks:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-__all__ = ["StreamChunks", "CHUNK_LIMIT", "TURN_TRIGGER_PORTS"]
+__all__ = ["StreamChunks", "CHUNK_LIMIT"]

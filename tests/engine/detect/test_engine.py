@@ -168,3 +168,31 @@ def test_an_internal_error_on_one_packet_is_counted_not_raised(monkeypatch):
     assert engine.stats["inspect_errors"] == 1
     monkeypatch.undo()
     assert [d.sid for d in engine.feed(2.0, ping, 1)] == [111]
+
+
+# Probe rules run through Suricata 7.0.10 on the same session (client: "HELLO there",
+# "USER bob", "PASS x"; server replies): which alert on the segment itself (pkt_num of
+# the "USER bob" segment) and which only on the reassembled stream at the flow's end.
+PROBES = """
+alert tcp any any -> any any (msg:"depth"; flow:established,to_server; content:"USER "; depth:5; sid:1; rev:1;)
+alert tcp any any -> any any (msg:"plain"; flow:established,to_server; content:"USER "; sid:2; rev:1;)
+alert tcp any any -> any any (msg:"offset0"; flow:established,to_server; content:"USER "; offset:0; sid:3; rev:1;)
+alert tcp any any -> any any (msg:"pcre ^"; flow:established,to_server; pcre:"/^USER /"; sid:6; rev:1;)
+alert tcp any any -> any any (msg:"pcre"; flow:established,to_server; pcre:"/USER bob/"; sid:7; rev:1;)
+alert tcp any any -> any any (msg:"dsize"; flow:established,to_server; dsize:<20; content:"USER "; sid:9; rev:1;)
+alert tcp any any -> any any (msg:"isdataat"; flow:established,to_server; content:"USER "; isdataat:!50; sid:11; rev:1;)
+alert tcp any any -> any any (msg:"byte_test"; flow:established,to_server; content:"bob"; byte_test:1,=,85,0; sid:13; rev:1;)
+"""
+
+
+def test_tcp_segments_versus_stream_like_suricata():
+    engine = engine_for(PROBES)
+    frames = tcp_session((True, b"HELLO there\r\n"), (False, b"220 hi\r\n"),
+                         (True, b"USER bob\r\n"), (False, b"331 pw\r\n"),
+                         (True, b"PASS x\r\n"), (False, b"230 ok\r\n"), dport=4321)
+    user_segment = 8                                   # 1-based frame number
+    dets = run(engine, frames)
+    on_segment = sorted(d.sid for d in dets if d.pkt_num == user_segment)
+    at_end = sorted(d.sid for d in dets if d.pkt_num != user_segment)
+    assert on_segment == [1, 3, 9]           # Suricata: 1, 3, 9 (and 4, 5, 10, 12)
+    assert at_end == [2, 3, 7, 11]           # Suricata: 2, 3, 7, 8, 10, 11, 12
