@@ -18,10 +18,10 @@ from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
 from dpictl.engine.detect.http_inspection import HttpInspection
 from dpictl.engine.detect.signature import Signature
-from dpictl.engine.detect.stream_state import CHUNK_LIMIT, StreamChunks
+from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
-from dpictl.engine.packet import PROTO_TCP, Detection, Packet
+from dpictl.engine.packet import PROTO_TCP, TH_ACK, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
 
 
@@ -109,7 +109,13 @@ class Engine:
         # Suricata (detect.c, DetectEngineInspectRulePayloadMatches): a segment added to a
         # tracked TCP stream is inspected as stream data, not as a packet, except by
         # signatures that need the packet (dsize, flow:no_stream, content with depth/offset)
-        stream_added = bool(pkt.payload) and flow is not None and flow.streams is not None
+        # (a segment the stream refuses - before the handshake completed, past the
+        # reassembly depth - is inspected as a packet, as Suricata does without
+        # PKT_STREAM_ADD)
+        stream_added = False
+        if pkt.payload and flow is not None and flow.streams is not None:
+            stream = flow.streams[to_server]
+            stream_added = not (stream.closed or stream.depth_reached)
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
         for sig in matched:
@@ -135,11 +141,16 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks(pkt.iface)
+        # this packet acknowledges the other direction: inspect it once a chunk is covered
+        if pkt.tcp_flags & TH_ACK and chunks.pending[not to_server]:
+            if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT:
+                self._inspect_chunk(pkt, flow, not to_server, chunks, out, acked_only=True)
         if not pkt.payload:
             return
-        data = streams[to_server].add(pkt)
+        stream = streams[to_server]
+        data = stream.add(pkt)
         if data:
-            chunks.add(to_server, data)
+            waiting = chunks.add(to_server, data, stream.next_seq)
             if self._http.active:
                 oriented = _Oriented(flow, pkt)
                 for sig in self._http.feed(pkt, oriented, flow, to_server, data,
@@ -149,12 +160,12 @@ class Engine:
                 # AppLayerParserTriggerRawStreamReassembly)
                 for direction in self._http.pop_raw_triggers():
                     self._inspect_chunk(pkt, flow, direction, chunks, out)
-            if chunks.size(to_server) >= CHUNK_LIMIT:
+            if waiting >= UNACKED_LIMIT:
                 self._inspect_chunk(pkt, flow, to_server, chunks, out)
 
     def _inspect_chunk(self, pkt: Packet, flow: Flow, direction: bool, chunks: StreamChunks,
-                       out: list[Detection]) -> None:
-        taken = chunks.take(direction)
+                       out: list[Detection], acked_only: bool = False) -> None:
+        taken = chunks.take(direction, acked_only)
         if taken is None:
             return
         data = taken

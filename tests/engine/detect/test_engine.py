@@ -196,3 +196,32 @@ def test_tcp_segments_versus_stream_like_suricata():
     at_end = sorted(d.sid for d in dets if d.pkt_num != user_segment)
     assert on_segment == [1, 3, 9]           # Suricata: 1, 3, 9 (and 4, 5, 10, 12)
     assert at_end == [2, 3, 7, 11]           # Suricata: 2, 3, 7, 8, 10, 11, 12
+
+
+def test_unacknowledged_stream_data_is_inspected_past_a_bound():
+    """Without ACKs from the peer, waiting bytes are inspected once UNACKED_LIMIT is reached
+    (memory stays bounded), not only at the flow's end."""
+    from dpictl.engine.detect.stream_state import UNACKED_LIMIT
+
+    engine = engine_for('alert tcp any any -> any any (msg:"m"; content:"NEEDLE"; sid:112; '
+                        'rev:1;)')
+    segments = [(True, b"x" * 1000 + (b"NEEDLE" if i == 3 else b""))
+                for i in range(UNACKED_LIMIT // 1000 + 2)]
+    frames = tcp_session(*segments)
+    # keep the handshake, drop the server's ACKs of the data
+    kept = frames[:3] + [f for f in frames[3:] if Ether(f)[IP].src == CLIENT]
+    dets = []
+    for i, f in enumerate(kept):
+        dets += engine.feed(1.0 + i, f, 1)
+    assert [d.sid for d in dets] == [112]
+
+
+def test_one_way_capture_without_handshake_is_inspected_per_packet():
+    engine = engine_for('alert tcp any any -> any any (msg:"m"; content:"NEEDLE"; sid:113; '
+                        'rev:1;)')
+    frames = tcp_session((True, b"xxNEEDLExx"))
+    client_only = [f for f in frames if Ether(f)[IP].src == CLIENT]   # no SYN/ACK
+    dets = []
+    for i, f in enumerate(client_only):
+        dets += engine.feed(1.0 + i, f, 1)
+    assert [d.sid for d in dets] == [113]
