@@ -94,6 +94,9 @@ Action = Union[PatchStep, NamespacesStep, PodsStep, ApplyStep, PodIpsStep, Traff
 class Step:
     title: str
     action: Action
+    # An optional step whose kind the cluster does not serve (FelixConfiguration without
+    # Calico) is reported as skipped instead of failing the lab: it does not gate DPI.
+    optional: bool = False
 
     @property
     def kind(self) -> str:

@@ -71,14 +71,17 @@ def _scenario(doc: Any, source: str) -> Scenario:
 
 
 def _step(raw: Any, where: str) -> Step:
-    raw = _mapping(raw, where, {"name", *_PARSERS})
+    raw = _mapping(raw, where, {"name", "optional", *_PARSERS})
     kinds = [k for k in raw if k in _PARSERS]
     if len(kinds) != 1:
         raise _Invalid(where, "needs exactly one of: " + ", ".join(_PARSERS))
     kind = kinds[0]
     action = _PARSERS[kind](raw[kind], f"{where}.{kind}")
     title = raw.get("name") or kind
-    return Step(title=_string(title, f"{where}.name"), action=action)
+    optional = raw.get("optional", False)
+    if not isinstance(optional, bool):
+        raise _Invalid(f"{where}.optional", "must be true or false")
+    return Step(title=_string(title, f"{where}.name"), action=action, optional=optional)
 
 
 def _patch(raw: Any, where: str) -> PatchStep:

@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 
 from dpictl.errors import ClusterError, DpictlError, NotFound
 from dpictl.lab.environment import LabEnvironment
-from dpictl.lab.report import FAILED, StepResult, TrafficResult
+from dpictl.lab.report import FAILED, SKIPPED, StepResult, TrafficResult
 from dpictl.lab.scenario import (ApplyStep, NamespacesStep, PatchStep, PodIpsStep, PodRef,
                                  PodsStep, Step, Traffic, TrafficStep)
 
@@ -75,6 +75,11 @@ class StepRunner:
         started = time.monotonic()
         try:
             result.detail = _HANDLERS[type(step.action)](self, step.action)
+        except NotFound as err:
+            if step.optional:
+                result.status, result.detail = SKIPPED, f"skipped (optional): {err}"
+            else:
+                result.status, result.detail, result.error = FAILED, str(err), err
         except DpictlError as err:
             result.status, result.detail, result.error = FAILED, str(err), err
         result.seconds = time.monotonic() - started

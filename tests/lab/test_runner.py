@@ -104,3 +104,33 @@ def test_existing_namespace_is_refused():
     env.backend.create_namespace("red")
     with pytest.raises(Exception, match="namespace 'red' already exists"):
         run_scenario(load_scenario(RED_BLUE), env, timeout=1)
+
+
+def test_optional_step_the_cluster_does_not_serve_is_skipped_not_failed():
+    """A cluster without Calico has no FelixConfiguration: the lab goes on without it."""
+    from dpictl.errors import NotFound
+
+    env = fake_env()
+
+    def no_felix(*args, **kwargs):
+        raise NotFound("FelixConfiguration is not served by this cluster")
+    env.backend.patch = no_felix
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=2)
+    assert report.passed, report.failures()
+    assert report.steps[0].status == "skipped"
+    assert "not served" in report.steps[0].detail
+
+
+def test_required_step_that_is_not_found_fails():
+    from dpictl.errors import NotFound
+
+    doc = yaml.safe_load(RED_BLUE.read_text())
+    doc["steps"][0].pop("optional")
+    env = fake_env()
+
+    def no_felix(*args, **kwargs):
+        raise NotFound("FelixConfiguration is not served by this cluster")
+    env.backend.patch = no_felix
+    report = run_scenario(parse_scenario(yaml.safe_dump(doc)), env, timeout=1)
+    assert not report.passed
+    assert report.steps[0].status == "failed"

@@ -135,3 +135,18 @@ def test_every_shipped_scenario_loads():
     assert len(shipped) >= 2
     for path in shipped:
         assert load_scenario(path).traffic
+
+
+def test_optional_must_be_a_boolean():
+    import yaml as _yaml
+
+    from dpictl.errors import InputError
+    from dpictl.lab import parse_scenario
+
+    doc = {"name": "x", "steps": [{"name": "felix", "optional": "yes",
+                                   "patch": {"kind": "FelixConfiguration", "name": "default",
+                                             "patch": {"spec": {}}}},
+                                  {"traffic": [{"from": "a/b", "to": "a/c",
+                                                "expect": {"alerts": 0}}]}]}
+    with pytest.raises(InputError, match=r"steps\[0\]\.optional"):
+        parse_scenario(_yaml.safe_dump(doc))
