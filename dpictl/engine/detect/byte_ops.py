@@ -2,8 +2,8 @@
 
 Semantics follow Suricata 7 (the oracle): extraction must fit in the buffer, a `string`
 field must start with at least one digit of its base, a bitmask is applied and the value
-shifted right by the mask's trailing zero bits, and a byte_jump that lands outside the
-buffer (including exactly at its end) fails. Values named by `byte_extract`/`byte_math`
+shifted right by the mask's trailing zero bits, and a byte_jump that lands past the end of
+the buffer fails (exactly at the end is allowed; before the start is clamped to the start). Values named by `byte_extract`/`byte_math`
 live in the per-inspection variable dict `env`.
 """
 
@@ -107,9 +107,11 @@ def byte_jump(op: ByteJump, buf: bytes, cursor: int, env: dict[str, int]) -> int
     else:
         target = pos + op.count + value
     target += post
-    if target < 0 or target >= len(buf):
+    # Measured on Suricata 7.0.10: a jump may land exactly at the end of the buffer, one
+    # before its start lands on its start, one past its end fails.
+    if target > len(buf):
         return None
-    return target
+    return max(target, 0)
 
 
 def byte_extract(op: ByteExtract, buf: bytes, cursor: int, env: dict[str, int]) -> int | None:

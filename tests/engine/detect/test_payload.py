@@ -94,7 +94,11 @@ CASES = [
      b"\x03abZ", True),
     ("byte_jump post_offset", [ByteJump(1, 0, post_offset=-1), C(b"bZ", within=2)],
      b"\x02abZ", True),
-    ("byte_jump to end fails", [ByteJump(1, 0)], b"\x02ab", False),
+    ("byte_jump to the end", [ByteJump(1, 0), IsDataAt(1, relative=True, negated=True)],
+     b"\x02ab", True),
+    ("byte_jump past the end fails", [ByteJump(1, 0)], b"\x03ab", False),
+    ("byte_jump before start clamps", [ByteJump(1, 0, post_offset=-10), C(b"\x02", within=1)],
+     b"\x02ab", True),
     ("byte_jump relative", [C(b"L"), ByteJump(1, 0, relative=True), C(b"Z", within=1)],
      b"L\x01xZ", True),
     # byte_extract / byte_math variables
@@ -143,3 +147,26 @@ def test_backtracking_is_bounded():
     start = time.perf_counter()
     assert run(nodes, b"a" * 5000) is False
     assert time.perf_counter() - start < 1.0
+
+
+def test_relative_keyword_binds_past_absolute_ones_for_backtracking():
+    # found by differential testing against Suricata 7.0.10: the negated relative content
+    # fails after the first "ab"; Suricata retries "ab" although isdataat:5 and the
+    # byte_test sit between them, and matches at the second occurrence
+    nodes = [C(b"ab", depth=8), IsDataAt(5), ByteTest(1, ">", 97, 3, relative=True),
+             C(b"ab", negated=True, within=7)]
+    assert run(nodes, b"ababbbbccbcacba")
+
+
+@pytest.mark.parametrize("nodes,buf,expected", [
+    # relative content binds through an absolute keyword: retried (Suricata matches)
+    ([C(b"x"), IsDataAt(1), C(b"B", within=1)], b"xAxB", True),
+    ([C(b"x"), ByteTest(1, ">", 0, 0), C(b"B", within=1)], b"xAxB", True),
+    # a relative byte_test right after the content: retried
+    ([C(b"x"), ByteTest(1, "=", 66, 0, relative=True)], b"xAxB", True),
+    # a relative byte_test after an absolute keyword is not bound: no retry (Suricata: none)
+    ([C(b"bba", nocase=True), IsDataAt(4), ByteTest(1, "=", 97, 0, relative=True)],
+     b"ccaacbbbabbaabcab", False),
+])
+def test_which_matches_are_retried_like_suricata(nodes, buf, expected):
+    assert run(nodes, buf) is expected
