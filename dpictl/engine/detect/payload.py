@@ -33,7 +33,7 @@ class Op:
     """One compiled option of a chain. `rel_next`: the next option is relative to this one."""
 
     __slots__ = ("kind", "node", "pattern", "nocase", "negated", "relative", "rel_next",
-                 "regex")
+                 "regex", "min_start", "ends_with")
 
     def __init__(self, node) -> None:
         self.kind = _KINDS[type(node)]
@@ -42,6 +42,8 @@ class Op:
         self.nocase = False
         self.negated = bool(getattr(node, "negated", False))
         self.rel_next = False
+        self.min_start: int | None = None   # lowest start Suricata's limit propagation allows
+        self.ends_with = False              # the match must end the buffer (folded isdataat)
         self.regex: Regex | None = None
         if self.kind == K_CONTENT:
             self.nocase = node.nocase
@@ -55,7 +57,7 @@ class Op:
 
 def compile_chain(nodes: list) -> tuple[Op, ...]:
     """Compile one buffer's options (in rule order); raises RegexError for a bad pcre."""
-    ops = [Op(node) for node in nodes]
+    ops = _fold_ends_with([Op(node) for node in nodes])
     # Which content/pcre is retried at its next occurrence when what follows fails
     # (Suricata's DETECT_CONTENT_RELATIVE_NEXT), as measured on Suricata 7.0.10: a relative
     # content or pcre binds to the nearest earlier content/pcre, skipping absolute keywords
@@ -71,7 +73,40 @@ def compile_chain(nodes: list) -> tuple[Op, ...]:
                     break
         elif ops[j - 1].kind in _MATCHERS:
             ops[j - 1].rel_next = True
+    _propagate_negated_limits(ops)
     return tuple(ops)
+
+
+def _fold_ends_with(ops: list[Op]) -> list[Op]:
+    """Suricata turns `content:X; isdataat:!1,relative;` into "X ends the buffer"
+    (endswith on the content), which differs from the literal reading for a negated X:
+    "the buffer does not end with X" rather than "nothing follows the cursor"."""
+    out: list[Op] = []
+    for op in ops:
+        node = op.node
+        if (op.kind == K_DATAAT and op.negated and op.relative and node.offset == 1
+                and out and out[-1].kind == K_CONTENT and not out[-1].ends_with):
+            out[-1].ends_with = True
+            continue
+        out.append(op)
+    return out
+
+
+def _propagate_negated_limits(ops: list[Op]) -> None:
+    """Suricata's DetectContentPropagateLimits, for one case measured on 7.0.10: a content
+    with `distance` after a negated content without offset/depth/relative keywords may not
+    start before that content's length + distance, as if the negated content had matched
+    at the start (with offset/depth on the negated content nothing is propagated)."""
+    for j, op in enumerate(ops):
+        if op.kind != K_CONTENT or not isinstance(op.node.distance, int):
+            continue
+        for k in range(j - 1, -1, -1):
+            prev = ops[k]
+            if prev.kind in _MATCHERS:
+                if (prev.kind == K_CONTENT and prev.negated and not prev.relative
+                        and prev.node.offset is None and prev.node.depth is None):
+                    op.min_start = len(prev.pattern) + op.node.distance
+                break
 
 
 class Inspection:
@@ -113,6 +148,8 @@ def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -
                 start = cursor + dist
                 if start < 0:
                     start = 0
+                if op.min_start is not None and start < op.min_start:
+                    start = op.min_start
                 end = blen
                 if node.within is not None:
                     within = byte_ops.resolve(node.within, env)
@@ -131,7 +168,12 @@ def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -
                     end = min(blen, start + depth)
             hay = st.lower(buf) if op.nocase else buf
             pat = op.pattern
-            pos = hay.find(pat, start, end) if end - start >= len(pat) else -1
+            if op.ends_with:       # only one place can match: the end of the buffer
+                last = blen - len(pat)
+                pos = last if (end == blen and last >= start
+                               and hay.startswith(pat, last)) else -1
+            else:
+                pos = hay.find(pat, start, end) if end - start >= len(pat) else -1
             if op.negated:
                 if pos >= 0:
                     return NO_MATCH if op.relative else STOP
@@ -154,6 +196,8 @@ def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -
                 if saved is not None:
                     env.clear()
                     env.update(saved)
+                if op.ends_with:
+                    return NO_MATCH
                 pos = hay.find(pat, pos + 1, end) if end - pos - 1 >= len(pat) else -1
                 if pos < 0:
                     return NO_MATCH

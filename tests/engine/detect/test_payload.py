@@ -170,3 +170,27 @@ def test_relative_keyword_binds_past_absolute_ones_for_backtracking():
 ])
 def test_which_matches_are_retried_like_suricata(nodes, buf, expected):
     assert run(nodes, buf) is expected
+
+
+@pytest.mark.parametrize("nodes,expected", [
+    # measured on Suricata 7.0.10 with payload "abcdefgh"
+    ([C(b"zz", negated=True), C(b"a", distance=0, within=1)], False),
+    ([C(b"zz", negated=True), C(b"a", within=1)], True),
+    ([C(b"zz", negated=True), C(b"c", distance=0, within=3)], True),
+    ([C(b"zzz", negated=True), C(b"cd", distance=0, within=4)], False),
+    ([C(b"zzz", negated=True), C(b"d", distance=0, within=4)], True),
+])
+def test_relative_content_after_absolute_negated_content(nodes, expected):
+    assert run(nodes, b"abcdefgh") is expected
+
+
+@pytest.mark.parametrize("nodes,buf,expected", [
+    ([C(b"cbb"), IsDataAt(1, negated=True, relative=True)], b"xxcbb", True),
+    ([C(b"cbb"), IsDataAt(1, negated=True, relative=True)], b"cbbxx", False),
+    ([C(b"ab"), IsDataAt(1, negated=True, relative=True)], b"abxab", True),
+    # negated: "does not end with" (Suricata folds the isdataat into endswith)
+    ([C(b"cbb", negated=True), IsDataAt(1, negated=True, relative=True)], b"abbbaaca", True),
+    ([C(b"cbb", negated=True), IsDataAt(1, negated=True, relative=True)], b"aacbb", False),
+])
+def test_isdataat_not_1_relative_is_endswith(nodes, buf, expected):
+    assert run(nodes, buf) is expected
