@@ -45,11 +45,11 @@ class _Group:
         self.sigs: list[Signature] = []
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
-        self._patterns: list[tuple[bytes, bool]] = []
+        self._patterns: list[tuple[bytes, bool, int, int]] = []
         self._prefilter: Prefilter | None = None
         self._port_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
 
-    def add(self, sig: Signature, fast: tuple[bytes, bool] | None) -> None:
+    def add(self, sig: Signature, fast: tuple[bytes, bool, int, int] | None) -> None:
         self.sigs.append(sig)
         if fast is None:
             self.nofp.append(sig)
@@ -114,7 +114,7 @@ class Detector:
             if sig.kind == KIND_APP:
                 self._add_app(sig)
             else:
-                fast = (sig.fast[1], sig.fast[2]) if sig.fast else None
+                fast = (sig.fast[1], sig.fast[2], *sig.fast_bounds) if sig.fast else None
                 for proto in _PROTO_CLASSES:
                     if (sig.protos is None or proto in sig.protos
                             or proto == 0 and any(p not in _PROTO_CLASSES for p in sig.protos)):
@@ -128,7 +128,7 @@ class Detector:
             self._app_nofp.append(sig)
             return
         buffer, pattern, nocase = sig.fast
-        self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase))
+        self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase, *sig.fast_bounds))
 
     # -- packets and raw stream -------------------------------------------------------
     def packet_candidates(self, pkt: Packet, data: bytes, stream_added: bool = False,

@@ -21,14 +21,19 @@ import ahocorasick
 class Prefilter:
     """`scan(buf) -> list[int]`: the ids (indices into the patterns list) found in buf."""
 
-    def __init__(self, patterns: list[tuple[bytes, bool]]) -> None:
+    def __init__(self, patterns: list[tuple]) -> None:
+        """`patterns`: (bytes, nocase) or (bytes, nocase, min_end, max_end) where the ends
+        bound the offset at which a match may end (0: unbounded)."""
         self.size = len(patterns)
         self._hs = None
         self._ac_case = self._ac_nocase = None
         # many rules share a fast pattern: match each distinct one once, then fan out
-        unique: dict[tuple[bytes, bool], list[int]] = {}
-        for pid, (pat, nocase) in enumerate(patterns):
-            unique.setdefault((pat.lower() if nocase else pat, nocase), []).append(pid)
+        unique: dict[tuple[bytes, bool, int, int], list[int]] = {}
+        for pid, entry in enumerate(patterns):
+            pat, nocase = entry[0], entry[1]
+            low, high = (entry[2], entry[3]) if len(entry) > 2 else (0, 0)
+            unique.setdefault((pat.lower() if nocase else pat, nocase, low, high),
+                              []).append(pid)
         self._fanout = [tuple(ids) for ids in unique.values()]
         patterns = list(unique)
         if not patterns:
@@ -71,24 +76,32 @@ def _on_match(pid: int, _start: int, _end: int, _flags: int, hits: list[int]) ->
     hits.append(pid)
 
 
-def _hyperscan_db(patterns: list[tuple[bytes, bool]]):
+def _hyperscan_db(patterns: list[tuple[bytes, bool, int, int]]):
     base = hyperscan.HS_FLAG_SINGLEMATCH
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    ext = []
+    for _, _, low, high in patterns:
+        flags = ((hyperscan.HS_EXT_FLAG_MIN_OFFSET if low else 0)
+                 | (hyperscan.HS_EXT_FLAG_MAX_OFFSET if high else 0))
+        ext.append((flags, low, high, 0, 0, 0))
     # Regex mode with every byte escaped: the binding's literal mode stops at NUL bytes.
     db.compile(
-        expressions=[b"".join(b"\\x%02x" % c for c in p) for p, _ in patterns],
+        expressions=[b"".join(b"\\x%02x" % c for c in p) for p, *_ in patterns],
         ids=list(range(len(patterns))),
         elements=len(patterns),
-        flags=[base | (hyperscan.HS_FLAG_CASELESS if nocase else 0) for _, nocase in patterns],
+        flags=[base | (hyperscan.HS_FLAG_CASELESS if nocase else 0)
+               for _, nocase, *_ in patterns],
+        ext=ext,
     )
     return db
 
 
-def _aho_corasick(patterns: list[tuple[bytes, bool]]):
+def _aho_corasick(patterns: list[tuple[bytes, bool, int, int]]):
+    """Position bounds are not applied here (a superset of candidates stays correct)."""
     case = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_SEQUENCE)
     nocase = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_SEQUENCE)
     n_case = n_nocase = 0
-    for pid, (pat, ci) in enumerate(patterns):
+    for pid, (pat, ci, *_) in enumerate(patterns):
         if ci:
             nocase.add_word(tuple(pat.lower()), pid)
             n_nocase += 1

@@ -62,6 +62,9 @@ class Signature:
     threshold: ast.Threshold | None
     detection_filter: ast.Threshold | None
     fast: tuple[str, bytes, bool] | None      # (buffer, pattern, nocase)
+    # where a match of the fast pattern may end (absolute offset/depth): lets hyperscan
+    # drop hits the content could never accept (min end, max end; 0 = unbounded)
+    fast_bounds: tuple[int, int]
     packet_only: bool                         # dsize / no_stream: never on stream data
     on_packet: bool                           # inspected on each segment of a TCP stream too
     stream_only: bool
@@ -145,6 +148,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         compiled = tuple(Chain(b, f, compile_chain(nodes)) for (b, f), nodes in chains.items())
     except RegexError as exc:
         raise SignatureRejected(str(exc)) from None
+    fast, bounds = _fast_pattern(compiled)
     buffers = {c.buffer for c in compiled} | {t.buffer or "http_uri" for t in buffer_tests}
     app_buffers = buffers - PACKET_BUFFERS - {"base64_data"}
     kind = KIND_PACKET
@@ -176,7 +180,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         bidirectional=rule.bidirectional, checks=tuple(checks), flow=flow, chains=compiled,
         buffer_tests=tuple(buffer_tests), stream_size=tuple(stream_size),
         flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
-        threshold=threshold, detection_filter=dfilter, fast=_fast_pattern(compiled),
+        threshold=threshold, detection_filter=dfilter, fast=fast, fast_bounds=bounds,
         packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes)
 
 
@@ -222,14 +226,16 @@ def _is_dsize(opt: object) -> bool:
     return isinstance(opt, ast.NumericTest) and opt.keyword == "dsize"
 
 
-def _fast_pattern(chains: tuple[Chain, ...]) -> tuple[str, bytes, bool] | None:
-    """The author's fast_pattern, else the longest positive content (Snort's choice).
+def _fast_pattern(chains: tuple[Chain, ...]
+                  ) -> tuple[tuple[str, bytes, bool] | None, tuple[int, int]]:
+    """The author's fast_pattern, else the longest positive content (Snort's choice), and
+    where its match may end.
 
     Only a content that must be present for the rule to match can filter candidates:
     negated contents never qualify, nor contents of the derived base64_data buffer.
     Header-field contents filter on the whole http_header buffer, which contains them.
     """
-    best: tuple[int, str, bytes, bool] | None = None
+    best = None
     for chain in chains:
         if chain.buffer == "base64_data":
             continue
@@ -240,10 +246,21 @@ def _fast_pattern(chains: tuple[Chain, ...]) -> tuple[str, bytes, bool] | None:
             buffer = "http_header" if chain.field else chain.buffer
             score = (1 << 20 if node.fast_pattern else 0) + len(node.pattern)
             if best is None or score > best[0]:
-                best = (score, buffer, node.pattern, node.nocase)
+                best = (score, buffer, node, chain.field is None)
     if best is None:
-        return None
-    return best[1], best[2], best[3]
+        return None, (0, 0)
+    _, buffer, node, whole_buffer = best
+    bounds = (0, 0)
+    if whole_buffer and not node.relative and not _has_vars(node):
+        offset = node.offset or 0
+        low = offset + len(node.pattern) if offset else 0
+        high = offset + node.depth if node.depth is not None else 0
+        bounds = (low, high)
+    return (buffer, node.pattern, node.nocase), bounds
+
+
+def _has_vars(node: ast.Content) -> bool:
+    return isinstance(node.offset, str) or isinstance(node.depth, str)
 
 
 __all__ = ["Signature", "Chain", "SignatureRejected", "compile_rule", "itype_of", "KIND_PACKET",

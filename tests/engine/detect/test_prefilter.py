@@ -41,3 +41,29 @@ def test_each_pattern_reported_once_per_scan(prefilter):
 
 def test_empty_pattern_list():
     assert Prefilter([]).scan(b"abc") == []
+
+
+def test_position_bounds_drop_impossible_hits():
+    # (pattern, nocase, min_end, max_end): "ab" must end by offset 4, "cd" no earlier than 6
+    pf = Prefilter([(b"ab", False, 0, 4), (b"cd", False, 6, 0)])
+    if pf.backend != "hyperscan":
+        pytest.skip("bounds are a hyperscan refinement")
+    assert pf.scan(b"xxab") == [0]
+    assert pf.scan(b"xxxab") == []
+    assert pf.scan(b"xxcd") == []
+    assert pf.scan(b"xxxxcd") == [1]
+
+
+def test_bounded_fast_pattern_still_finds_its_rule():
+    from detect_factories import make_packet, make_rule
+    from dpictl.engine.detect import ThresholdTable, compile_rules
+    from dpictl.rules import ast
+
+    rule = make_rule(ast.Content(b"ABC", offset=2, depth=5, nocase=True), proto="udp")
+    det = compile_rules([rule]).detector
+    assert det.signatures[0].fast_bounds == (5, 7)
+    hit = det.inspect_packet(make_packet(b"xxxxabc", proto=17), b"xxxxabc", None, None,
+                             ThresholdTable())
+    miss = det.inspect_packet(make_packet(b"xxxxxabc", proto=17), b"xxxxxabc", None, None,
+                              ThresholdTable())
+    assert [s.sid for s in hit] == [rule.sid] and miss == []
