@@ -26,7 +26,13 @@ from dpictl.rules.ast import AddressSpec, Rule
 
 
 class Engine:
-    """Compile `rules` once; `feed()` frames; `flush()` at end of input."""
+    """Compile `rules` once; `feed()` frames; `flush()` at end of input.
+
+    `home_net`: CIDRs; when given, packets with neither address inside are not inspected
+    (rule variables such as $HOME_NET are expanded by the rule loader, not here).
+    `midstream`: track TCP flows picked up without their handshake (Suricata's
+    `stream.midstream`; off by default, as in the oracle).
+    """
 
     def __init__(self, rules: list[Rule], *, home_net: list[str] | None = None,
                  midstream: bool = False, _compiled: CompiledRules | None = None) -> None:
