@@ -160,7 +160,7 @@ class Engine:
             if self._http.active:
                 oriented = _Oriented(flow, pkt)
                 for sig in self._http.feed(pkt, oriented, flow, to_server, data,
-                                           self._thresholds):
+                                           self._thresholds, stream.holes):
                     out.append(self._detection(sig, pkt, flow, to_server))
                 # a completed HTTP message triggers raw inspection (Suricata's
                 # AppLayerParserTriggerRawStreamReassembly)
@@ -190,6 +190,8 @@ class Engine:
         iface = chunks.iface if chunks is not None else None
         last = pkt if pkt is not None else _flow_packet(flow, True, iface=iface)
         for direction in (True, False):
+            # Only raw inspection sees what the stream still held: handing it to HTTP here
+            # (after a hole) lost a file_data match Suricata makes (SID 23621, ultra_lab).
             rest = flow.streams[direction].flush()
             if chunks is not None:
                 if rest:

@@ -82,9 +82,13 @@ class HttpInspection:
         return out
 
     def feed(self, pkt: Packet, oriented, flow, to_server: bool, data: bytes,
-             thresholds: ThresholdTable) -> list[Signature]:
-        """Feed in-order bytes; `oriented(to_server)` gives a header packet per side."""
-        events = self._app.feed(flow, data, to_server, pkt.ts)
+             thresholds: ThresholdTable, holes=()) -> list[Signature]:
+        """Feed in-order bytes; `oriented(to_server)` gives a header packet per side.
+
+        `holes` are the reassembler's skipped gaps inside `data`: without them a segment lost
+        inside a body would shift every later message of the connection (seen on ec-rig_ek).
+        """
+        events = self._app.feed(flow, data, to_server, pkt.ts, holes)
         return self._inspect(events, oriented, flow, thresholds) if events else []
 
     def finish(self, flow, oriented, ts: float, thresholds: ThresholdTable) -> list[Signature]:

@@ -225,3 +225,43 @@ def test_one_way_capture_without_handshake_is_inspected_per_packet():
     for i, f in enumerate(client_only):
         dets += engine.feed(1.0 + i, f, 1)
     assert [d.sid for d in dets] == [113]
+
+
+def test_a_segment_lost_inside_a_body_does_not_hide_the_next_request():
+    """The reassembler skips a hole once the server ACKs past it; HTTP must be told where,
+    or the next request is read as the rest of the first one's body (seen on ec-rig_ek)."""
+    engine = engine_for(
+        'alert tcp any any -> any 80 (msg:"beacon"; flow:to_server,established; '
+        'content:"POST"; http_method; content:"Mozilla/4.0"; http_header; '
+        'content:"smk="; http_client_body; depth:4; sid:110; rev:1;)')
+    sport, cseq, sseq = 40002, 1000, 5000
+    first = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n"
+    beacon = (b"POST / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/4.0\r\n"
+              b"Content-Length: 8\r\n\r\nsmk=1234")
+
+    def seg(seq: int, payload: bytes) -> bytes:
+        return bytes(Ether() / IP(src=CLIENT, dst=SERVER) /
+                     TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=sseq) / payload)
+
+    def ack(upto: int) -> bytes:
+        return bytes(Ether() / IP(src=SERVER, dst=CLIENT) /
+                     TCP(sport=80, dport=sport, flags="A", seq=sseq, ack=upto))
+
+    frames = [bytes(Ether() / IP(src=CLIENT, dst=SERVER) /
+                    TCP(sport=sport, dport=80, flags="S", seq=cseq - 1)),
+              bytes(Ether() / IP(src=SERVER, dst=CLIENT) /
+                    TCP(sport=80, dport=sport, flags="SA", seq=sseq - 1, ack=cseq)),
+              bytes(Ether() / IP(src=CLIENT, dst=SERVER) /
+                    TCP(sport=sport, dport=80, flags="A", seq=cseq, ack=sseq))]
+    seq = cseq
+    frames.append(seg(seq, first))
+    seq += len(first)
+    seq += 1000                                   # the first half of the body is lost
+    frames.append(seg(seq, b"b" * 1000))
+    seq += 1000
+    frames.append(ack(seq))                       # the server saw it all: the hole is final
+    frames.append(seg(seq, beacon))
+    seq += len(beacon)
+    frames.append(ack(seq))
+    dets = run(engine, frames)
+    assert [d.sid for d in dets] == [110]
