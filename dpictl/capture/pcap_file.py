@@ -23,6 +23,8 @@ from dpictl.capture.pcapng import PcapngReader, is_pcapng
 from dpictl.capture.records import CorruptRecord
 from dpictl.errors import PcapError
 
+_RELEASE_EVERY = 8 << 20   # bytes read between two madvise() calls
+
 _HINT = "check the path; dpictl reads pcap and pcapng files (tcpdump -w, tshark -w, Wireshark)"
 
 
@@ -62,10 +64,13 @@ class PcapSource:
         return self._reader.pos
 
     def __iter__(self) -> Iterator[tuple[float, bytes, int, str | None]]:
+        reader, release_at = self._reader, _RELEASE_EVERY
         try:
-            for record in self._reader:
+            for record in reader:
                 self.count += 1
                 yield record
+                if reader.pos >= release_at:
+                    release_at = self._release(reader.pos) + _RELEASE_EVERY
         except CorruptRecord as exc:
             what = "truncated" if exc.truncated else "corrupt"
             self.error = f"{self.path}: {what} after {self.count} packets: {exc.reason}"
@@ -73,6 +78,18 @@ class PcapSource:
                 raise PcapError(self.error, hint="the packets before it were processed; "
                                 "the file is probably still being written or was cut short"
                                 ) from None
+
+    def _release(self, upto: int) -> int:
+        """Drop the mapped pages already read from our RSS: records are copied out when
+        yielded, so those pages are never touched again, and a long capture should not look
+        (or count) as large as the file. Returns the page-aligned end of what was released."""
+        end = upto - upto % mmap.PAGESIZE
+        if end and self._data is not None and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                self._data.madvise(mmap.MADV_DONTNEED, 0, end)
+            except (OSError, ValueError):  # pragma: no cover - platform without madvise
+                pass
+        return upto
 
     def close(self) -> None:
         """Release the mapping and the file (packets already yielded stay valid)."""

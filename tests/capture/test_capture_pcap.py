@@ -171,3 +171,36 @@ def test_every_truncation_of_a_real_file(tmp_path, name):
         source.close()
         assert got == complete[:len(got)]
         assert source.error is not None or len(got) == len(complete) or cut == source.position
+
+
+def _mapped_rss_kib(path: Path) -> int:
+    """Resident KiB of our mappings of `path`, from /proc/self/smaps."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        first = line.split(maxsplit=1)[0]
+        if "-" in first and not first.endswith(":"):
+            inside = line.rstrip().endswith(str(path))
+        elif inside and first == "Rss:":
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux /proc")
+def test_pages_already_read_leave_the_resident_set(tmp_path: Path) -> None:
+    """A long capture must not keep the whole file resident: RSS is a figure we report."""
+    import struct
+
+    path = tmp_path / "big.pcap"
+    frame = b"\xaa" * 1400
+    record = struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame
+    with path.open("wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        out.write(record * 24000)                        # ~34 MB
+    with open_pcap(path) as src:
+        n = 0
+        for _ts, data, _lt, _if in src:
+            n += 1
+            if n == 23000:
+                resident = _mapped_rss_kib(path)
+        assert n == 24000
+    assert resident < 16 * 1024, f"{resident} KiB of the file still resident"
