@@ -38,8 +38,12 @@ def traffic_table(report: LabReport) -> Table:
         expected = "-" if t.expected_alerts is None else str(t.expected_alerts)
         if t.expected_endpoints:
             expected += " (" + ", ".join(t.expected_endpoints) + ")"
-        result = Text("pass", style="green") if t.passed else \
-            Text("FAIL: " + "; ".join(t.problems), style="bold red")
+        if not t.checked:
+            result = Text("not checked", style="yellow")
+        elif t.passed:
+            result = Text("pass", style="green")
+        else:
+            result = Text("FAIL: " + "; ".join(t.problems), style="bold red")
         table.add_row(t.name, f"{t.source} {t.source_ip}", f"{t.target} {t.target_ip}",
                       expected, str(t.seen_alerts), ", ".join(t.seen_endpoints) or "-",
                       ", ".join(map(str, t.seen_sids)) or "-", result)
@@ -58,6 +62,14 @@ def verdict(report: LabReport) -> RenderableType:
     parts: list[RenderableType] = [head]
     for problem in report.failures():
         parts.append(Text(f"  ✗ {problem}", style="red"))
+    for note in report.notes:
+        parts.append(Text(f"  note: {note}", style="yellow"))
+    for dpi in report.dpi_status:
+        nodes = ", ".join(f"{n.get('node', '?')}: "
+                          f"{'active' if (n.get('active') or {}).get('success') else 'inactive'}"
+                          for n in dpi["nodes"]) or "no node reports it yet"
+        parts.append(Text(f"  DPI {dpi['resource']}: {nodes}",
+                          style="green" if dpi["active"] else "red"))
     for line in report.cleanup:
         parts.append(Text(f"  cleanup: {line}", style="dim"))
     if report.kept:

@@ -48,6 +48,7 @@ class TrafficResult:
     seen_endpoints: list[str] = field(default_factory=list)
     seen_sids: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    checked: bool = True              # False where the alerts cannot be read (Calico's store)
 
     @property
     def passed(self) -> bool:
@@ -62,7 +63,7 @@ class TrafficResult:
                          if self.expected_alerts is not None else None),
             "seen": {"alerts": self.seen_alerts, "endpoints": self.seen_endpoints,
                      "sids": self.seen_sids},
-            "passed": self.passed, "problems": self.problems,
+            "passed": self.passed, "checked": self.checked, "problems": self.problems,
         }
 
 
@@ -79,6 +80,10 @@ class LabReport:
     seconds: float = 0.0
     cleanup: list[str] = field(default_factory=list)
     kept: bool = False
+    notes: list[str] = field(default_factory=list)
+    # Where the cluster's own DPI (Calico Enterprise) does the inspection: per applied
+    # DeepPacketInspection, its status.nodes as Calico reports it.
+    dpi_status: list[dict] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -106,6 +111,7 @@ class LabReport:
             "traffic": [t.to_dict() for t in self.traffic],
             "alerts": [to_calico(a) for a in self.alerts],
             "problems": self.failures(), "cleanup": self.cleanup, "kept": self.kept,
+            "notes": self.notes, "dpi_status": self.dpi_status,
         }
 
 

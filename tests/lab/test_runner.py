@@ -134,3 +134,39 @@ def test_required_step_that_is_not_found_fails():
     report = run_scenario(parse_scenario(yaml.safe_dump(doc)), env, timeout=1)
     assert not report.passed
     assert report.steps[0].status == "failed"
+
+
+def _calico_inspects(env, active: bool):
+    """The cluster's own DPI (Calico's) inspects: its alerts are not readable here, and it
+    reports through status.nodes on the DeepPacketInspection."""
+    env.inspection.status = lambda: {"running": True, "provider": "calico",
+                                     "alerts_readable": False}
+    original_apply = env.backend.apply
+
+    def apply(manifest):
+        obj, verdict = original_apply(manifest)
+        if manifest.get("kind") == "DeepPacketInspection":
+            obj["status"] = {"nodes": [{"node": "node-1", "active": {"success": active}}]}
+        return obj, verdict
+    env.backend.apply = apply
+
+
+def test_where_calico_inspects_the_dpi_status_decides():
+    env = fake_env()
+    _calico_inspects(env, active=True)
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=1)
+    assert report.passed, report.failures()
+    doc = report.to_dict()
+    assert doc["dpi_status"] == [{"resource": "red/red-dpi-all", "active": True,
+                                  "nodes": [{"node": "node-1", "active": {"success": True}}]}]
+    assert all(t["checked"] is False for t in doc["traffic"])
+    assert any("not checked" in n for n in doc["notes"])
+
+
+def test_where_calico_inspects_an_inactive_dpi_fails():
+    env = fake_env()
+    _calico_inspects(env, active=False)
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=0.3)
+    assert not report.passed
+    # the traffic waits for the resource to be active first, and says why it did not start
+    assert any("red/red-dpi-all did not become active" in f for f in report.failures())
