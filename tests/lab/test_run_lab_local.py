@@ -19,6 +19,7 @@ import yaml
 
 from dpictl.agent.daemon import AgentPaths
 from dpictl.backends.local import kernel
+from dpictl.backends.local.processes import pod_servers_labelled
 
 pytestmark = pytest.mark.root
 
@@ -68,6 +69,7 @@ class Lab:
         assert {n for n in _root_links() - self.links if n.startswith(("cali", "dagl"))} \
             == set()
         assert _agents(self.db) == []
+        assert pod_servers_labelled(self.cluster + "-") == []     # no orphaned pod servers
         name = AgentPaths.for_db(self.db).cgroup_name
         for hierarchy in ("cpu", "memory"):
             leftovers = list(Path("/sys/fs/cgroup", hierarchy).rglob(f"dpictl-agent-{name}"))

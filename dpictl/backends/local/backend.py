@@ -313,6 +313,9 @@ class LocalBackend:
                         lines.append(f"stopped process {pid} (netns {name})")
             if kernel.remove_netns(name):
                 lines.append(f"removed netns {name}")
+        for pid in processes.pod_servers_labelled(prefix):
+            if processes.stop_pid(pid):
+                lines.append(f"stopped orphaned pod server {pid}")
         if self.run_dir.exists():
             shutil.rmtree(self.run_dir, ignore_errors=True)
             lines.append(f"removed {self.run_dir}")

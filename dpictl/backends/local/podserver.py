@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--ready-fd", type=int, default=-1)
+    # Only a label: `down` finds a server by it even when its netns is already gone.
+    parser.add_argument("--netns", default="")
     args = parser.parse_args(argv)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True

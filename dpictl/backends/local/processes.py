@@ -38,7 +38,8 @@ def start_pod_server(pod_ns: str, log: Path, port: int = 80) -> StartedServer:
     log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     argv = [NSENTER, f"--net={netns_path(pod_ns)}", "--", sys.executable, "-I", "-S",
-            str(PODSERVER), "--port", str(port), "--ready-fd", str(write_fd)]
+            str(PODSERVER), "--port", str(port), "--ready-fd", str(write_fd),
+            "--netns", pod_ns]
     try:
         pid = os.posix_spawnp(argv[0], argv, dict(os.environ), setsid=True, file_actions=[
             (os.POSIX_SPAWN_DUP2, null_fd, 0), (os.POSIX_SPAWN_DUP2, log_fd, 1),
@@ -100,6 +101,28 @@ def is_pod_server(pid: int | None) -> bool:
     except OSError:
         return False
     return state != "Z" and PODSERVER.name.encode() in cmdline
+
+
+def pod_servers_labelled(prefix: str) -> list[int]:
+    """Pids of live pod servers whose `--netns` label starts with `prefix`.
+
+    A server spawned while its creator is interrupted (Ctrl-C between spawn and the state
+    write) is in no state row, and once its netns is deleted no netns scan finds it either;
+    its command line still says which cluster it belongs to."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not any(a.endswith(PODSERVER.name.encode()) for a in argv):
+            continue
+        labels = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == b"--netns"]
+        if labels and labels[0].startswith(prefix.encode()) and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def stop_pid(pid: int, grace: float = 2.0) -> bool:

@@ -271,6 +271,24 @@ def test_down_after_crash_removes_leftovers(tmp_path: Path) -> None:
     assert LocalBackend(db, cluster_id=cid).down() == []      # idempotent
 
 
+def test_down_stops_a_pod_server_whose_netns_is_already_gone(tmp_path: Path) -> None:
+    """Ctrl-C between spawning a pod's server and recording it: no state row, and once the
+    netns is deleted no netns scan finds the process. `down` must still stop it."""
+    from dpictl.backends.local import processes
+
+    cid = _cluster_id()
+    netns = f"{cid}-red-orphan"
+    kernel.create_pod_netns(netns)
+    server = processes.start_pod_server(netns, tmp_path / "orphan.log", port=8080)
+    processes.wait_ready(server, time.monotonic() + 20)
+    kernel.remove_netns(netns)                          # the process keeps its netns alive
+    assert processes.pod_servers_labelled(cid + "-") == [server.pid]
+    lines = LocalBackend(tmp_path / "o.db", cluster_id=cid).down()
+    assert f"stopped orphaned pod server {server.pid}" in lines
+    assert not is_pod_server(server.pid)
+    assert processes.pod_servers_labelled(cid + "-") == []
+
+
 def test_apply_namespace_and_pod_manifests(cluster: LocalBackend) -> None:
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dlbapply"}}
     pod = {"apiVersion": "v1", "kind": "Pod",
