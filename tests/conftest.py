@@ -23,12 +23,8 @@ def _kubeconfig() -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     is_root = os.geteuid() == 0
     for item in items:
-        if "root" in item.keywords and not is_root:
-            if IN_CI:
-                item.add_marker(pytest.mark.xfail(reason="CI must run as root", strict=True,
-                                                  run=False))
-            else:
-                item.add_marker(pytest.mark.skip(reason="needs root (network namespaces)"))
+        if "root" in item.keywords and not is_root and not IN_CI:
+            item.add_marker(pytest.mark.skip(reason="needs root (network namespaces)"))
         if "kube" in item.keywords and not _kubeconfig() and not IN_CI:
             item.add_marker(pytest.mark.skip(reason="DPICTL_TEST_KUBECONFIG is not set"))
 
