@@ -18,6 +18,25 @@ as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
     python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates graphviz \
     >/dev/null
 
+if [ "$want_test" = 1 ]; then
+    # Suricata 7 is the oracle the differential tests run dpictl against (bookworm-backports).
+    if ! command -v suricata >/dev/null 2>&1; then
+        echo "==> suricata (the reference engine for the differential tests)"
+        if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
+           && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+            echo 'deb http://deb.debian.org/debian bookworm-backports main' \
+                | as_root tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+            as_root apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+        fi
+        if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null; then
+            as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q -t bookworm-backports \
+                suricata >/dev/null
+        else
+            as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q suricata >/dev/null
+        fi
+    fi
+fi
+
 echo "==> Python environment (.venv)"
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
