@@ -1,5 +1,8 @@
 """App-layer protocol detection by content, so HTTP rules work on any port.
 
+SMTP is recognised from the client's first command, `EHLO`/`HELO` (the server's `220`
+greeting alone is not enough: FTP and others greet the same way).
+
 Like Suricata's pattern-based detection: a to-server stream that starts with an HTTP method
 and a space (case-insensitive), or a first line of the form `TOKEN SP target SP HTTP/x`, is
 HTTP; so is a to-client stream that starts with `HTTP/`. Anything else is not, and once a
@@ -44,6 +47,19 @@ def probe_http(prefix: bytes, to_server: bool) -> int:
     return NO_MATCH
 
 
+_SMTP_GREETINGS = (b"EHLO", b"HELO")
+
+
+def probe_smtp(prefix: bytes, to_server: bool) -> int:
+    """MATCH when the client opens with EHLO/HELO and a space or line end (any case)."""
+    if not to_server:
+        return NO_MATCH
+    head = prefix[:5].upper()
+    if len(head) < 5:
+        return NEED_MORE if any(g.startswith(head[:4]) for g in _SMTP_GREETINGS) else NO_MATCH
+    return MATCH if head[:4] in _SMTP_GREETINGS and head[4:5] in b" \r\n\t" else NO_MATCH
+
+
 def _could_be_method(prefix: bytes) -> bool:
     up = prefix.upper()
     return any(m.startswith(up) for m in HTTP_METHODS)
@@ -56,4 +72,4 @@ def _looks_like_token_start(prefix: bytes) -> bool:
     return word.isalpha() and len(word) <= 32 and b"\0" not in prefix
 
 
-__all__ = ["probe_http", "MATCH", "NEED_MORE", "NO_MATCH", "HTTP_METHODS"]
+__all__ = ["probe_http", "probe_smtp", "MATCH", "NEED_MORE", "NO_MATCH", "HTTP_METHODS"]

@@ -1,7 +1,7 @@
 """The app layer of each flow: buffer the first bytes, decide the protocol, feed its parser.
 
 `flow.app_proto` is None while undecided, "http" once HTTP was recognised in either direction,
-"failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
+"smtp" once the client opened with EHLO/HELO, "failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
 after that the flow's bytes are only for stream rules. `flow.app` holds the parser state.
 
 How the engine drives it, per TCP packet (`flow.streams` is None for untracked flows)::
@@ -18,17 +18,21 @@ How the engine drives it, per TCP packet (`flow.streams` is None for untracked f
         events += app.finish(gone, ts)
 
 Each event says which transaction became inspectable for what: see
-`dpictl.engine.http.transaction` for the kinds and `HttpTransaction.get()` for the buffers.
+`dpictl.engine.http.transaction` for the kinds and `HttpTransaction.get()` for the buffers;
+SMTP flows give `dpictl.engine.app.smtp.SmtpEvent`s (decoded MIME parts) instead.
 Events must be handled before the next `feed` (buffers of a transaction keep filling in place).
 """
 
 from __future__ import annotations
 
-from dpictl.engine.app.detect import MATCH, NO_MATCH, probe_http
+from dpictl.engine.app.detect import MATCH, NEED_MORE, NO_MATCH, probe_http, probe_smtp
+from dpictl.engine.app.smtp import SmtpEvent, SmtpLimits, SmtpParser
 from dpictl.engine.flow_table import Flow
 from dpictl.engine.http import HttpEvent, HttpLimits, HttpParser
 
 APP_HTTP = "http"
+APP_SMTP = "smtp"
+_PARSED = (APP_HTTP, APP_SMTP)
 APP_FAILED = "failed"
 _MAX_UNDECIDED = 4096      # bytes per direction held while the protocol is undecided
 
@@ -46,11 +50,13 @@ class _Pending:
 class AppLayer:
     """Stateless driver (state lives on the flows); one per engine."""
 
-    def __init__(self, http_limits: HttpLimits | None = None) -> None:
+    def __init__(self, http_limits: HttpLimits | None = None,
+                 smtp_limits: SmtpLimits | None = None) -> None:
         self.http_limits = http_limits or HttpLimits()
+        self.smtp_limits = smtp_limits or SmtpLimits()
 
     def feed(self, flow: Flow, data: bytes, to_server: bool, ts: float,
-             holes: list[tuple[int, int]] | tuple = ()) -> list[HttpEvent]:
+             holes: list[tuple[int, int]] | tuple = ()) -> list[HttpEvent | SmtpEvent]:
         """Give the app layer the next in-order bytes of one direction of a TCP flow.
 
         `holes` is the reassembler's `holes` for these bytes: (index, bytes missing there).
@@ -58,7 +64,7 @@ class AppLayer:
         if holes:
             return self._feed_with_holes(flow, data, to_server, ts, holes)
         proto = flow.app_proto
-        if proto == APP_HTTP:
+        if proto in _PARSED:
             return flow.app.feed(data, to_server, ts)
         if proto is not None or not data:
             return []
@@ -69,41 +75,48 @@ class AppLayer:
         if pending.verdict[d] == NO_MATCH:
             return []                        # this side already said no; wait for the other
         buf = pending.data[d] = pending.data[d] + data
+        smtp = probe_smtp(buf, to_server) if to_server else NO_MATCH
+        if smtp == MATCH:
+            return self._start(flow, pending, to_server, ts, APP_SMTP)
         verdict = probe_http(buf, to_server)
-        if verdict == 0 and len(buf) > _MAX_UNDECIDED:
+        if verdict == NO_MATCH and smtp == NEED_MORE:
+            verdict = NEED_MORE
+        if verdict == NEED_MORE and len(buf) > _MAX_UNDECIDED:
             verdict = NO_MATCH
         pending.verdict[d] = verdict
         if verdict == MATCH:
-            return self._start_http(flow, pending, to_server, ts)
+            return self._start(flow, pending, to_server, ts, APP_HTTP)
         if verdict == NO_MATCH:
             pending.data[d] = b""
             if to_server or pending.verdict[1] == NO_MATCH:
                 flow.app_proto, flow.app = APP_FAILED, None
         return []
 
-    def finish(self, flow: Flow, ts: float, to_server: bool | None = None) -> list[HttpEvent]:
+    def finish(self, flow: Flow, ts: float,
+               to_server: bool | None = None) -> list[HttpEvent | SmtpEvent]:
         """A direction (both when None) of the flow ended: complete open messages."""
-        if flow.app_proto == APP_HTTP:
+        if flow.app_proto in _PARSED:
             return flow.app.finish(ts, to_server)
         return []
 
     def _feed_with_holes(self, flow: Flow, data: bytes, to_server: bool, ts: float,
-                         holes: list[tuple[int, int]] | tuple) -> list[HttpEvent]:
-        events: list[HttpEvent] = []
+                         holes: list[tuple[int, int]] | tuple) -> list[HttpEvent | SmtpEvent]:
+        events: list[HttpEvent | SmtpEvent] = []
         start = 0
         for at, missing in holes:
             events += self.feed(flow, data[start:at], to_server, ts)
             start = at
-            if flow.app_proto == APP_HTTP:
+            if flow.app_proto in _PARSED:
                 events += flow.app.gap(missing, to_server)
             elif flow.app_proto is None:
                 flow.app_proto, flow.app = APP_FAILED, None     # cannot detect across a hole
         return events + self.feed(flow, data[start:], to_server, ts)
 
-    def _start_http(self, flow: Flow, pending: _Pending, to_server: bool,
-                    ts: float) -> list[HttpEvent]:
-        parser = HttpParser(self.http_limits)
-        flow.app_proto, flow.app = APP_HTTP, parser
+    def _start(self, flow: Flow, pending: _Pending, to_server: bool, ts: float,
+               proto: str) -> list[HttpEvent | SmtpEvent]:
+        parser = (HttpParser(self.http_limits) if proto == APP_HTTP
+                  else SmtpParser(self.smtp_limits))
+        flow.app_proto, flow.app = proto, parser
         events = []
         # Replay what each direction sent so far, the detecting direction first.
         for d in ((1, 0) if to_server else (0, 1)):
@@ -112,4 +125,4 @@ class AppLayer:
         return events
 
 
-__all__ = ["AppLayer", "APP_HTTP", "APP_FAILED"]
+__all__ = ["AppLayer", "APP_HTTP", "APP_SMTP", "APP_FAILED"]

@@ -180,13 +180,15 @@ class Detector:
     # -- HTTP transactions ------------------------------------------------------------
     def inspect_app(self, pkt: Packet, flow, side: int, body: bool,
                     buffers: Mapping[str, bytes], fields: Mapping[str, bytes],
-                    thresholds: ThresholdTable, done: set[int]) -> list[Signature]:
+                    thresholds: ThresholdTable, done: set[int],
+                    only: frozenset[str] | None = None) -> list[Signature]:
         """App signatures for one side of one transaction (REQUEST or RESPONSE).
 
         `body` False: the headers are complete, signatures that read no body run; True:
         the message is complete, every signature not run yet runs. `pkt` is oriented in the side's
         direction (for header and flow checks). `done` holds the signatures that already
-        ran on this transaction side, so each runs once.
+        ran on this transaction side, so each runs once. `only`: the buffer names this
+        protocol has (SMTP: file_data); a signature reading any other buffer is not run.
         """
         seen: set[int] = set()
         cands: list[Signature] = []
@@ -204,6 +206,8 @@ class Detector:
         for sig in cands:
             order = sig.order
             if order in done or not _sides(sig) & side or not body and _reads_body(sig):
+                continue
+            if only is not None and not _reads_only(sig, only):
                 continue
             done.add(order)
             if not conditions_ok(sig, pkt, flow, to_server):
@@ -223,6 +227,14 @@ BODY_BUFFERS = frozenset({"http_client_body", "file_data", "http_raw_body"})
 
 def _reads_body(sig: Signature) -> bool:
     return any(chain.buffer in BODY_BUFFERS for chain in sig.chains)
+
+
+def _reads_only(sig: Signature, names: frozenset[str]) -> bool:
+    """The signature's buffers are all among `names` (base64_data follows any of them)."""
+    if any((t.buffer or "http_uri") not in names for t in sig.buffer_tests):
+        return False
+    return all(chain.field is None and (chain.buffer in names or chain.buffer == "base64_data")
+               for chain in sig.chains)
 
 
 def _sides(sig: Signature) -> int:

@@ -8,13 +8,16 @@ at most once per transaction side. Header and flow checks see a packet oriented 
 side's direction (client->server for the request), so `$HTTP_PORTS` and `flow:to_server`
 mean what the rule author meant whichever packet completed the data; the alert itself
 carries the packet that completed it, as Suricata's does.
+
+The app layer also parses SMTP; its events (decoded MIME parts) go to `SmtpInspection`.
 """
 
 from __future__ import annotations
 
-from dpictl.engine.app import AppLayer
+from dpictl.engine.app import AppLayer, SmtpEvent
 from dpictl.engine.detect.detector import REQUEST, RESPONSE, Detector
 from dpictl.engine.detect.signature import Signature
+from dpictl.engine.detect.smtp_inspection import SmtpInspection
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.http import (REQUEST_DONE, REQUEST_HEADERS, RESPONSE_DONE, RESPONSE_HEADERS,
                                 HttpTransaction)
@@ -72,6 +75,7 @@ class HttpInspection:
     def __init__(self, detector: Detector) -> None:
         self._detector = detector
         self._app = AppLayer()
+        self._smtp = SmtpInspection(detector)
         self._done: dict[tuple[int, int, int], set[int]] = {}
         self.active = detector.app_count > 0
         self._raw_triggers: list[bool] = []
@@ -96,6 +100,7 @@ class HttpInspection:
         out = self._inspect(events, oriented, flow, thresholds) if events else []
         for key in [k for k in self._done if k[0] == flow.flow_id]:
             del self._done[key]
+        self._smtp.forget(flow.flow_id)
         return out
 
     def _inspect(self, events, oriented, flow, thresholds: ThresholdTable) -> list[Signature]:
@@ -103,6 +108,9 @@ class HttpInspection:
         if not self.active:
             return out
         for event in events:
+            if isinstance(event, SmtpEvent):
+                out += self._smtp.inspect(event, oriented, flow, thresholds)
+                continue
             step = _EVENTS.get(event.kind)
             if step is None:
                 continue

@@ -161,9 +161,6 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             else:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
     protos = _narrow_by_ip_proto(protos, rule.options)
-    if "file_data" in buffers and _smtp_only(rule.dst_ports):
-        notes.append("file_data is filled from HTTP bodies only: SMTP attachments (MIME) are "
-                     "not decoded, so this SMTP rule cannot match (Suricata decodes them)")
     packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
     # Suricata (detect-parse.c) sets SIG_FLAG_REQUIRE_PACKET for dsize and for a payload
     # content with depth or offset: such rules also inspect each TCP segment as a packet;
@@ -223,15 +220,6 @@ def itype_of(sig: Signature) -> int | None:
         if isinstance(opt, ast.NumericTest) and opt.keyword == "itype" and opt.op == "=":
             return opt.value
     return None
-
-
-_SMTP_PORTS = frozenset({25, 465, 587})
-
-
-def _smtp_only(spec: ast.PortSpec) -> bool:
-    ports = compile_ports(spec)
-    explicit = ports.ports() if ports is not None else None
-    return bool(explicit) and explicit <= _SMTP_PORTS
 
 
 def _is_dsize(opt: object) -> bool:
