@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.console import Console
-from rich.tree import Tree
 
 from dpictl.cli import params
 from dpictl.errors import UsageError
-from dpictl.graph import AlertGraph, build_graph, render_dot, render_image
+
+# dpictl.graph and rich load when `dpictl graph` runs, not with every command.
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from dpictl.graph import AlertGraph
 
 
 def _tree(graph: AlertGraph) -> Tree:
+    from rich.tree import Tree
+
     root = Tree("[bold]alerts by source → destination[/bold]")
     if not graph.edges:
         root.add("[dim]no alerts[/dim]")
@@ -41,10 +46,14 @@ def register(app: typer.Typer) -> None:
         db: Optional[Path] = params.DbOpt,
     ) -> None:
         """Show which workloads set off which signatures, talking to whom."""
+        import time
+
+        from rich.console import Console
+
         from dpictl.alerts import AlertStore
         from dpictl.alerts.duration import parse_duration
+        from dpictl.graph import build_graph, render_dot, render_image
         from dpictl.paths import default_db_path
-        import time
 
         if output not in ("text", "dot"):
             raise UsageError(f"unknown output {output!r}", hint="use text or dot")

@@ -11,19 +11,18 @@ import os
 import select
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
-import yaml
 
-from dpictl.backends import Backend, open_backend
 from dpictl.cli import params
 from dpictl.errors import NotFound, UsageError
-from dpictl.resources import printing
-from dpictl.resources.jsonpath import render_jsonpath
-from dpictl.resources.kinds import BY_KIND, KindInfo, resolve_kind
-from dpictl.resources.manifests import load_manifests
-from dpictl.resources.models import parse_label_list, validate_manifest
+
+# The backends, the resource models and yaml load inside the commands that use them, so that
+# `dpictl --version` and every other command start without them.
+if TYPE_CHECKING:
+    from dpictl.backends import Backend
+    from dpictl.resources.kinds import KindInfo
 
 AGENT_KINDS = frozenset({"DeepPacketInspection", "IntrusionDetection", "FelixConfiguration"})
 AUTOSTART_ENV = "DPICTL_AGENT_AUTOSTART"     # "0" leaves the agent alone (tests, manual runs)
@@ -33,6 +32,8 @@ create_app = typer.Typer(help="Create a resource (namespace).", no_args_is_help=
 
 def _open(backend: str, kubeconfig: Optional[Path], context: Optional[str],
           db: Optional[Path]) -> Backend:
+    from dpictl.backends import open_backend
+
     return open_backend(backend, db=db, kubeconfig=kubeconfig, context=context)
 
 
@@ -80,6 +81,8 @@ def run_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Run a pod (`run -n red red1 --image=wbitt/network-multitool --labels='app=red1'`)."""
+    from dpictl.resources.models import parse_label_list
+
     cluster = _open(backend, kubeconfig, context, db)
     cluster.run_pod(namespace or "default", name, image, parse_label_list(labels))
     typer.echo(f"pod/{name} created")
@@ -93,6 +96,10 @@ def apply_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Create or update resources from manifests (`apply -f - <<EOF ... EOF`)."""
+    from dpictl.resources.kinds import BY_KIND
+    from dpictl.resources.manifests import load_manifests
+    from dpictl.resources.models import validate_manifest
+
     # Everything is read and checked before anything is changed.
     manifests = [validate_manifest(m, namespace) for f in files for m in load_manifests(f)]
     cluster = _open(backend, kubeconfig, context, db)
@@ -115,6 +122,10 @@ def patch_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Patch one object (`patch felixconfiguration default --type='merge' -p '{...}'`)."""
+    import yaml
+
+    from dpictl.resources.kinds import resolve_kind
+
     info = resolve_kind(resource)
     try:
         body = yaml.safe_load(patch)
@@ -131,6 +142,8 @@ def patch_cmd(
 
 def _split_resource(resource: str, names: List[str]) -> tuple[KindInfo, List[str]]:
     """`get pod red1` and `get pod/red1` alike."""
+    from dpictl.resources.kinds import resolve_kind
+
     if "/" in resource:
         kind, _, name = resource.partition("/")
         return resolve_kind(kind), [name, *names]
@@ -149,6 +162,9 @@ def get_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Show objects, with kubectl's columns and output formats."""
+    from dpictl.resources import printing
+    from dpictl.resources.jsonpath import render_jsonpath
+
     info, wanted = _split_resource(resource, names or [])
     fmt = (output or "").lstrip("=")
     if fmt and fmt not in ("wide", "yaml", "json", "name") and not fmt.startswith("jsonpath="):

@@ -9,17 +9,19 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from dpictl.cli.render.theme import THEME
 from dpictl.errors import InputError, NotFound, UsageError
-from dpictl.rules import (RuleSet, builtin_rules, load_conf_vars, load_rules, lookup,
-                          parse_var_assignments)
-from dpictl.rules.ast import Rule
+
+# The rules package and rich load only when a rules command runs: every other command (and
+# `--version`) starts without paying for the parser.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dpictl.rules import RuleSet
+    from dpictl.rules.ast import Rule
 
 rules_app = typer.Typer(name="rules", no_args_is_help=True,
                         help="Check Snort rule files (2.9 or 3 syntax) and show parsed rules.")
@@ -30,12 +32,18 @@ _CONF_HELP = "A snort.conf whose ipvar/portvar/var lines set the variables (--va
 
 
 def _variables(conf: Path | None, var: list[str]) -> dict[str, str]:
+    from dpictl.rules import load_conf_vars, parse_var_assignments
+
     values = load_conf_vars(conf) if conf is not None else {}
     values.update(parse_var_assignments(var))
     return values
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    from dpictl.cli.render.theme import THEME
+
     return Console(theme=THEME, highlight=False, stderr=stderr)
 
 
@@ -53,6 +61,8 @@ def check_cmd(
     """
     if output not in ("table", "json"):
         raise UsageError(f"unknown output {output!r}", hint="use -o table or -o json")
+    from dpictl.rules import load_rules
+
     ruleset = load_rules(list(files), _variables(conf, var), include_disabled=include_disabled)
     out = _console()
     if output == "json":
@@ -76,6 +86,8 @@ def check_json(ruleset: RuleSet) -> dict[str, Any]:
 
 
 def _render_check(out: Console, ruleset: RuleSet) -> None:
+    from rich.table import Table
+
     files = Table(title="Rule files", title_justify="left")
     for column in ("file", "total", "loaded", "failed"):
         files.add_column(column, justify="left" if column == "file" else "right")
@@ -112,6 +124,8 @@ def show_cmd(
     """Print one rule as dpictl parsed it: header, metadata and every option in order."""
     if output not in ("text", "json"):
         raise UsageError(f"unknown output {output!r}", hint="use -o text or -o json")
+    from dpictl.rules import builtin_rules, load_rules
+
     values = _variables(conf, var)
     ruleset = (load_rules(list(rules), values, include_disabled=include_disabled) if rules
                else builtin_rules(values))
@@ -148,6 +162,8 @@ def _plain(value: Any) -> Any:
 
 
 def _render_rule(out: Console, rule: Rule) -> None:
+    from dpictl.rules import lookup
+
     description, _ = lookup(rule.classtype)
     out.print(f"[alert.sid]{rule.gid}:{rule.sid}:{rule.rev}[/] {rule.msg}")
     out.print(f"  classtype {rule.classtype or '-'} ({description or '-'}), "
