@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-import yaml
 
 from dpictl.cli import params
 from dpictl.errors import UsageError
@@ -45,6 +43,8 @@ def manifests_cmd(
     context: Optional[str] = params.ContextOpt,
 ) -> None:
     """Print the YAML `agent install` would apply to this cluster."""
+    import yaml
+
     from dpictl.backends.kubernetes import agent_manifests
 
     options = _options(namespace, image)
@@ -114,6 +114,8 @@ def run_cmd(
     context: Optional[str] = params.ContextOpt,
 ) -> None:
     """Run the agent in the foreground until SIGTERM (the DaemonSet's entry point)."""
+    import logging
+
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if backend == "kubernetes":

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from dpictl.cli import params
-from dpictl.cli.render.theme import THEME
 from dpictl.errors import UsageError
 
 OUTPUTS = ("table", "json", "eve")
@@ -94,6 +92,9 @@ def list_cmd(
 
 
 def _render(output: str, alerts: list) -> None:
+    # rich and the renderers load here, not at import: other commands never need them.
+    from rich.console import Console
+
     if output == "json":
         from dpictl.cli.render.json import write_calico_json
 
@@ -104,6 +105,7 @@ def _render(output: str, alerts: list) -> None:
         write_eve(Console(), alerts)
     else:
         from dpictl.cli.render.table import render_alerts_table
+        from dpictl.cli.render.theme import THEME
 
         probe = Console()
         width = None if probe.is_terminal else max(probe.width, 160)

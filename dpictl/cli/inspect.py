@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
-from rich.console import Console
 
 from dpictl.cli import params
-from dpictl.cli.render.progress import UPDATE_EVERY, byte_progress, print_line, summary_line
-from dpictl.cli.render.theme import THEME
 from dpictl.errors import InputError, PcapError, UsageError
+
+# rich and the renderers load when `dpictl inspect` runs, not with every other command.
+if TYPE_CHECKING:
+    from rich.console import Console
 
 OUTPUTS = ("table", "eve", "json")
 
@@ -38,6 +39,7 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
     """(rules, loaded, failed), each load error reported as one `file:line: reason` line.
     Raises InputError when not one rule loads."""
     from dpictl import rules as rules_pkg
+    from dpictl.cli.render.progress import print_line
 
     for path in paths:
         if not path.exists():
@@ -86,6 +88,10 @@ def _sink(output: str, out: Console,
 
 
 def _stdout_console() -> Console:
+    from rich.console import Console
+
+    from dpictl.cli.render.theme import THEME
+
     # A table piped to a file should not be squeezed into 80 columns.
     probe = Console(theme=THEME)
     width = None if probe.is_terminal else max(probe.width, 160)
@@ -113,6 +119,8 @@ def _open_pcaps(pcaps: list[Path]) -> list[Any]:
 
 
 def _run_pcaps(inspection: Any, sources: list[Any], err: Console) -> None:
+    from dpictl.cli.render.progress import UPDATE_EVERY, byte_progress
+
     total = sum(int(getattr(s, "size", 0) or 0) for s in sources)
     with byte_progress(err, total) as update:
         done = 0
@@ -144,6 +152,8 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
 
 def _run_live(inspection: Any, source: Any, label: str, err: Console) -> None:
     """Capture until Ctrl-C (or SIGTERM); stopping is the normal way to end, not an error."""
+    from dpictl.cli.render.progress import print_line
+
     print_line(err, f"capturing on {label} (Ctrl-C to stop)", style="dim")
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
@@ -184,6 +194,10 @@ def inspect_cmd(
         raise UsageError("give --pcap FILE or --interface IF (one kind, not both)")
     if netns and pcaps:
         raise UsageError("--netns only applies to --interface")
+    from rich.console import Console
+
+    from dpictl.cli.render.theme import THEME
+
     err = Console(stderr=True, theme=THEME, highlight=False)
     out = _stdout_console()
     variables = _parse_vars(list(var or []))
@@ -202,6 +216,7 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
     rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
+    from dpictl.cli.render.progress import print_line, summary_line
     from dpictl.engine import Engine
 
     engine = Engine(rule_list)

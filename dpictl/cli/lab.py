@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
-from rich.console import Console
 
 from dpictl.cli import params
 from dpictl.errors import (ClusterError, DpictlError, ExitCode, ExpectationFailed, InputError,
                            UsageError)
+
+# rich and dpictl.lab load when a lab command runs, not with every other command.
+if TYPE_CHECKING:
+    from rich.console import Console
 
 OUTPUTS = ("table", "json")
 DEFAULT_SCENARIO = "red-blue"
@@ -63,6 +66,8 @@ class ConsoleObserver:
 
 
 def _render_report(report) -> None:
+    from rich.console import Console
+
     from dpictl.cli.render.table import alerts_table
     from dpictl.cli.render.theme import THEME
     from dpictl.lab.render import traffic_table, verdict
@@ -80,6 +85,8 @@ def _render_report(report) -> None:
 
 
 def _render_status(status: dict) -> None:
+    from rich.console import Console
+
     from dpictl.lab.render import status_tables
 
     console = Console(highlight=False)
@@ -131,6 +138,8 @@ def run_lab_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Run a lab scenario end to end, check the alerts it expects, clean up."""
+    from rich.console import Console
+
     from dpictl.lab import load_scenario, open_lab, run_scenario
 
     _check_output(output)
@@ -169,6 +178,8 @@ def up_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Run a scenario's set-up (everything before its traffic) and leave it up."""
+    from rich.console import Console
+
     from dpictl.lab import load_scenario, open_lab, set_up_scenario
 
     plan = load_scenario(_scenario_path(scenario))
