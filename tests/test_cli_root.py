@@ -27,6 +27,22 @@ def test_version_prints_package_version() -> None:
     assert out.stdout.strip() == f"dpictl {__version__}"
 
 
+# What a command group imports at module level every other command pays for at start-up, so
+# the libraries behind the commands load inside them (`dpictl --version` stays near typer's cost).
+_LAZY_MODULES = ("dpictl.rules", "dpictl.resources", "dpictl.backends", "dpictl.alerts",
+                 "dpictl.lab", "dpictl.graph", "dpictl.engine", "dpictl.capture", "rich.console",
+                 "rich.table", "yaml")
+
+
+def test_importing_the_cli_loads_no_command_library() -> None:
+    probe = ("import sys, dpictl.cli; "
+             f"print(' '.join(m for m in {_LAZY_MODULES!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == []
+
+
 @pytest.mark.parametrize("shell", SHELLS)
 def test_completion_scripts_are_current(shell: str) -> None:
     committed = (ROOT / "completions" / f"dpictl.{shell}").read_text()
