@@ -1,8 +1,9 @@
 """The app layer of each flow: buffer the first bytes, decide the protocol, feed its parser.
 
 `flow.app_proto` is None while undecided, "http" once HTTP was recognised in either direction,
-"smtp" once the client opened with EHLO/HELO, "failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
-after that the flow's bytes are only for stream rules. `flow.app` holds the parser state.
+"smtp" once the client opened with EHLO/HELO, "failed" when neither direction looks like a
+protocol we parse (Suricata's ALPROTO_FAILED): after that the flow's bytes are only for
+stream rules. `flow.app` holds the parser state.
 
 How the engine drives it, per TCP packet (`flow.streams` is None for untracked flows)::
 

@@ -2,11 +2,11 @@
 
 The engine feeds the in-order bytes of each direction (as for HTTP, see
 `dpictl.engine.app.layer`). The client side is split into command lines until `DATA`, then
-message lines until the lone `.` (dot-unstuffed only if asked: Suricata does not), or `BDAT n [LAST]` chunks; the
-message goes line by line through a `MimeDecoder` and every decoded part becomes a
-`PART_DONE` event, the end of the message a `MESSAGE_DONE` event. The server side is parsed
-only as far as needed: a rejected `DATA` (no `354`) means the client's next lines are
-commands again. After `STARTTLS` the rest of the session is encrypted, so parsing stops.
+message lines until the lone `.` (dot-unstuffed only if asked: Suricata does not), or
+`BDAT n [LAST]` chunks; the message goes line by line through a `MimeDecoder` and every
+decoded part becomes a `PART_DONE` event, the end of the message a `MESSAGE_DONE` event. The
+server side is parsed only as far as needed: a `DATA` refused with a 4xx/5xx reply means the
+client's next lines are commands again. After `STARTTLS` the rest of the session is encrypted, so parsing stops.
 
 Transactions are numbered per message (`tx_id`), like Suricata's SMTP transactions.
 """
@@ -201,6 +201,8 @@ class SmtpParser:
 
     def _flush_parts(self) -> None:
         mime = self._mime
+        if mime is None:
+            return
         for part in mime.parts:
             self._parts.append(part)
             self._events.append(SmtpEvent(PART_DONE, self.messages, part=part))
@@ -224,9 +226,9 @@ class SmtpParser:
         if not self.commands:
             return                                # the greeting (220) or unsolicited
         verb = self.commands.pop(0)
-        if (verb == b"DATA" and code != b"354" and self._mode == _DATA
+        if (verb == b"DATA" and code[:1] in b"45" and self._mode == _DATA
                 and self._mime is not None and not self._mime.started):
-            # DATA refused before any message line: what follows are commands again
+            # DATA refused (4xx/5xx) before any message line: the next lines are commands
             self._mime = None
             self._mode = _COMMAND
 

@@ -26,7 +26,8 @@ alert tcp any any -> any 80 (msg:"wrong port"; file_data; content:"SECRETMARKER"
 sid:9100004; rev:1;)
 alert tcp any any -> any 25 (msg:"to_client"; flow:to_client; file_data; \
 content:"SECRETMARKER"; sid:9100005; rev:1;)
-alert tcp any any -> any any (msg:"http only"; http_uri; content:"SECRETMARKER"; sid:9100006; rev:1;)
+alert tcp any any -> any any (msg:"http only"; http_uri; content:"SECRETMARKER"; \
+sid:9100006; rev:1;)
 """
 ENCODED = base64.b64encode(b"SECRETMARKER")[:12].decode()    # whole quanta of the marker
 
