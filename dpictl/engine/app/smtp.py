@@ -6,7 +6,8 @@ message lines until the lone `.` (dot-unstuffed only if asked: Suricata does not
 `BDAT n [LAST]` chunks; the message goes line by line through a `MimeDecoder` and every
 decoded part becomes a `PART_DONE` event, the end of the message a `MESSAGE_DONE` event. The
 server side is parsed only as far as needed: a `DATA` refused with a 4xx/5xx reply means the
-client's next lines are commands again. After `STARTTLS` the rest of the session is encrypted, so parsing stops.
+client's next lines are commands again. After `STARTTLS` the rest of the session is
+encrypted, so parsing stops.
 
 Transactions are numbered per message (`tx_id`), like Suricata's SMTP transactions.
 """
