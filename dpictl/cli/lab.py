@@ -8,8 +8,9 @@ expectations did not all hold ends with ExpectationFailed (exit 7) after its rep
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
 import typer
 
@@ -122,6 +123,41 @@ def _check_rules(rules: list[Path]) -> list[Path]:
     return [p.resolve() for p in rules]
 
 
+@contextmanager
+def _lab(backend: str, db: Optional[Path], kubeconfig: Optional[Path],
+         context: Optional[str]) -> Iterator[Any]:
+    """The lab environment of one command, closed again whatever happens."""
+    from dpictl.lab import open_lab
+
+    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
+    try:
+        yield env
+    finally:
+        env.close()
+
+
+def _run_with_progress(command: str, scenario: str, backend: str, db: Optional[Path],
+                       kubeconfig: Optional[Path], context: Optional[str],
+                       step: Callable[[Any, Any, ConsoleObserver], Any]) -> tuple[Any, Any]:
+    """Load the scenario, open the lab and run `step(plan, env, observer)` with its progress
+    on stderr: (plan, report). The lab is closed whatever happens; Ctrl-C becomes Interrupted
+    (what the step created was already removed by then)."""
+    from rich.console import Console
+
+    from dpictl.lab import load_scenario
+
+    plan = load_scenario(_scenario_path(scenario))
+    err = Console(stderr=True, highlight=False)
+    with _lab(backend, db, kubeconfig, context) as env:
+        try:
+            with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
+                report = step(plan, env, observer)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{command} {plan.name} interrupted; what it created was "
+                              "removed")
+    return plan, report
+
+
 def run_lab_cmd(
     scenario: str = typer.Argument(DEFAULT_SCENARIO, help="Scenario file, or a name from "
                                    "scenarios/ (default: red-blue, the Calico DPI lab)."),
@@ -138,23 +174,14 @@ def run_lab_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Run a lab scenario end to end, check the alerts it expects, clean up."""
-    from rich.console import Console
-
-    from dpictl.lab import load_scenario, open_lab, run_scenario
+    from dpictl.lab import run_scenario
 
     _check_output(output)
     rule_files = _check_rules(list(rules or []))
-    plan = load_scenario(_scenario_path(scenario))
-    err = Console(stderr=True, highlight=False)
-    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
-    try:
-        with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
-            report = run_scenario(plan, env, rules=rule_files, keep=keep, timeout=timeout,
-                                  observer=observer)
-    except KeyboardInterrupt:
-        raise Interrupted(f"run-lab {plan.name} interrupted; what it created was removed")
-    finally:
-        env.close()
+    plan, report = _run_with_progress(
+        "run-lab", scenario, backend, db, kubeconfig, context,
+        lambda plan, env, observer: run_scenario(plan, env, rules=rule_files, keep=keep,
+                                                 timeout=timeout, observer=observer))
     if output == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -178,21 +205,15 @@ def up_cmd(
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Run a scenario's set-up (everything before its traffic) and leave it up."""
-    from rich.console import Console
+    from dpictl.lab import set_up_scenario
 
-    from dpictl.lab import load_scenario, open_lab, set_up_scenario
-
-    plan = load_scenario(_scenario_path(scenario))
-    err = Console(stderr=True, highlight=False)
-    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
-    try:
-        with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
-            report = set_up_scenario(plan, env, rules=_check_rules(list(rules or [])),
-                                     timeout=timeout, observer=observer)
-    except KeyboardInterrupt:
-        raise Interrupted(f"lab up {plan.name} interrupted; what it created was removed")
-    finally:
-        env.close()
+    # The rule files are checked once the lab is open: a bad scenario or an unreachable
+    # cluster is reported first.
+    plan, report = _run_with_progress(
+        "lab up", scenario, backend, db, kubeconfig, context,
+        lambda plan, env, observer: set_up_scenario(plan, env,
+                                                    rules=_check_rules(list(rules or [])),
+                                                    timeout=timeout, observer=observer))
     if report.error is not None:
         raise report.error
     if report.failures():
@@ -207,13 +228,10 @@ def down_cmd(backend: str = params.BackendOpt,
              context: Optional[str] = params.ContextOpt,
              db: Optional[Path] = params.DbOpt) -> None:
     """Stop the agent and remove everything the lab created (also after a crash)."""
-    from dpictl.lab import open_lab, take_down
+    from dpictl.lab import take_down
 
-    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
-    try:
+    with _lab(backend, db, kubeconfig, context) as env:
         lines = take_down(env)
-    finally:
-        env.close()
     for line in lines or ["nothing to remove"]:
         typer.echo(line)
 
@@ -225,14 +243,11 @@ def status_cmd(output: str = typer.Option("table", "--output", "-o", help="table
                context: Optional[str] = params.ContextOpt,
                db: Optional[Path] = params.DbOpt) -> None:
     """Namespaces, pods, DPI resources, the agent (pid, limits) and alert counts."""
-    from dpictl.lab import lab_status, open_lab
+    from dpictl.lab import lab_status
 
     _check_output(output)
-    env = open_lab(backend, db=db, kubeconfig=kubeconfig, context=context)
-    try:
+    with _lab(backend, db, kubeconfig, context) as env:
         status = lab_status(env)
-    finally:
-        env.close()
     if output == "json":
         typer.echo(json.dumps(status, indent=2, default=str))
     else:
