@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,66 +91,72 @@ class AgentLimits:
     def _apply_cpu(self, millicores: int | None) -> str:
         if millicores is None and "cpu" not in self._entered:
             return "unlimited"                 # nothing to set, nothing to create
-        v2 = self.layout.v2_dir("cpu")
-        if v2 is not None:
-            try:
-                quota = "max" if millicores is None else str(millicores * 100)
-                self._enter_v2(v2, "cpu", "cpu.max", f"{quota} 100000")
-                return _say("cgroup v2 cpu.max", millicores, _cores)
-            except OSError as exc:
-                v2_error = f"cgroup v2 failed ({exc.strerror}); "
-        else:
-            v2_error = ""
-        v1 = self.layout.v1_dir("cpu")
-        if v1 is not None:
-            try:
-                period = int(_read(v1 / "cpu.cfs_period_us") or 100000)
-                quota = -1 if millicores is None else max(1000, millicores * period // 1000)
-                self._enter_v1(v1, "cpu.cfs_quota_us", str(quota))
-                return v2_error + _say(f"cgroup v1 cpu.cfs_quota_us={quota}/{period}",
-                                       millicores, _cores)
-            except OSError as exc:
-                v2_error += f"cgroup v1 failed ({exc.strerror}); "
+
+        def v2(parent: Path) -> str:
+            quota = "max" if millicores is None else str(millicores * 100)
+            self._enter_v2(parent, "cpu", "cpu.max", f"{quota} 100000")
+            return _say("cgroup v2 cpu.max", millicores, _cores)
+
+        def v1(parent: Path) -> str:
+            period = int(_read(parent / "cpu.cfs_period_us") or 100000)
+            quota = -1 if millicores is None else max(1000, millicores * period // 1000)
+            self._enter_v1(parent, "cpu.cfs_quota_us", str(quota))
+            return _say(f"cgroup v1 cpu.cfs_quota_us={quota}/{period}", millicores, _cores)
+
+        done, failed = self._through_cgroups("cpu", v2, v1)
+        if done is not None:
+            return failed + done
         if millicores is None:
-            return v2_error + "unlimited"
+            return failed + "unlimited"
         if not self._niced and self.pid == os.getpid():
             os.nice(NICE_FALLBACK)
             self._niced = True
-        return (v2_error + f"not enforced: no cgroup cpu controller, running at nice "
+        return (failed + f"not enforced: no cgroup cpu controller, running at nice "
                 f"{NICE_FALLBACK} instead of {_cores(millicores)}")
 
     def _apply_memory(self, limit: int | None) -> str:
         if limit is None and "memory" not in self._entered:
             return "unlimited"
-        v2 = self.layout.v2_dir("memory")
-        if v2 is not None:
-            try:
-                self._enter_v2(v2, "memory", "memory.max", "max" if limit is None else str(limit))
-                return _say("cgroup v2 memory.max", limit, _bytes)
-            except OSError as exc:
-                v2_error = f"cgroup v2 failed ({exc.strerror}); "
-        else:
-            v2_error = ""
-        v1 = self.layout.v1_dir("memory")
-        if v1 is not None:
-            try:
-                self._enter_v1(v1, "memory.limit_in_bytes", "-1" if limit is None else str(limit))
-                return v2_error + _say("cgroup v1 memory.limit_in_bytes", limit, _bytes)
-            except OSError as exc:
-                v2_error += f"cgroup v1 failed ({exc.strerror}); "
+
+        def v2(parent: Path) -> str:
+            self._enter_v2(parent, "memory", "memory.max", "max" if limit is None else str(limit))
+            return _say("cgroup v2 memory.max", limit, _bytes)
+
+        def v1(parent: Path) -> str:
+            self._enter_v1(parent, "memory.limit_in_bytes", "-1" if limit is None else str(limit))
+            return _say("cgroup v1 memory.limit_in_bytes", limit, _bytes)
+
+        done, failed = self._through_cgroups("memory", v2, v1)
+        if done is not None:
+            return failed + done
         if self.pid != os.getpid():
-            return v2_error + "not enforced: no cgroup memory controller"
+            return failed + "not enforced: no cgroup memory controller"
         value = resource.RLIM_INFINITY if limit is None else limit
         resource.setrlimit(resource.RLIMIT_DATA, (value, value))
-        return v2_error + _say("rlimit RLIMIT_DATA", limit, _bytes)
+        return failed + _say("rlimit RLIMIT_DATA", limit, _bytes)
+
+    def _through_cgroups(self, controller: str, v2: Callable[[Path], str],
+                         v1: Callable[[Path], str]) -> tuple[str | None, str]:
+        """Set one limit through cgroup v2, else v1, as the module docstring orders them.
+
+        Returns (what took effect, or None when neither could; the failures on the way, as
+        the prefix of whatever is said next), so a fallback still tells why it was needed.
+        """
+        failed = ""
+        for version, find, write in (("v2", self.layout.v2_dir, v2),
+                                     ("v1", self.layout.v1_dir, v1)):
+            parent = find(controller)
+            if parent is None:
+                continue
+            try:
+                return write(parent), failed
+            except OSError as exc:
+                failed += f"cgroup {version} failed ({exc.strerror}); "
+        return None, failed
 
     def _enter_v1(self, parent: Path, knob: str, value: str) -> None:
         self._entered.add(knob.split(".", 1)[0])
-        child = parent / self.name
-        child.mkdir(exist_ok=True)
-        self._remember(child)
-        (child / knob).write_text(value)
-        (child / "cgroup.procs").write_text(str(self.pid))
+        self._join_child(parent, knob, value)
 
     def _enter_v2(self, parent: Path, controller: str, knob: str, value: str) -> None:
         # cgroup v2 lets only leaf cgroups hold processes: enabling a controller for children
@@ -158,6 +165,10 @@ class AgentLimits:
         subtree = parent / "cgroup.subtree_control"
         if controller not in _read(subtree).split():
             subtree.write_text(f"+{controller}")
+        self._join_child(parent, knob, value)
+
+    def _join_child(self, parent: Path, knob: str, value: str) -> None:
+        """Create our child cgroup under `parent`, set `knob` and move the process into it."""
         child = parent / self.name
         child.mkdir(exist_ok=True)
         self._remember(child)
