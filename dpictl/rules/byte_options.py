@@ -61,6 +61,19 @@ def _apply_flags(node: object, keyword: str, flags: list[str],
             raise RuleSyntaxError(f"unknown {keyword} argument {flag!r}")
 
 
+def _multiplier_or_align(node: ByteJump | ByteExtract, name: str, arg: str | None,
+                         bare_align: int | None) -> bool:
+    """`multiplier N` and `align N`, which byte_jump and byte_extract share. Only byte_jump
+    takes a bare `align` (round up to a 4-byte boundary); `bare_align` None refuses it."""
+    if name == "multiplier" and arg:
+        node.multiplier = parse_int(arg, "multiplier")
+    elif name == "align" and (arg or bare_align is not None):
+        node.align = parse_int(arg, "align") if arg else bare_align  # type: ignore[assignment]
+    else:
+        return False
+    return True
+
+
 def parse_byte_test(value: str | None, buffer: str) -> ByteTest:
     args = _args("byte_test", value, 4)
     op = args[1].replace(" ", "")
@@ -86,18 +99,14 @@ def parse_byte_jump(value: str | None, buffer: str) -> ByteJump:
                     offset=int_or_var(args[1], "byte_jump offset"), buffer=buffer)
 
     def extra(name: str, arg: str | None) -> bool:
-        if name == "multiplier" and arg:
-            node.multiplier = parse_int(arg, "multiplier")
-        elif name == "align":
-            node.align = parse_int(arg, "align") if arg else 4
-        elif name == "from_beginning" and arg is None:
+        if name == "from_beginning" and arg is None:
             node.from_beginning = True
         elif name == "from_end" and arg is None:
             node.from_end = True
         elif name == "post_offset" and arg:
             node.post_offset = int_or_var(arg, "post_offset")
         else:
-            return False
+            return _multiplier_or_align(node, name, arg, bare_align=4)
         return True
 
     _apply_flags(node, "byte_jump", args[2:], extra)
@@ -112,17 +121,8 @@ def parse_byte_extract(value: str | None, buffer: str) -> ByteExtract:
     node = ByteExtract(count=_count(args[0], "byte_extract", 10),
                        offset=int_or_var(args[1], "byte_extract offset"), name=name,
                        buffer=buffer)
-
-    def extra(flag: str, arg: str | None) -> bool:
-        if flag == "multiplier" and arg:
-            node.multiplier = parse_int(arg, "multiplier")
-        elif flag == "align" and arg:
-            node.align = parse_int(arg, "align")
-        else:
-            return False
-        return True
-
-    _apply_flags(node, "byte_extract", args[3:], extra)
+    _apply_flags(node, "byte_extract", args[3:],
+                 lambda flag, arg: _multiplier_or_align(node, flag, arg, bare_align=None))
     return node
 
 
