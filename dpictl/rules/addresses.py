@@ -10,7 +10,7 @@ import ipaddress
 
 from dpictl.errors import RuleSyntaxError
 from dpictl.rules.ast import AddressSpec
-from dpictl.rules.speclists import flatten
+from dpictl.rules.speclists import parse_spec
 from dpictl.rules.variables import Variables
 
 ANY_ADDRESS = AddressSpec()
@@ -18,31 +18,11 @@ ANY_ADDRESS = AddressSpec()
 
 def parse_addresses(text: str, variables: Variables) -> AddressSpec:
     """`$HOME_NET`, `any`, `[10.0.0.0/8,!10.1.0.0/16]`, `!$X`, ... -> AddressSpec."""
-    key = ("addr", text)
-    cached = variables.cache.get(key)
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    spec = _build(flatten(text, variables, "address"), text)
-    variables.cache[key] = spec
-    return spec
+    return parse_spec(text, variables, "address", _cidr, _unique, AddressSpec)
 
 
-def _build(atoms: list[tuple[str, bool]], text: str) -> AddressSpec:
-    any_ = False
-    include: list[str] = []
-    exclude: list[str] = []
-    for atom, negated in atoms:
-        if atom.lower() == "any":
-            if negated:
-                raise RuleSyntaxError(f"'!any' in {text!r} matches no address")
-            any_ = True
-            continue
-        cidr = _cidr(atom)
-        (exclude if negated else include).append(cidr)
-    if any_ or not include:
-        return AddressSpec(any=True, include=(), exclude=tuple(dict.fromkeys(exclude)))
-    return AddressSpec(any=False, include=tuple(dict.fromkeys(include)),
-                       exclude=tuple(dict.fromkeys(exclude)))
+def _unique(cidrs: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(cidrs))
 
 
 def _cidr(atom: str) -> str:

@@ -8,36 +8,15 @@ from __future__ import annotations
 
 from dpictl.errors import RuleSyntaxError
 from dpictl.rules.ast import PortSpec
-from dpictl.rules.speclists import flatten
+from dpictl.rules.speclists import parse_spec
 from dpictl.rules.variables import Variables
 
 ANY_PORT = PortSpec()
 
 
 def parse_ports(text: str, variables: Variables) -> PortSpec:
-    key = ("port", text)
-    cached = variables.cache.get(key)
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    spec = _build(flatten(text, variables, "port"), text)
-    variables.cache[key] = spec
-    return spec
-
-
-def _build(atoms: list[tuple[str, bool]], text: str) -> PortSpec:
-    any_ = False
-    include: list[tuple[int, int]] = []
-    exclude: list[tuple[int, int]] = []
-    for atom, negated in atoms:
-        if atom.lower() == "any":
-            if negated:
-                raise RuleSyntaxError(f"'!any' in {text!r} matches no port")
-            any_ = True
-            continue
-        (exclude if negated else include).append(_range(atom))
-    if any_ or not include:
-        return PortSpec(any=True, include=(), exclude=_merge(exclude))
-    return PortSpec(any=False, include=_merge(include), exclude=_merge(exclude))
+    """`80`, `[80,8080:8090]`, `!$HTTP_PORTS`, ... -> PortSpec with merged ranges."""
+    return parse_spec(text, variables, "port", _range, _merge, PortSpec)
 
 
 def _range(atom: str) -> tuple[int, int]:

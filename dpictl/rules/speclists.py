@@ -2,18 +2,56 @@
 
 Addresses and ports differ only in their atoms (a CIDR vs. a port range), so one walker
 flattens a spec into `(atom, negated)` pairs with variables expanded and negations pushed
-down (`![a,!b]` -> a excluded, b included), and `addresses.py`/`ports.py` read the atoms.
+down (`![a,!b]` -> a excluded, b included), `parse_spec` folds them into include/exclude
+lists, and `addresses.py`/`ports.py` only say how to read and tidy their atoms.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from dpictl.errors import RuleSyntaxError
 from dpictl.rules.variables import Variables
 
 _TOKEN = re.compile(r"\s*(\[|\]|,|!|[^\[\],!\s]+)")
 _MAX_DEPTH = 16
+
+
+Atom = TypeVar("Atom")
+Spec = TypeVar("Spec")
+
+
+def parse_spec(text: str, variables: Variables, what: str, atom: Callable[[str], Atom],
+               tidy: Callable[[list[Atom]], tuple[Atom, ...]],
+               spec: Callable[..., Spec]) -> Spec:
+    """One header field -> `spec(any=, include=, exclude=)`, cached per text in `variables`.
+
+    `atom` reads one atom (and raises on a bad one), `tidy` sorts/merges/dedupes a list of
+    them. A field is `any` when it says `any` or includes nothing (`!x` means "all but x");
+    `!any` matches nothing, so it is refused.
+    """
+    key = (what, text)
+    cached = variables.cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    any_ = False
+    include: list[Atom] = []
+    exclude: list[Atom] = []
+    for item, negated in flatten(text, variables, what):
+        if item.lower() == "any":
+            if negated:
+                raise RuleSyntaxError(f"'!any' in {text!r} matches no {what}")
+            any_ = True
+            continue
+        (exclude if negated else include).append(atom(item))
+    if any_ or not include:
+        result = spec(any=True, include=(), exclude=tidy(exclude))
+    else:
+        result = spec(any=False, include=tidy(include), exclude=tidy(exclude))
+    variables.cache[key] = result
+    return result
 
 
 def flatten(text: str, variables: Variables, what: str) -> list[tuple[str, bool]]:
@@ -83,4 +121,4 @@ def _item(tokens: list[str], i: int, variables: Variables, what: str, negated: b
     return i + 1
 
 
-__all__ = ["flatten"]
+__all__ = ["flatten", "parse_spec"]
