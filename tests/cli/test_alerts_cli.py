@@ -9,19 +9,10 @@ import pytest
 
 from dpictl.alerts.record import Endpoint
 from dpictl.alerts.store import AlertStore
-from dpictl.cli import main
 
 from alerts.factories import make_alert
 
-
-def run(capsys, *argv):
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from .in_process import run
 
 
 @pytest.fixture

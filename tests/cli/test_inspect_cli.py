@@ -8,24 +8,14 @@ import json
 import pytest
 
 from dpictl.alerts.store import AlertStore
-from dpictl.cli import main
 
 from . import fakes
+from .in_process import run
 
 
 @pytest.fixture
 def fake(monkeypatch):
     fakes.install(monkeypatch)
-
-
-def run(capsys, *argv):
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
