@@ -12,13 +12,16 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 import yaml
 
 from dpictl.backends.kubernetes import KubernetesBackend
 from dpictl.errors import NotFound
+
+if TYPE_CHECKING:
+    from dpictl.backends.local import LocalBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PREFIX = "dk8"
@@ -136,6 +139,22 @@ def clean_crds(backend: KubernetesBackend) -> Iterator[KubernetesBackend]:
     yield backend
     for name in ALL_TEST_CRDS:
         remove_crd(backend, name)
+
+
+@pytest.fixture()
+def local_cluster(tmp_path: Path) -> Iterator[LocalBackend]:
+    """The pods' network for the end-to-end tests: a netns cluster on this machine (the test
+    API server has no nodes), taken down again even when the test fails. Needs root."""
+    from dpictl.backends.local import LocalBackend
+
+    local = LocalBackend(db=tmp_path / "dpictl.db", cluster_id=PREFIX + secrets.token_hex(3))
+    try:
+        yield local
+    finally:
+        try:
+            local.down()
+        finally:
+            local.close()
 
 
 def impersonating(kubeconfig: Path, user: str, groups: tuple[str, ...] = ()) -> KubernetesBackend:

@@ -11,7 +11,6 @@ Expected, as in the workshop: red1->red2 2 alerts, red1->blue1 1, blue2->red2 1,
 from __future__ import annotations
 
 import json
-import secrets
 import signal
 import subprocess
 import sys
@@ -32,20 +31,6 @@ NODE = "dk8-e2e-node"
 CURL = ["curl", "-s", "-m", "5", "-H", "User-Agent: Mozilla/4.0", "-XPOST",
         "--data-raw", "smk=1234"]
 BUILTIN_SID = 1000001
-
-
-@pytest.fixture()
-def local_cluster(tmp_path):
-    from dpictl.backends.local import LocalBackend
-
-    local = LocalBackend(db=tmp_path / "dpictl.db", cluster_id="dk8" + secrets.token_hex(3))
-    try:
-        yield local
-    finally:
-        try:
-            local.down()
-        finally:
-            local.close()
 
 
 def _node_status(backend: KubernetesBackend, ns: str) -> dict | None:

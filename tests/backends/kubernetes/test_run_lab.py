@@ -8,7 +8,6 @@ is not, so the lab's projectcalico.org/v3 resource lands in dpictl's own CRD.
 
 from __future__ import annotations
 
-import secrets
 import signal
 import subprocess
 import sys
@@ -45,20 +44,6 @@ def test_custom_rules_are_refused_up_front(clean_crds, kubeconfig) -> None:
     with pytest.raises(UsageError, match="--rules"):
         env.inspection.start([Path("/x.rules")])
     agent_manifests.uninstall(clean_crds, agent_manifests.all_manifests(AgentOptions(ns)))
-
-
-@pytest.fixture()
-def local_cluster(tmp_path):
-    from dpictl.backends.local import LocalBackend
-
-    local = LocalBackend(db=tmp_path / "dpictl.db", cluster_id="dk8" + secrets.token_hex(3))
-    try:
-        yield local
-    finally:
-        try:
-            local.down()
-        finally:
-            local.close()
 
 
 @pytest.mark.kube
