@@ -3,39 +3,17 @@ store and show, error lines, outputs) is tested without them. Installed with mon
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from dpictl.engine.packet import Detection
 from dpictl.errors import PcapError
 from dpictl.rules.ast import AddressSpec, PortSpec, Rule
+from dpictl.rules.errors import RuleLoadError
+from dpictl.rules.ruleset import RuleSet
 
 
 def rule(sid: int, msg: str = "LAB smk POST") -> Rule:
     return Rule(action="alert", proto="tcp", src=AddressSpec(), src_ports=PortSpec(),
                 bidirectional=False, dst=AddressSpec(), dst_ports=PortSpec(), sid=sid, rev=2,
                 msg=msg, classtype="trojan-activity", priority=1, text=f"alert ... sid:{sid};")
-
-
-@dataclass
-class LoadError:
-    file: str
-    line: int
-    sid: int | None
-    reason: str
-
-
-@dataclass
-class RuleSet:
-    rules: list
-    errors: list = field(default_factory=list)
-
-    @property
-    def loaded(self) -> int:
-        return len(self.rules)
-
-    @property
-    def failed(self) -> int:
-        return len(self.errors)
 
 
 def load_rules(paths, vars=None):  # noqa: A002 - the real loader's parameter name
@@ -46,12 +24,12 @@ def load_rules(paths, vars=None):  # noqa: A002 - the real loader's parameter na
             if text.startswith("sid "):
                 rules.append(rule(int(text.split()[1])))
             elif text.strip():
-                errors.append(LoadError(str(path), num, None, "unparseable rule"))
-    return RuleSet(rules, errors)
+                errors.append(RuleLoadError(str(path), num, None, "unparseable rule"))
+    return RuleSet(rules, errors, total=len(rules) + len(errors))
 
 
 def builtin_rules(vars=None):  # noqa: A002
-    return RuleSet([rule(1000001)])
+    return RuleSet([rule(1000001)], total=1)
 
 
 class Engine:
