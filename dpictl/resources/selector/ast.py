@@ -7,6 +7,7 @@ selector can be stored, compared and shown back to the user without surprises.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 def quote(value: str) -> str:
@@ -21,70 +22,64 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
-class LabelEq(Node):
+class _LabelValue(Node):
+    """`label OP "value"`: the five value comparisons differ only in OP (and in how the
+    evaluator reads them, which matches on the concrete class)."""
+
     label: str
     value: str
+    OP: ClassVar[str] = ""
 
     def __str__(self) -> str:
-        return f"{self.label} == {quote(self.value)}"
+        return f"{self.label} {self.OP} {quote(self.value)}"
 
 
 @dataclass(frozen=True, slots=True)
-class LabelNe(Node):
-    label: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.label} != {quote(self.value)}"
+class LabelEq(_LabelValue):
+    OP: ClassVar[str] = "=="
 
 
 @dataclass(frozen=True, slots=True)
-class LabelContains(Node):
-    label: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.label} contains {quote(self.value)}"
+class LabelNe(_LabelValue):
+    OP: ClassVar[str] = "!="
 
 
 @dataclass(frozen=True, slots=True)
-class LabelStartsWith(Node):
-    label: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.label} starts with {quote(self.value)}"
+class LabelContains(_LabelValue):
+    OP: ClassVar[str] = "contains"
 
 
 @dataclass(frozen=True, slots=True)
-class LabelEndsWith(Node):
-    label: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.label} ends with {quote(self.value)}"
-
-
-def _set_text(values: frozenset[str]) -> str:
-    return "{" + ", ".join(quote(v) for v in sorted(values)) + "}"
+class LabelStartsWith(_LabelValue):
+    OP: ClassVar[str] = "starts with"
 
 
 @dataclass(frozen=True, slots=True)
-class LabelIn(Node):
+class LabelEndsWith(_LabelValue):
+    OP: ClassVar[str] = "ends with"
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelSet(Node):
+    """`label OP {"a", "b"}`, values sorted so equal sets print alike."""
+
     label: str
     values: frozenset[str]
+    OP: ClassVar[str] = ""
 
     def __str__(self) -> str:
-        return f"{self.label} in {_set_text(self.values)}"
+        values = ", ".join(quote(v) for v in sorted(self.values))
+        return f"{self.label} {self.OP} {{{values}}}"
 
 
 @dataclass(frozen=True, slots=True)
-class LabelNotIn(Node):
-    label: str
-    values: frozenset[str]
+class LabelIn(_LabelSet):
+    OP: ClassVar[str] = "in"
 
-    def __str__(self) -> str:
-        return f"{self.label} not in {_set_text(self.values)}"
+
+@dataclass(frozen=True, slots=True)
+class LabelNotIn(_LabelSet):
+    OP: ClassVar[str] = "not in"
 
 
 @dataclass(frozen=True, slots=True)
