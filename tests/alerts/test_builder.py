@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
-
 from dpictl.alerts.builder import DEFAULT_PRIORITY, alert_from_detection, classify
 from dpictl.alerts.record import Endpoint
 
@@ -65,8 +63,5 @@ def test_unknown_ip_leaves_names_empty():
 
 
 def test_builtin_classification_table_is_used_when_none_given():
-    classifications = pytest.importorskip("dpictl.rules.classifications")
-    if not hasattr(classifications, "lookup"):
-        pytest.skip("dpictl.rules.classifications has no lookup yet")
     alert = alert_from_detection(make_detection(make_rule(classtype="trojan-activity")))
     assert (alert.category, alert.priority) == ("A Network Trojan was detected", 1)

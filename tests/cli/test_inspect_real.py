@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import dpictl.capture
-import dpictl.engine
-import dpictl.rules
-
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 LAB_PCAP = SHARED / "pcaps" / "lab-smk.pcap"
 SNORT3_RULES = SHARED / "rules" / "snort3-community.rules"
 
-pytestmark = pytest.mark.skipif(
-    not (hasattr(dpictl.engine, "Engine") and hasattr(dpictl.capture, "open_pcap")
-         and hasattr(dpictl.rules, "load_rules") and hasattr(dpictl.rules, "builtin_rules")),
-    reason="engine, capture or rule loader not in the tree yet")
 
 
 def dpictl_run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
