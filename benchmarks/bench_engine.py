@@ -13,7 +13,7 @@ It prints CPU seconds (user+sys of the child, from getrusage(RUSAGE_CHILDREN)), 
 seconds, packets/s and Mbit/s by CPU, peak RSS, alert counts, and the CPU ratio.
 This is a measurement script, not a test.
 
-    /work/venv/bin/python benchmarks/bench_engine.py [--copies 4] [--scratch /tmp/dpictl-bench]
+    .venv/bin/python benchmarks/bench_engine.py [--copies 4] [--scratch /tmp/dpictl-bench]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Micro-benchmark of `Decoder.decode` over every frame of /work/shared/pcaps (not a test).
 
-Run: /work/venv/bin/python tests/engine/decode/bench_decode.py [rounds]
+Run: .venv/bin/python tests/engine/decode/bench_decode.py [rounds]
 Frames are read into memory first so only decoding is timed; each round uses a fresh Decoder.
 Prints packets/s and µs per packet, best of the rounds, in CPU time of this process
 (time.process_time), so other work on a shared machine does not skew the figure much.
