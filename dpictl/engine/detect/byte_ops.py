@@ -52,15 +52,30 @@ def _endian(op) -> str:
     return "little" if op.dce and op.endian == "big" else op.endian
 
 
-def byte_test(op: ByteTest, buf: bytes, cursor: int, env: dict[str, int]) -> bool:
+def _read(op, buf: bytes, cursor: int, env: dict[str, int]) -> tuple[int, int] | None:
+    """(position, value) of the number every byte_* keyword starts by reading, or None."""
     offset = resolve(op.offset, env)
-    target = resolve(op.value, env)
-    if offset is None or target is None:
-        return False
+    if offset is None:
+        return None
     pos = (cursor if op.relative else 0) + offset
     value = read_number(buf, pos, op.count, _endian(op), op.string, op.bitmask)
-    if value is None:
+    return None if value is None else (pos, value)
+
+
+def _scaled(op, value: int) -> int:
+    """byte_jump/byte_extract's `multiplier` then `align` (round up to a multiple)."""
+    value *= op.multiplier
+    if op.align and value % op.align:
+        value += op.align - value % op.align
+    return value
+
+
+def byte_test(op: ByteTest, buf: bytes, cursor: int, env: dict[str, int]) -> bool:
+    target = resolve(op.value, env)
+    read = _read(op, buf, cursor, env) if target is not None else None
+    if read is None:
         return False
+    value = read[1]
     operator = op.operator
     negate = operator.startswith("!")
     if negate:
@@ -89,17 +104,11 @@ def _compare(value: int, operator: str, target: int) -> bool:
 
 def byte_jump(op: ByteJump, buf: bytes, cursor: int, env: dict[str, int]) -> int | None:
     """The new cursor, or None when the jump fails."""
-    offset = resolve(op.offset, env)
     post = resolve(op.post_offset, env)
-    if offset is None or post is None:
+    read = _read(op, buf, cursor, env) if post is not None else None
+    if read is None:
         return None
-    pos = (cursor if op.relative else 0) + offset
-    value = read_number(buf, pos, op.count, _endian(op), op.string, op.bitmask)
-    if value is None:
-        return None
-    value *= op.multiplier
-    if op.align and value % op.align:
-        value += op.align - value % op.align
+    pos, value = read[0], _scaled(op, read[1])
     if op.from_beginning:
         target = value
     elif op.from_end:
@@ -116,29 +125,20 @@ def byte_jump(op: ByteJump, buf: bytes, cursor: int, env: dict[str, int]) -> int
 
 def byte_extract(op: ByteExtract, buf: bytes, cursor: int, env: dict[str, int]) -> int | None:
     """Stores the value in env[op.name]; returns the cursor after the extracted bytes."""
-    offset = resolve(op.offset, env)
-    if offset is None:
+    read = _read(op, buf, cursor, env)
+    if read is None:
         return None
-    pos = (cursor if op.relative else 0) + offset
-    value = read_number(buf, pos, op.count, _endian(op), op.string, op.bitmask)
-    if value is None:
-        return None
-    value *= op.multiplier
-    if op.align and value % op.align:
-        value += op.align - value % op.align
-    env[op.name] = value
+    pos, value = read
+    env[op.name] = _scaled(op, value)
     return pos + op.count
 
 
 def byte_math(op: ByteMath, buf: bytes, cursor: int, env: dict[str, int]) -> bool:
-    offset = resolve(op.offset, env)
     rvalue = resolve(op.rvalue, env)
-    if offset is None or rvalue is None:
+    read = _read(op, buf, cursor, env) if rvalue is not None else None
+    if read is None:
         return False
-    pos = (cursor if op.relative else 0) + offset
-    value = read_number(buf, pos, op.count, _endian(op), op.string, op.bitmask)
-    if value is None:
-        return False
+    value = read[1]
     operator = op.operator
     if operator == "+":
         value += rvalue
