@@ -20,15 +20,21 @@ _HEADER = struct.Struct("!BBHHH")
 
 def parse(pkt: Packet, buf: bytes, off: int, end: int) -> None:
     """Fill the ICMP fields and payload of `pkt` from the header at `off`."""
+    parse_header(pkt, buf, off, end, QUERY_TYPES, "icmp")
+
+
+def parse_header(pkt: Packet, buf: bytes, off: int, end: int, id_types: frozenset[int],
+                 name: str) -> None:
+    """ICMP and ICMPv6 share this header; only which types carry id/seq differs."""
     if end - off < HEADER_LEN:
-        raise Truncated("icmp")
+        raise Truncated(name)
     icmp_type, code, _csum, ident, seq = _HEADER.unpack_from(buf, off)
     pkt.icmp_type = icmp_type
     pkt.icmp_code = code
-    if icmp_type in QUERY_TYPES:
+    if icmp_type in id_types:
         pkt.icmp_id = ident
         pkt.icmp_seq = seq
     pkt.payload = buf[off + HEADER_LEN:end]
 
 
-__all__ = ["parse", "HEADER_LEN", "QUERY_TYPES"]
+__all__ = ["parse", "parse_header", "HEADER_LEN", "QUERY_TYPES"]

@@ -6,27 +6,15 @@ Same shape as ICMPv4: an 8-byte header (type, code, checksum, 4 message bytes), 
 
 from __future__ import annotations
 
-import struct
-
-from dpictl.engine.decode.errors import Truncated
+from dpictl.engine.decode.icmp import HEADER_LEN, parse_header
 from dpictl.engine.packet import Packet
 
-HEADER_LEN = 8
 ECHO_TYPES = frozenset((128, 129))
-_HEADER = struct.Struct("!BBHHH")
 
 
 def parse(pkt: Packet, buf: bytes, off: int, end: int) -> None:
     """Fill the ICMPv6 fields and payload of `pkt` from the header at `off`."""
-    if end - off < HEADER_LEN:
-        raise Truncated("icmpv6")
-    icmp_type, code, _csum, ident, seq = _HEADER.unpack_from(buf, off)
-    pkt.icmp_type = icmp_type
-    pkt.icmp_code = code
-    if icmp_type in ECHO_TYPES:
-        pkt.icmp_id = ident
-        pkt.icmp_seq = seq
-    pkt.payload = buf[off + HEADER_LEN:end]
+    parse_header(pkt, buf, off, end, ECHO_TYPES, "icmpv6")
 
 
 __all__ = ["parse", "HEADER_LEN", "ECHO_TYPES"]
