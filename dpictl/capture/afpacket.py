@@ -164,11 +164,24 @@ class AfPacketSource:
         self._wake()
 
     def close(self) -> None:
-        """Stop and release every socket and ring."""
+        """Stop and release every socket and ring (their last counts are kept)."""
+        self._close(keep_counts=True)
+
+    def release(self) -> None:
+        """Close this process's handles without reading the kernel counters.
+
+        After a fork, the parent and the other workers hold copies of a worker's sockets;
+        reading PACKET_STATISTICS resets the kernel's counters, so only the socket's owner
+        may read them, or the owner's totals would silently miss what was read here.
+        """
+        self._close(keep_counts=False)
+
+    def _close(self, keep_counts: bool) -> None:
         self.stop()
         with self._lock:
             for iface, ring in self._rings.items():
-                self._keep_counts(iface, ring)
+                if keep_counts:
+                    self._keep_counts(iface, ring)
                 ring.close()
             self._rings.clear()
             self._generation += 1
