@@ -16,37 +16,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterator, Protocol
+from typing import Callable
+
+from dpictl.capture.frame import LivePacketSource
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
 
 
-class PacketSource(Protocol):
-    """What `dpictl.capture.AfPacketSource` offers (and what test fakes implement)."""
-
-    def __iter__(self) -> Iterator[tuple[float, bytes, int, str | None]]: ...
-
-    def add(self, iface: str) -> None: ...
-
-    def remove(self, iface: str) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
 # Opens a source on these interfaces (raises, e.g. CaptureError, for one that is missing);
 # called as open_source(ifaces, on_vanished=callback(iface)) - the source calls back, from
 # the reading thread, when an interface it captured on disappears.
-SourceFactory = Callable[..., PacketSource]
+SourceFactory = Callable[..., LivePacketSource]
 FrameCallback = Callable[[float, bytes, int, str | None], None]
 ErrorCallback = Callable[[str | None, str], None]      # (interface or None, message)
 
 
 class CaptureLoop:
-    """Runs a PacketSource in a daemon thread; `add`/`remove` may be called at any time."""
+    """Runs a LivePacketSource in a daemon thread; `add`/`remove` may be called at any time."""
 
     def __init__(self, open_source: SourceFactory, on_frame: FrameCallback,
                  on_error: ErrorCallback, retry: float = RETRY_SECONDS) -> None:
@@ -56,7 +44,7 @@ class CaptureLoop:
         self._retry = retry
         self._wanted: set[str] = set()
         self._lock = threading.RLock()
-        self._source: PacketSource | None = None
+        self._source: LivePacketSource | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -178,4 +166,4 @@ def _quietly(fn: Callable[[], object]) -> None:
         log.debug("%s: %s", getattr(fn, "__name__", "call"), exc)
 
 
-__all__ = ["CaptureLoop", "PacketSource", "SourceFactory", "RETRY_SECONDS"]
+__all__ = ["CaptureLoop", "SourceFactory", "RETRY_SECONDS"]

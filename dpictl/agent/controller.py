@@ -22,7 +22,8 @@ from typing import Any, Callable
 from dpictl.agent.alerting import AlertFactory
 from dpictl.agent.selection import (MonitorKey, Selection, SelectorFactory,
                                     default_selector_factory, select)
-from dpictl.agent.sources import AlertSink, ClusterSource
+from dpictl.agent.sources import ClusterSource
+from dpictl.alerts.sink import AlertSink
 from dpictl.backends.base import WorkloadEndpoint
 
 log = logging.getLogger(__name__)

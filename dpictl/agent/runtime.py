@@ -22,7 +22,8 @@ from typing import Any, Callable, Sequence
 from dpictl.agent.capture_loop import CaptureLoop, SourceFactory
 from dpictl.agent.controller import DpiController
 from dpictl.agent.limits import AgentLimits
-from dpictl.agent.sources import AgentSettings, AlertSink, ClusterSource
+from dpictl.agent.sources import AgentSettings, ClusterSource
+from dpictl.alerts.sink import AlertSink
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,7 @@ def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
 
     started = time.monotonic()
     loaded = load_rules([Path(p) for p in paths]) if paths else builtin_rules()
-    rules = list(getattr(loaded, "rules", loaded))
-    errors = list(getattr(loaded, "errors", []))
+    rules, errors = list(loaded.rules), list(loaded.errors)
     for err in errors[:20]:
         log.warning("rule not loaded: %s", err)
     engine = Engine(rules)

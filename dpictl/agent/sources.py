@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
-from dpictl.alerts.record import Alert
 from dpictl.backends.base import WorkloadEndpoint
 from dpictl.errors import DpictlError
 from dpictl.resources.quantity import parse_duration
@@ -54,13 +53,6 @@ class ClusterSource(Protocol):
         """Record this node's state on the resource (`status.nodes[]`, see agent.status)."""
 
 
-@runtime_checkable
-class AlertSink(Protocol):
-    """Where alerts go. `add` must have made them durable when it returns."""
-
-    def add(self, alerts: Sequence[Alert]) -> Any: ...
-
-
 def dpi_limits(intrusion_detection: dict | None) -> tuple[str | None, str | None]:
     """(cpu, memory) limits IntrusionDetection gives the DeepPacketInspection component."""
     spec = (intrusion_detection or {}).get("spec") or {}
@@ -87,5 +79,5 @@ def settings_from_manifests(intrusion_detection: dict | None,
     return AgentSettings(cpu=cpu, memory=memory, flush_interval=flush)
 
 
-__all__ = ["AgentSettings", "ClusterSource", "AlertSink", "settings_from_manifests",
+__all__ = ["AgentSettings", "ClusterSource", "settings_from_manifests",
            "dpi_limits", "DEFAULT_FLUSH_INTERVAL"]

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from dpictl.alerts.builder import NameLookup, alert_from_detection
-from dpictl.alerts.record import Alert, Endpoint
+from dpictl.alerts.record import Endpoint
+from dpictl.alerts.sink import AlertCallback
 from dpictl.alerts.store import AlertStore
-
-Frame = tuple[float, bytes, int, "str | None"]
-AlertSink = Callable[[list[Alert]], None]
-
-
-class EngineLike(Protocol):
-    def feed(self, ts: float, frame: bytes, linktype: int, iface: str | None = None) -> list: ...
-    def flush(self) -> list: ...
+from dpictl.capture.frame import Frame
+from dpictl.engine.contract import InspectionEngine
 
 
 @dataclass
@@ -40,13 +35,13 @@ class InspectionCounts:
 
 class Inspection:
     """Feeds sources through one engine; every batch of alerts is committed to `store`
-    (when given) and then passed to `sink`."""
+    (when given) and then passed to `show`."""
 
-    def __init__(self, engine: EngineLike, sink: AlertSink, store: AlertStore | None = None, *,
+    def __init__(self, engine: InspectionEngine, show: AlertCallback, store: AlertStore | None = None, *,
                  origin: str = "inspect", host: str = "", endpoint: Endpoint | None = None,
                  names: NameLookup | None = None, classifications: Any = None) -> None:
         self.engine = engine
-        self.sink = sink
+        self.show = show
         self.store = store
         self.counts = InspectionCounts()
         self._build = dict(origin=origin, host=host, endpoint=endpoint, names=names)
@@ -62,13 +57,15 @@ class Inspection:
                 self.counts.bytes += len(frame)
                 detections = self.engine.feed(ts, frame, linktype, iface)
                 if detections:
-                    self._emit(detections)
+                    self.emit(detections)
                 if on_packet is not None:
                     on_packet(self.counts.packets)
         finally:
-            self._emit(self.engine.flush())
+            self.emit(self.engine.flush())
 
-    def _emit(self, detections: list) -> None:
+    def emit(self, detections: list) -> None:
+        """Detections -> alerts, committed to the store, then shown (live workers call this
+        for the detections they send back)."""
         if not detections:
             return
         alerts = [alert_from_detection(d, self._classifications, **self._build)
@@ -76,7 +73,7 @@ class Inspection:
         if self.store is not None:
             alerts = self.store.add(alerts)
         self.counts.alerts += len(alerts)
-        self.sink(alerts)
+        self.show(alerts)
 
 
-__all__ = ["Inspection", "InspectionCounts", "Frame", "AlertSink"]
+__all__ = ["Inspection", "InspectionCounts"]

@@ -23,11 +23,11 @@ import threading
 import time
 from typing import Callable, Iterator
 
+from dpictl.capture.frame import Frame
 from dpictl.capture.netns import run_in_netns
 from dpictl.capture.tpacket import PACKET_IGNORE_OUTGOING, SOL_PACKET, Ring
 from dpictl.errors import CaptureError, NotFound, PermissionDenied
 
-Record = tuple[float, bytes, int, str | None]
 _ERROR_EVENTS = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
@@ -54,6 +54,7 @@ class AfPacketSource:
         self.outgoing = outgoing
         self.vanished: list[str] = []
         self._rings: dict[str, Ring] = {}
+        self._counts: dict[str, dict[str, int]] = {}
         self._lock = threading.RLock()
         self._stopped = threading.Event()
         self._generation = 0
@@ -92,24 +93,46 @@ class AfPacketSource:
             if ring is None:
                 return False
             self._generation += 1
+            self._keep_counts(iface, ring)
             ring.close()
         self._wake()
         return True
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """Per interface: packets the kernel saw for us and drops (ring full), cumulative."""
+        """Per interface, cumulative: `kernel_packets` (drops included), `kernel_drops` (the
+        ring was full) and `discarded` (read but not handed on); see `Ring.statistics`.
+        Interfaces removed or vanished keep their last counts, so totals never go down."""
         with self._lock:
-            return {iface: ring.statistics() for iface, ring in self._rings.items()}
+            for iface, ring in self._rings.items():
+                self._counts[iface] = ring.statistics()
+            return {iface: dict(counts) for iface, counts in self._counts.items()}
+
+    def quiesce(self) -> list[Frame]:
+        """End of capture: stop the kernel queueing for us, then return every packet still
+        in the rings. After this, `stats()` and the frames read agree exactly:
+        read = kernel_packets - kernel_drops - discarded."""
+        with self._lock:
+            rings = list(self._rings.values())
+            for ring in rings:
+                ring.quiesce()
+        # A partly filled block reaches us when its timeout retires it.
+        time.sleep(2 * self._geometry["block_timeout_ms"] / 1000)
+        out: list[Frame] = []
+        with self._lock:
+            for _ in range(2):
+                for ring in self._rings.values():
+                    ring.drain(out)
+        return out
 
     # -- reading ---------------------------------------------------------------------------
-    def read(self, timeout: float | None = None) -> list[Record]:
+    def read(self, timeout: float | None = None) -> list[Frame]:
         """Packets ready now, else wait up to `timeout` seconds (None: until some arrive or
         `stop()`). Returns [] on timeout and once stopped."""
         deadline = None if timeout is None else time.monotonic() + timeout
         poller, generation = None, -1
         while not self._stopped.is_set():
             with self._lock:
-                out: list[Record] = []
+                out: list[Frame] = []
                 for ring in self._rings.values():
                     ring.drain(out)
                 if out:
@@ -127,7 +150,7 @@ class AfPacketSource:
             self._handle_errors(events)
         return []
 
-    def __iter__(self) -> Iterator[Record]:
+    def __iter__(self) -> Iterator[Frame]:
         try:
             while not self._stopped.is_set():
                 yield from self.read(None)
@@ -141,10 +164,24 @@ class AfPacketSource:
         self._wake()
 
     def close(self) -> None:
-        """Stop and release every socket and ring."""
+        """Stop and release every socket and ring (their last counts are kept)."""
+        self._close(keep_counts=True)
+
+    def release(self) -> None:
+        """Close this process's handles without reading the kernel counters.
+
+        After a fork, the parent and the other workers hold copies of a worker's sockets;
+        reading PACKET_STATISTICS resets the kernel's counters, so only the socket's owner
+        may read them, or the owner's totals would silently miss what was read here.
+        """
+        self._close(keep_counts=False)
+
+    def _close(self, keep_counts: bool) -> None:
         self.stop()
         with self._lock:
-            for ring in self._rings.values():
+            for iface, ring in self._rings.items():
+                if keep_counts:
+                    self._keep_counts(iface, ring)
                 ring.close()
             self._rings.clear()
             self._generation += 1
@@ -206,12 +243,22 @@ class AfPacketSource:
                     if not ring.still_bound():
                         gone.append(iface)
             for iface in gone:
-                self._rings.pop(iface).close()
+                ring = self._rings.pop(iface)
+                self._keep_counts(iface, ring)
+                ring.close()
                 self.vanished.append(iface)
             self._generation += 1
         for iface in gone:
             if self.on_vanished is not None:
                 self.on_vanished(iface)
+
+    def _keep_counts(self, iface: str, ring: Ring) -> None:
+        try:
+            self._counts[iface] = ring.statistics()
+        except OSError:                 # the socket died with its interface: last known
+            self._counts.setdefault(iface, {"kernel_packets": ring.packets,
+                                            "kernel_drops": ring.drops,
+                                            "discarded": ring.discarded})
 
     def _wake(self) -> None:
         try:

@@ -16,6 +16,7 @@ import mmap
 import struct
 from typing import Iterator
 
+from dpictl.capture.frame import Frame
 from dpictl.capture.records import MAX_CAPLEN, CorruptRecord
 from dpictl.errors import PcapError
 
@@ -50,7 +51,7 @@ class ClassicReader:
         self._data = data
         self.pos = GLOBAL_HEADER_LEN
 
-    def __iter__(self) -> Iterator[tuple[float, bytes, int, None]]:
+    def __iter__(self) -> Iterator[Frame]:
         data, size, units, linktype = self._data, len(self._data), self._units, self.linktype
         header_len = 16 + self._extra
         unpack = self._record.unpack_from

@@ -20,6 +20,7 @@ from typing import Iterator
 
 from dpictl.capture.pcap_classic import ClassicReader, is_classic
 from dpictl.capture.pcapng import PcapngReader, is_pcapng
+from dpictl.capture.frame import Frame
 from dpictl.capture.records import CorruptRecord
 from dpictl.errors import PcapError
 
@@ -63,7 +64,7 @@ class PcapSource:
         """Bytes of the file consumed so far."""
         return self._reader.pos
 
-    def __iter__(self) -> Iterator[tuple[float, bytes, int, str | None]]:
+    def __iter__(self) -> Iterator[Frame]:
         reader, release_at = self._reader, _RELEASE_EVERY
         try:
             for record in reader:

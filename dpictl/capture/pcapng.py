@@ -18,6 +18,7 @@ import mmap
 import struct
 from typing import Iterator, NamedTuple
 
+from dpictl.capture.frame import Frame
 from dpictl.capture.records import MAX_CAPLEN, CorruptRecord
 from dpictl.errors import PcapError
 
@@ -63,7 +64,7 @@ class PcapngReader:
             raise PcapError(f"{path}: not a valid pcapng file ({exc.reason})") from None
         self.linktype = self._first_linktype()
 
-    def __iter__(self) -> Iterator[tuple[float, bytes, int, None]]:
+    def __iter__(self) -> Iterator[Frame]:
         data, size = self._data, len(self._data)
         last_ts = 0.0
         epb, u32 = _EPB[self._order], _U32[self._order]

@@ -28,6 +28,7 @@ PACKET_FANOUT = 18
 PACKET_IGNORE_OUTGOING = 23
 PACKET_FANOUT_HASH = 0
 PACKET_FANOUT_FLAG_DEFRAG = 0x8000
+SO_ATTACH_FILTER = 26
 TPACKET_V3 = 2
 ETH_P_ALL = 0x0003
 TP_STATUS_KERNEL = 0
@@ -51,6 +52,19 @@ _PKT = struct.Struct("=IIIIIIHHIIH")
 _STATS3 = struct.Struct("=III")               # tp_packets, tp_drops, tp_freeze_q_cnt
 _STATUS = _U32 = struct.Struct("=I")
 _VLAN_TAG = struct.Struct("!HH")
+# A classic BPF program of one instruction, `ret #0`: accept nothing. struct sock_filter is
+# {u16 code, u8 jt, u8 jf, u32 k}; BPF_RET|BPF_K is 0x06.
+_DROP_ALL = struct.pack("=HBBI", 0x06, 0, 0, 0)
+
+
+def fanout_id(group: int, ifindex: int) -> int:
+    """The kernel's fanout group id for one interface of a dpictl fanout `group`.
+
+    A fanout group binds one device: sockets of different interfaces that asked for the same
+    id would be refused (EINVAL). Deriving the id from the interface index gives each
+    interface its own group while every worker computes the same id for it.
+    """
+    return (group + ifindex * 0x9E3) & 0xFFFF
 
 
 class Ring:
@@ -63,8 +77,9 @@ class Ring:
         self.snaplen = snaplen
         self.block_size = block_size
         self.block_count = block_count
-        self.packets = 0
+        self.packets = 0                # kernel counters, accumulated (a read resets them)
         self.drops = 0
+        self.discarded = 0              # delivered to us but not handed on (loopback echo)
         sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
         frames = block_size // FRAME_SIZE * block_count
         sock.setsockopt(SOL_PACKET, PACKET_RX_RING, _REQ3.pack(
@@ -72,13 +87,15 @@ class Ring:
         self.map = mmap.mmap(sock.fileno(), block_size * block_count, mmap.MAP_SHARED,
                              mmap.PROT_READ | mmap.PROT_WRITE)
         sock.bind((iface, ETH_P_ALL))
+        self.ifindex = _ifindex(sock, iface)
         if fanout_group is not None:
             # Spread flows over the sockets of the same group (one per worker process); the
-            # hash is symmetric, defragmentation first keeps fragments with their flow.
+            # kernel's flow hash is symmetric (both directions of a flow reach one socket),
+            # and defragmentation first keeps every fragment with its flow.
             mode = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16
-            sock.setsockopt(SOL_PACKET, PACKET_FANOUT, _U32.pack(mode | fanout_group & 0xFFFF))
+            sock.setsockopt(SOL_PACKET, PACKET_FANOUT,
+                            _U32.pack(mode | fanout_id(fanout_group, self.ifindex)))
         _name, _proto, _pkttype, hatype, _addr = sock.getsockname()
-        self.ifindex = _ifindex(sock, iface)
         self.ethernet = hatype in ETHERNET_HATYPES
         self.linktype = LINKTYPE_ETHERNET if self.ethernet else LINKTYPE_RAW
         # On loopback every packet is seen leaving and arriving: keep the arrival only, as
@@ -104,6 +121,7 @@ class Ring:
                 (next_off, sec, nsec, caplen, _len, pstatus, mac, net, _hash, tci,
                  tpid) = unpack(ring, pos)
                 if loopback and ring[pos + PKTTYPE_OFFSET] == PACKET_OUTGOING:
+                    self.discarded += 1
                     pos += next_off
                     continue
                 start = pos + (mac if ethernet else net)
@@ -119,12 +137,33 @@ class Ring:
             self._next = (self._next + 1) % self.block_count
 
     def statistics(self) -> dict[str, int]:
-        """Kernel counters since the ring was opened (the kernel resets them on each read)."""
+        """Counters since the ring was opened, in Suricata's names.
+
+        `kernel_packets` counts every packet the kernel had for this socket, dropped ones
+        included (for TPACKET_V3 the kernel adds tp_drops to tp_packets); `kernel_drops` those
+        it could not queue because the ring was full; `discarded` those delivered but not
+        handed on by us. So what reaches the caller is packets - drops - discarded, exactly
+        once the ring has been quiesced and drained.
+        """
         packets, drops, _freeze = _STATS3.unpack(
             self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _STATS3.size))
         self.packets += packets
         self.drops += drops
-        return {"packets": self.packets, "drops": self.drops}
+        return {"kernel_packets": self.packets, "kernel_drops": self.drops,
+                "discarded": self.discarded}
+
+    def quiesce(self) -> None:
+        """Make the kernel queue nothing more for this socket (a filter that accepts
+        nothing; filtered packets are not counted), so that after one more drain the
+        counters and what was read agree exactly."""
+        # struct sock_fprog {u16 len; struct sock_filter *filter}: the kernel copies the
+        # program during the call, so `program` need only outlive it (no BPF library is
+        # worth a dependency for one instruction).
+        import ctypes
+
+        program = ctypes.create_string_buffer(_DROP_ALL, len(_DROP_ALL))
+        fprog = struct.pack("HL", 1, ctypes.addressof(program))
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
     def still_bound(self) -> bool:
         """False once the interface we bound to was deleted (or replaced by a namesake)."""
@@ -146,4 +185,4 @@ def _ifindex(sock: socket.socket, iface: str) -> int:
     return struct.unpack("16si", fcntl.ioctl(sock.fileno(), SIOCGIFINDEX, request))[1]
 
 
-__all__ = ["Ring", "SOL_PACKET", "PACKET_IGNORE_OUTGOING", "TPACKET_V3", "ETH_P_ALL"]
+__all__ = ["Ring", "SOL_PACKET", "PACKET_IGNORE_OUTGOING", "TPACKET_V3", "ETH_P_ALL", "fanout_id"]

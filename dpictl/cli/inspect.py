@@ -7,7 +7,6 @@ renderers here print it. Errors are raised as dpictl errors; `dpictl.cli.main` p
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -48,8 +47,8 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
         ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
     else:
         ruleset = rules_pkg.builtin_rules(variables or None)
-    rules = list(getattr(ruleset, "rules", ruleset))
-    errors = [_error_text(e) for e in getattr(ruleset, "errors", [])]
+    rules = list(ruleset.rules)
+    errors = [_error_text(e) for e in ruleset.errors]
     if not rules:
         # One line: the first reason says more than a count.
         names = ", ".join(str(p) for p in paths) or "the built-in rules"
@@ -58,9 +57,7 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
                          hint="fix the rule file or pass another --rules file")
     for line in errors:
         print_line(err, line, style="warning")
-    loaded = int(getattr(ruleset, "loaded", len(rules)))
-    failed = int(getattr(ruleset, "failed", len(errors)))
-    return rules, loaded, failed
+    return rules, ruleset.loaded, ruleset.failed
 
 
 def _error_text(error: Any) -> str:
@@ -133,42 +130,43 @@ def _run_pcaps(inspection: Any, sources: list[Any], err: Console) -> None:
             update(done)
 
 
-def _open_live(interfaces: list[str], netns: Optional[str]) -> Any:
-    from dpictl.capture import AfPacketSource
+def _open_live(options: Any) -> Any:
+    """Open every capture socket now, before any rule is compiled: a missing interface or a
+    missing capability fails in a blink, with one line."""
     from dpictl.errors import CaptureError, PermissionDenied
+    from dpictl.live import LiveInspection
 
+    where = ", ".join(options.interfaces)
     try:
-        return AfPacketSource(interfaces, netns=netns)
+        return LiveInspection(options)
     except PermissionError as exc:
-        raise PermissionDenied(f"cannot capture on {', '.join(interfaces)}: {exc.strerror}",
+        raise PermissionDenied(f"cannot capture on {where}: {exc.strerror}",
                                hint="run as root or grant CAP_NET_RAW") from None
     except OSError as exc:
-        raise CaptureError(f"cannot capture on {', '.join(interfaces)}: {exc}") from None
+        raise CaptureError(f"cannot capture on {where}: {exc}") from None
 
 
-def _sigterm_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _run_live(inspection: Any, source: Any, label: str, err: Console) -> None:
-    """Capture until Ctrl-C (or SIGTERM); stopping is the normal way to end, not an error."""
+def _run_live(inspection: Any, live: Any, label: str, output: str, out: Console,
+              err: Console) -> Any:
+    """Capture until Ctrl-C or SIGTERM (stopping is the normal way to end, not an error).
+    With `-o eve`, a stats event is written every --stats-interval seconds and at the end."""
+    from dpictl.cli.render.eve import write_eve_event
     from dpictl.cli.render.progress import print_line
 
-    print_line(err, f"capturing on {label} (Ctrl-C to stop)", style="dim")
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    try:
-        inspection.run(source)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    workers = live.options.workers
+    print_line(err, f"capturing on {label} with {workers} worker{'s' if workers > 1 else ''} "
+               "(Ctrl-C to stop)", style="dim")
+
+    def on_stats(stats: Any) -> None:
+        if output == "eve":
+            write_eve_event(out, stats.to_eve())
+
+    return live.run(inspection.engine, inspection.emit, on_stats)
 
 
 def _close(sources: list[Any]) -> None:
     for src in sources:
-        close = getattr(src, "close", None) or getattr(src, "stop", None)
-        if close:
-            close()
+        src.close()
 
 
 def inspect_cmd(
@@ -185,6 +183,15 @@ def inspect_cmd(
     output: str = typer.Option("table", "--output", "-o", help="table, eve (JSON lines) or json."),
     db: Optional[Path] = params.DbOpt,
     no_store: bool = typer.Option(False, "--no-store", help="do not store the alerts."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", min=1, max=256,
+        help="live: worker processes sharing each interface (default: one per CPU)."),
+    stats_interval: float = typer.Option(
+        8.0, "--stats-interval", min=0.1, max=86400.0,
+        help="live: seconds between stats events with -o eve (and one at the end)."),
+    ring_size: int = typer.Option(
+        32, "--ring-size", min=2, max=4096,
+        help="live: capture ring per interface and worker, in MiB."),
 ) -> None:
     """Inspect pcap files or live interfaces with Snort rules; alerts are stored, then shown."""
     if output not in OUTPUTS:
@@ -201,7 +208,14 @@ def inspect_cmd(
     err = Console(stderr=True, theme=THEME, highlight=False)
     out = _stdout_console()
     variables = _parse_vars(list(var or []))
-    sources = _open_pcaps(pcaps) if pcaps else [_open_live(interfaces, netns)]
+    if pcaps:
+        sources = _open_pcaps(pcaps)
+    else:
+        from dpictl.live import LiveOptions
+
+        sources = [_open_live(LiveOptions(
+            interfaces=tuple(interfaces), netns=netns, workers=workers or _cpus(),
+            stats_interval=stats_interval, ring_mb=ring_size))]
     try:
         _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,
                  no_store, out, err)
@@ -220,19 +234,21 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
     from dpictl.engine import Engine
 
     engine = Engine(rule_list)
-    unsupported = sum(1 for p in getattr(engine, "rule_report", []) if getattr(p, "dropped", 1))
+    unsupported = sum(1 for problem in engine.rule_report if problem.dropped)
     store = _open_store(db, no_store)
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.
     keys = ("time", "source", "dest", "sid", "message") if pcaps else (
         "time", "endpoint", "source", "dest", "sid", "message")
     sink, collected = _sink(output, out, keys)
     inspection = Inspection(engine, sink, store)
+    live_stats = None
     try:
         if pcaps:
             _run_pcaps(inspection, sources, err)
         else:
             where = f" in netns {netns}" if netns else ""
-            _run_live(inspection, sources[0], ", ".join(interfaces) + where, err)
+            live_stats = _run_live(inspection, sources[0], ", ".join(interfaces) + where,
+                                   output, out, err)
     finally:
         # Whatever was found before a failure is already stored; show it too.
         if output == "json":
@@ -243,11 +259,29 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
             store.close()
     counts = inspection.counts
     source = (", ".join(p.name for p in pcaps) if pcaps else ", ".join(interfaces))
-    print_line(err, summary_line(packets=counts.packets, nbytes=counts.bytes,
+    packets, nbytes = counts.packets, counts.bytes
+    if live_stats is not None:
+        from dpictl.cli.render.progress import capture_line
+
+        packets, nbytes = live_stats.decoded, live_stats.bytes
+        line, lost = capture_line(live_stats, sources[0].failures)
+        print_line(err, line, style="warning" if lost else None)
+    print_line(err, summary_line(packets=packets, nbytes=nbytes,
                                  alerts=counts.alerts, rules_loaded=loaded - unsupported,
                                  rules_failed=failed, rules_unsupported=unsupported,
                                  seconds=counts.elapsed, source=source,
                                  stored_in=str(store.path) if store is not None else None))
+
+
+def _cpus() -> int:
+    """Worker default: the CPUs this process may run on (a cgroup or taskset may allow
+    fewer than the machine has)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def register(app: typer.Typer) -> None:

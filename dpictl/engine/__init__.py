@@ -1,7 +1,8 @@
 """The sans-I/O detection engine: frames in, detections out (`Engine`)."""
 
+from dpictl.engine.contract import InspectionEngine
 from dpictl.engine.detect import RuleProblem
 from dpictl.engine.packet import Detection, Packet
 from dpictl.engine.pipeline import Engine
 
-__all__ = ["Engine", "Detection", "Packet", "RuleProblem"]
+__all__ = ["Engine", "InspectionEngine", "Detection", "Packet", "RuleProblem"]

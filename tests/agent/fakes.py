@@ -111,6 +111,9 @@ class FakeEngine:
         self.shared["flushes"] += 1
         return []
 
+    stats: dict = {}
+    rule_report: list = []
+
 
 def pcap_frames(path: Path) -> list[tuple[float, bytes]]:
     with path.open("rb") as fh:

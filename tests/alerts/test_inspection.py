@@ -23,6 +23,12 @@ class _Engine:
         self.flushed += 1
         return [make_detection(ts=99.0)]
 
+    def fork(self):
+        return _Engine()
+
+    stats: dict = {}
+    rule_report: list = []
+
 
 def _source(frames, fail_after=None):
     for i, frame in enumerate(frames):

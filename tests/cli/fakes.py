@@ -57,7 +57,11 @@ class Engine:
         out, self.pending = self.pending, []
         return out
 
+    def fork(self):
+        return Engine(self.rules)
+
     stats: dict = {}
+    rule_report: list = []
 
 
 class PcapSource:
@@ -75,6 +79,9 @@ class PcapSource:
                 raise PcapError("capture.pcap: truncated packet record at byte 120")
             ts, _, payload = line.partition(b" ")
             yield float(ts), payload, 1, None
+
+    def close(self):
+        self.lines = []
 
 
 def open_pcap(path):

@@ -88,8 +88,18 @@ def test_live_capture_on_veth_raises_the_lab_alert(veth_pair, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    events = [json.loads(x) for x in (got + (rest or "")).splitlines() if x.strip()]
+    lines = [json.loads(x) for x in (got + (rest or "")).splitlines() if x.strip()]
+    events = [e for e in lines if e["event_type"] == "alert"]
     assert events, f"no alert while capturing; stderr: {err}"
+    # the last line is the final stats event, and its counts add up exactly
+    final = lines[-1]["stats"]
+    assert lines[-1]["event_type"] == "stats"
+    capture = final["capture"]
+    assert capture["kernel_packets"] > 0
+    assert (capture["kernel_packets"] - capture["kernel_drops"] - capture["discarded"]
+            == final["decoder"]["pkts"])
+    assert final["detect"]["alert"] == len(events)
+    assert final["dpictl"]["interfaces"][ifname]["kernel_packets"] == capture["kernel_packets"]
     ev = events[0]
     assert (ev["src_ip"], ev["dest_ip"], ev["dest_port"]) == ("10.99.7.1", "10.99.7.2", 80)
     assert ev["in_iface"] == ifname

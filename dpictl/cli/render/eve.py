@@ -3,12 +3,20 @@ highlighting may touch machine-readable output)."""
 
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from rich.console import Console
 
 from dpictl.alerts.eve import eve_line
 from dpictl.alerts.record import Alert
+
+
+def write_eve_event(console: Console, event: dict) -> None:
+    """Any other EVE event (`stats`), as one compact line."""
+    out = console.file
+    out.write(json.dumps(event, separators=(",", ":")) + "\n")
+    out.flush()
 
 
 def write_eve(console: Console, alerts: Iterable[Alert]) -> None:
@@ -18,4 +26,4 @@ def write_eve(console: Console, alerts: Iterable[Alert]) -> None:
     out.flush()
 
 
-__all__ = ["write_eve"]
+__all__ = ["write_eve", "write_eve_event"]

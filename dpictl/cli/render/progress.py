@@ -7,11 +7,14 @@ stays clean and CI logs do not fill with redraws.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TimeRemainingColumn, TransferSpeedColumn)
+
+if TYPE_CHECKING:
+    from dpictl.live.stats import LiveStats
 
 # Redraw at most every this many packets: the bar must not cost more than the inspection.
 UPDATE_EVERY = 512
@@ -55,9 +58,25 @@ def summary_line(*, packets: int, nbytes: int, alerts: int, rules_loaded: int, r
     return line
 
 
+def capture_line(stats: "LiveStats", failures: list[str] | None = None) -> tuple[str, bool]:
+    """`capture: 1,000 packets seen by the kernel, 0 dropped (0.00%) ...`, and whether
+    anything was lost: a sensor that missed packets must say so, every time."""
+    drops = stats.kernel_drops
+    line = (f"capture: {_plural(stats.kernel_packets, 'packet')} seen by the kernel, "
+            f"{drops:,} dropped ({stats.drop_percent:.2f}%), {stats.decoded:,} inspected "
+            f"by {_plural(len(stats.workers), 'worker')}; slowest packet "
+            f"{stats.worst_packet_us / 1000:.1f} ms")
+    if stats.discarded:
+        line += f"; {stats.discarded:,} loopback echoes not inspected"
+    for failure in failures or []:
+        line += f"; {failure}"
+    return line, bool(drops or failures)
+
+
 def print_line(console: Console, line: str, style: str | None = None) -> None:
     """One line, never wrapped or marked up (paths may contain brackets)."""
     console.print(line, style=style, soft_wrap=True, markup=False, highlight=False)
 
 
-__all__ = ["byte_progress", "summary_line", "print_line", "UPDATE_EVERY", "ByteProgress"]
+__all__ = ["byte_progress", "summary_line", "capture_line", "print_line", "UPDATE_EVERY",
+           "ByteProgress"]
