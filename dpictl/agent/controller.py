@@ -29,6 +29,8 @@ from dpictl.backends.base import WorkloadEndpoint
 log = logging.getLogger(__name__)
 
 MAX_UNSENT = 10_000     # alerts kept for retry while the sink fails (oldest dropped first)
+DROP_REPORT_EVERY = 30.0    # seconds between two drop reports for one interface
+MAX_REMEMBERED_ERRORS = 100
 
 
 @dataclass(slots=True)
@@ -41,6 +43,7 @@ class Monitor:
     started: float = field(default_factory=time.time)
     packets: int = 0
     alerts: int = 0
+    worst_us: float = 0.0              # the slowest single frame through this engine
 
 
 class DpiController:
@@ -65,6 +68,8 @@ class DpiController:
         self._pending_errors: dict[tuple[str, str], list[str]] = {}
         self._capture_errors: list[tuple[MonitorKey, str]] = []
         self._unsent: list = []             # alerts the sink refused, retried next drain
+        self._drops_seen: dict[str, int] = {}       # iface -> kernel drops already reported
+        self._drops_reported_at: dict[str, float] = {}
         self.alerts_total = 0
         self.last_error: str | None = None
         self.alerts = AlertFactory(node)
@@ -75,13 +80,18 @@ class DpiController:
         """Feed a captured frame to every monitor of its interface (capture thread)."""
         with self._lock:
             monitors = list(self._by_iface.get(iface or "", ()))
+        clock = time.perf_counter
         for mon in monitors:
             mon.packets += 1
+            started = clock()
             try:
                 dets = mon.engine.feed(ts, frame, linktype, iface)
             except Exception as exc:  # one bad frame must not end inspection
                 log.warning("engine error on %s: %s", iface, exc)
                 continue
+            took = (clock() - started) * 1e6
+            if took > mon.worst_us:
+                mon.worst_us = took
             if dets:
                 self._pending.put((mon, dets))
 
@@ -154,6 +164,7 @@ class DpiController:
                 self._record_error(key.resource, message)
                 started_ok[key.resource] = started_ok.get(key.resource, True) and \
                     key.interface in self.capture.interfaces
+        self._check_drops()
         self._report(wanted, started_ok, by_key)
         self.drain()
         return wanted
@@ -179,14 +190,25 @@ class DpiController:
                     m, self.node, False))
 
     def snapshot(self) -> dict:
-        """What runs now, for the agent's status file and `lab status`."""
+        """What runs now, for the agent's status file and `lab status`: per monitor its
+        packets and alerts, and the kernel's counters of its interface (what the endpoint
+        sent and received, and what was dropped before inspection)."""
         with self._lock:
             monitors = list(self._monitors.values())
+        capture = self._capture_stats()
+        out = []
+        for m in monitors:
+            kernel = capture.get(m.key.interface, {})
+            out.append({"resource": f"{m.key.namespace}/{m.key.name}",
+                        "endpoint": f"{m.endpoint.namespace}/{m.endpoint.name}",
+                        "interface": m.key.interface, "packets": m.packets,
+                        "alerts": m.alerts,
+                        "kernel_packets": kernel.get("kernel_packets", 0),
+                        "kernel_drops": kernel.get("kernel_drops", 0),
+                        "worst_packet_us": round(m.worst_us, 1)})
         return {
-            "monitors": [{"resource": f"{m.key.namespace}/{m.key.name}",
-                          "endpoint": f"{m.endpoint.namespace}/{m.endpoint.name}",
-                          "interface": m.key.interface, "packets": m.packets,
-                          "alerts": m.alerts} for m in monitors],
+            "monitors": out,
+            "capture": capture,
             "alerts": self.alerts_total,
             "last_error": self.last_error,
         }
@@ -246,10 +268,43 @@ class DpiController:
             self._pending.put((mon, dets))
         log.info("stopped inspecting %s for %s", key.interface, key.origin)
 
+    def _capture_stats(self) -> dict[str, dict[str, int]]:
+        try:
+            return self.capture.stats()
+        except Exception as exc:  # counters are for reporting: never stop inspection
+            log.debug("capture stats: %s", exc)
+            return {}
+
+    def _check_drops(self) -> None:
+        """Drops are an error of every resource inspecting that interface: the kernel
+        discarded packets of the endpoint before any rule saw them. Reported in Calico's
+        errorConditions, at most every DROP_REPORT_EVERY seconds per interface."""
+        now = self._clock()
+        with self._lock:
+            by_iface = {iface: list(mons) for iface, mons in self._by_iface.items()}
+        for iface, counts in self._capture_stats().items():
+            drops = int(counts.get("kernel_drops", 0))
+            seen = self._drops_seen.get(iface, 0)
+            if drops <= seen or iface not in by_iface:
+                continue
+            if now - self._drops_reported_at.get(iface, float("-inf")) < DROP_REPORT_EVERY:
+                continue
+            self._drops_seen[iface] = drops
+            self._drops_reported_at[iface] = now
+            packets = int(counts.get("kernel_packets", 0))
+            for mon in by_iface[iface]:
+                ep = mon.endpoint
+                self._record_error(mon.key.resource, (
+                    f"{drops - seen} packets dropped on WEP interface {iface} "
+                    f"({ep.namespace}/{ep.name}) before inspection: {drops} of {packets} since "
+                    "inspection started; the agent is not keeping up with this traffic"))
+
     def _record_error(self, res: tuple[str, str], message: str) -> None:
         seen = self._errors.setdefault(res, set())
         if message in seen:
             return
+        if len(seen) >= MAX_REMEMBERED_ERRORS:
+            seen.clear()
         seen.add(message)
         self.last_error = message
         self._reported.pop(res, None)       # force a status write carrying the error
