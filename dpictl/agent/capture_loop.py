@@ -82,10 +82,12 @@ class CaptureLoop:
         self._ensure_thread()
         self._wake.set()
 
-    def remove(self, iface: str) -> None:
+    def remove(self, iface: str) -> list:
+        """Stop capturing on `iface`. Returns no detections: the engines are the
+        controller's (a WorkerPool, whose workers hold engines, returns theirs)."""
         with self._lock:
             if iface not in self._wanted:
-                return
+                return []
             self._wanted.discard(iface)
             source = self._source
             if source is not None:
@@ -93,6 +95,7 @@ class CaptureLoop:
                     source.remove(iface)
                 except Exception as exc:  # the interface may already be gone with its pod
                     log.debug("remove %s: %s", iface, exc)
+        return []
 
     def _vanished(self, iface: str) -> None:
         """The source dropped an interface (its veth was deleted): forget it, and let the

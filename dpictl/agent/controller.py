@@ -1,13 +1,19 @@
 """The DPI controller: resources x endpoints -> running monitors -> alerts.
 
-Backend-agnostic: it reads a `ClusterSource`, writes an `AlertSink`, and drives a capture
-loop. `reconcile()` (called every second, or at once on SIGHUP) works out which (resource,
-interface) pairs this node should inspect, starts and stops monitors to match, and puts the
-result on each resource's `status.nodes[]`. Frames arrive on the capture thread and go to
-every monitor of their interface - one engine fork each, so a packet that crosses two
-inspected interfaces alerts on both, as the lab expects. Detections are queued and turned
-into alerts on the controller's thread by `drain()`, so every database or API write happens
-on one thread and an alert is committed before anyone can see it.
+Backend-agnostic: it reads a `ClusterSource`, writes an `AlertSink`, and drives a
+`Dataplane`. `reconcile()` (called every second, or at once on SIGHUP) works out which
+(resource, interface) pairs this node should inspect, starts and stops monitors to match,
+and puts the result on each resource's `status.nodes[]`.
+
+Each inspected interface has one engine fork, so a packet that crosses two inspected
+interfaces alerts on both, as the lab expects; its detections go to every monitor of that
+interface (two resources selecting one pod alert twice, from one inspection: the two would
+see the same packets and reach the same verdicts). The engines live either here, fed by a
+capture thread through `on_frame` (one worker), or in forked workers that share each
+interface through PACKET_FANOUT and send detections back through `on_detections` (see
+workers.py). Detections are queued and turned into alerts on the controller's thread by
+`drain()`, so every database or API write happens on one thread and an alert is committed
+before anyone can see it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from dpictl.agent.alerting import AlertFactory
 from dpictl.agent.selection import (MonitorKey, Selection, SelectorFactory,
@@ -25,6 +31,8 @@ from dpictl.agent.selection import (MonitorKey, Selection, SelectorFactory,
 from dpictl.agent.sources import ClusterSource
 from dpictl.alerts.sink import AlertSink
 from dpictl.backends.base import WorkloadEndpoint
+from dpictl.engine.contract import InspectionEngine
+from dpictl.engine.packet import Detection
 
 log = logging.getLogger(__name__)
 
@@ -33,30 +41,46 @@ DROP_REPORT_EVERY = 30.0    # seconds between two drop reports for one interface
 MAX_REMEMBERED_ERRORS = 100
 
 
+class Dataplane(Protocol):
+    """Where packets are captured (and, with workers, inspected): a CaptureLoop or a
+    WorkerPool. `remove` returns what the interface's engines still held, when they live
+    there; `stats` gives kernel counters per interface (plus `inspected` and
+    `worst_packet_us` when the dataplane inspects)."""
+
+    @property
+    def interfaces(self) -> set[str]: ...
+
+    def add(self, iface: str) -> None: ...
+
+    def remove(self, iface: str) -> list[Detection]: ...
+
+    def stats(self) -> dict[str, dict[str, float]]: ...
+
+
 @dataclass(slots=True)
 class Monitor:
-    """One inspected (resource, interface): its endpoint and its own engine fork."""
+    """One inspected (resource, interface) and its endpoint."""
 
     key: MonitorKey
     endpoint: WorkloadEndpoint
-    engine: Any                        # dpictl.engine.Engine fork
     started: float = field(default_factory=time.time)
     packets: int = 0
     alerts: int = 0
-    worst_us: float = 0.0              # the slowest single frame through this engine
 
 
 class DpiController:
     """Keeps the running monitors equal to what the resources select on this node."""
 
-    def __init__(self, source: ClusterSource, sink: AlertSink, engine: Any, capture: Any,
-                 node: str, selector_factory: SelectorFactory = default_selector_factory,
+    def __init__(self, source: ClusterSource, sink: AlertSink,
+                 engine: InspectionEngine | None, capture: Any, node: str, selector_factory: SelectorFactory = default_selector_factory,
                  clock: Callable[[], float] = time.time) -> None:
         self.source = source
         self.sink = sink
         self.node = node
-        self.capture = capture              # CaptureLoop-like: add/remove/interfaces
-        self._engine = engine
+        self.capture: Dataplane = capture
+        self._engine = engine               # None: the dataplane's workers inspect
+        self._engines: dict[str, InspectionEngine] = {}     # per interface, here
+        self._worst_us: dict[str, float] = {}
         self._select = selector_factory
         self._clock = clock
         self._lock = threading.Lock()
@@ -77,23 +101,34 @@ class DpiController:
     # -- capture thread -------------------------------------------------------------------
 
     def on_frame(self, ts: float, frame: bytes, linktype: int, iface: str | None) -> None:
-        """Feed a captured frame to every monitor of its interface (capture thread)."""
+        """Inspect a captured frame with its interface's engine (capture thread)."""
+        name = iface or ""
         with self._lock:
-            monitors = list(self._by_iface.get(iface or "", ()))
-        clock = time.perf_counter
+            monitors = list(self._by_iface.get(name, ()))
+            engine = self._engines.get(name)
+        if engine is None:
+            return
         for mon in monitors:
             mon.packets += 1
-            started = clock()
-            try:
-                dets = mon.engine.feed(ts, frame, linktype, iface)
-            except Exception as exc:  # one bad frame must not end inspection
-                log.warning("engine error on %s: %s", iface, exc)
-                continue
-            took = (clock() - started) * 1e6
-            if took > mon.worst_us:
-                mon.worst_us = took
-            if dets:
+        started = time.perf_counter()
+        try:
+            dets = engine.feed(ts, frame, linktype, iface)
+        except Exception as exc:  # one bad frame must not end inspection
+            log.warning("engine error on %s: %s", iface, exc)
+            return
+        took = (time.perf_counter() - started) * 1e6
+        if took > self._worst_us.get(name, 0.0):
+            self._worst_us[name] = took
+        if dets:
+            for mon in monitors:
                 self._pending.put((mon, dets))
+
+    def on_detections(self, iface: str, dets: list[Detection]) -> None:
+        """Detections a worker process found on `iface` (any thread)."""
+        with self._lock:
+            monitors = list(self._by_iface.get(iface, ()))
+        for mon in monitors:
+            self._pending.put((mon, dets))
 
     def on_capture_error(self, iface: str | None, message: str) -> None:
         self.last_error = message
@@ -169,8 +204,9 @@ class DpiController:
         self.drain()
         return wanted
 
-    def set_engine(self, engine: Any) -> None:
-        """New rules: restart every monitor on a fork of the new engine."""
+    def set_engine(self, engine: InspectionEngine | None) -> None:
+        """New rules: restart every monitor on a fork of the new engine (None: the
+        dataplane inspects, and was given the new engine itself)."""
         self._engine = engine
         for key in list(self._monitors):
             self._stop_monitor(key)
@@ -198,14 +234,17 @@ class DpiController:
         capture = self._capture_stats()
         out = []
         for m in monitors:
-            kernel = capture.get(m.key.interface, {})
+            iface = m.key.interface
+            kernel = capture.get(iface, {})
             out.append({"resource": f"{m.key.namespace}/{m.key.name}",
                         "endpoint": f"{m.endpoint.namespace}/{m.endpoint.name}",
-                        "interface": m.key.interface, "packets": m.packets,
+                        "interface": iface,
+                        "packets": int(kernel.get("inspected", m.packets)),
                         "alerts": m.alerts,
-                        "kernel_packets": kernel.get("kernel_packets", 0),
-                        "kernel_drops": kernel.get("kernel_drops", 0),
-                        "worst_packet_us": round(m.worst_us, 1)})
+                        "kernel_packets": int(kernel.get("kernel_packets", 0)),
+                        "kernel_drops": int(kernel.get("kernel_drops", 0)),
+                        "worst_packet_us": round(float(kernel.get(
+                            "worst_packet_us", self._worst_us.get(iface, 0.0))), 1)})
         return {
             "monitors": out,
             "capture": capture,
@@ -222,11 +261,13 @@ class DpiController:
             self._monitors[key].endpoint = ep
             return True
         # Registered before the capture starts, so the first packets captured already
-        # have a monitor to go to.
-        mon = Monitor(key=key, endpoint=ep, engine=self._engine.fork(), started=self._clock())
+        # have a monitor (and an engine) to go to.
+        mon = Monitor(key=key, endpoint=ep, started=self._clock())
         with self._lock:
             self._monitors[key] = mon
             self._by_iface.setdefault(key.interface, []).append(mon)
+            if self._engine is not None and key.interface not in self._engines:
+                self._engines[key.interface] = self._engine.fork()
         if not self._start_capture(key):
             with self._lock:
                 del self._monitors[key]
@@ -234,6 +275,7 @@ class DpiController:
                 peers.remove(mon)
                 if not peers:
                     del self._by_iface[key.interface]
+                    self._engines.pop(key.interface, None)
             return False
         log.info("inspecting %s/%s on %s for %s", ep.namespace, ep.name, key.interface,
                  key.origin)
@@ -255,18 +297,21 @@ class DpiController:
             peers = self._by_iface.get(key.interface, [])
             if mon in peers:
                 peers.remove(mon)
+            engine = None
             if not peers:
                 self._by_iface.pop(key.interface, None)
-        if not peers:
-            self.capture.remove(key.interface)
-        try:
-            dets = mon.engine.flush()
-        except Exception as exc:
-            log.warning("engine flush on %s: %s", key.interface, exc)
-            dets = []
+                engine = self._engines.pop(key.interface, None)
+        log.info("stopped inspecting %s for %s", key.interface, key.origin)
+        if peers:
+            return                  # the interface stays inspected for its other monitors
+        dets = list(self.capture.remove(key.interface))
+        if engine is not None:
+            try:
+                dets += engine.flush()
+            except Exception as exc:
+                log.warning("engine flush on %s: %s", key.interface, exc)
         if dets:
             self._pending.put((mon, dets))
-        log.info("stopped inspecting %s for %s", key.interface, key.origin)
 
     def _capture_stats(self) -> dict[str, dict[str, int]]:
         try:

@@ -87,8 +87,9 @@ class FakeCapture:
             raise OSError(f"no such device: {iface}")
         self.interfaces.add(iface)
 
-    def remove(self, iface: str) -> None:
+    def remove(self, iface: str) -> list:
         self.interfaces.discard(iface)
+        return []
 
 
 class FakeEngine:
