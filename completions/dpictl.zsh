@@ -17,7 +17,7 @@ _dpictl_complete() {
         "agent") words="install manifests run uninstall --help" ;;
         "agent install") words="--context --dry-run --force --help --image --kubeconfig --namespace -n" ;;
         "agent manifests") words="--context --help --image --kubeconfig --namespace --offline -n" ;;
-        "agent run") words="--backend --context --db --eve --help --kubeconfig --netns --no-eve --node --rules --verbose -B -r -v" ;;
+        "agent run") words="--backend --context --db --eve --help --kubeconfig --netns --no-eve --node --rules --verbose --workers -B -r -v -w" ;;
         "agent uninstall") words="--context --crds --help --kubeconfig --namespace -n" ;;
         "alerts") words="clear list --help" ;;
         "alerts clear") words="--db --help" ;;
@@ -30,7 +30,7 @@ _dpictl_complete() {
         "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--db --help --image --namespace --output --since -n -o" ;;
-        "inspect") words="--db --help --interface --netns --no-store --output --pcap --rules --var -R -i -o -r" ;;
+        "inspect") words="--db --help --interface --netns --no-store --output --pcap --ring-size --rules --stats-interval --var --workers -R -i -o -r -w" ;;
         "lab") words="down status up --help" ;;
         "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
         "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;

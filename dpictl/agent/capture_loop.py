@@ -45,6 +45,7 @@ class CaptureLoop:
         self._wanted: set[str] = set()
         self._lock = threading.RLock()
         self._source: LivePacketSource | None = None
+        self._closed_counts: dict[str, dict[str, int]] = {}   # of sources already closed
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,6 +54,19 @@ class CaptureLoop:
     def interfaces(self) -> set[str]:
         with self._lock:
             return set(self._wanted)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Kernel counters per interface (`kernel_packets`, `kernel_drops`, `discarded`),
+        cumulative across reopened sources, so a restart never makes drops disappear."""
+        with self._lock:
+            source = self._source
+            current = _quietly_stats(source) if source is not None else {}
+            out = {iface: dict(counts) for iface, counts in self._closed_counts.items()}
+            for iface, counts in current.items():
+                mine = out.setdefault(iface, {})
+                for key, value in counts.items():
+                    mine[key] = mine.get(key, 0) + value
+            return out
 
     def add(self, iface: str) -> None:
         """Start capturing on `iface` now; raises what the source raises (e.g. CaptureError)."""
@@ -68,10 +82,12 @@ class CaptureLoop:
         self._ensure_thread()
         self._wake.set()
 
-    def remove(self, iface: str) -> None:
+    def remove(self, iface: str) -> list:
+        """Stop capturing on `iface`. Returns no detections: the engines are the
+        controller's (a WorkerPool, whose workers hold engines, returns theirs)."""
         with self._lock:
             if iface not in self._wanted:
-                return
+                return []
             self._wanted.discard(iface)
             source = self._source
             if source is not None:
@@ -79,6 +95,7 @@ class CaptureLoop:
                     source.remove(iface)
                 except Exception as exc:  # the interface may already be gone with its pod
                     log.debug("remove %s: %s", iface, exc)
+        return []
 
     def _vanished(self, iface: str) -> None:
         """The source dropped an interface (its veth was deleted): forget it, and let the
@@ -99,6 +116,7 @@ class CaptureLoop:
         with self._lock:
             if self._source is not None:
                 _quietly(self._source.close)
+                self._fold_counts(self._source)
                 self._source = None
 
     def _ensure_thread(self) -> None:
@@ -128,9 +146,18 @@ class CaptureLoop:
                 if self._source is source:
                     self._source = None
             _quietly(source.close)
+            self._fold_counts(source)
             if failure:
                 self._on_error(None, failure)
                 self._stop.wait(self._retry)
+
+    def _fold_counts(self, source: LivePacketSource) -> None:
+        """Keep a closed source's final counts (close() reads them one last time)."""
+        with self._lock:
+            for iface, counts in _quietly_stats(source).items():
+                mine = self._closed_counts.setdefault(iface, {})
+                for key, value in counts.items():
+                    mine[key] = mine.get(key, 0) + value
 
     def _reopen(self) -> bool:
         """Open on every wanted interface that still opens; drop and report the others."""
@@ -157,6 +184,14 @@ def _failing_interface(exc: Exception, candidates: list[str]) -> str | None:
         if iface in text:
             return iface
     return candidates[0] if len(candidates) == 1 else None
+
+
+def _quietly_stats(source: LivePacketSource) -> dict[str, dict[str, int]]:
+    try:
+        return source.stats()
+    except OSError as exc:
+        log.debug("capture stats: %s", exc)
+        return {}
 
 
 def _quietly(fn: Callable[[], object]) -> None:

@@ -1,13 +1,19 @@
 """The DPI controller: resources x endpoints -> running monitors -> alerts.
 
-Backend-agnostic: it reads a `ClusterSource`, writes an `AlertSink`, and drives a capture
-loop. `reconcile()` (called every second, or at once on SIGHUP) works out which (resource,
-interface) pairs this node should inspect, starts and stops monitors to match, and puts the
-result on each resource's `status.nodes[]`. Frames arrive on the capture thread and go to
-every monitor of their interface - one engine fork each, so a packet that crosses two
-inspected interfaces alerts on both, as the lab expects. Detections are queued and turned
-into alerts on the controller's thread by `drain()`, so every database or API write happens
-on one thread and an alert is committed before anyone can see it.
+Backend-agnostic: it reads a `ClusterSource`, writes an `AlertSink`, and drives a
+`Dataplane`. `reconcile()` (called every second, or at once on SIGHUP) works out which
+(resource, interface) pairs this node should inspect, starts and stops monitors to match,
+and puts the result on each resource's `status.nodes[]`.
+
+Each inspected interface has one engine fork, so a packet that crosses two inspected
+interfaces alerts on both, as the lab expects; its detections go to every monitor of that
+interface (two resources selecting one pod alert twice, from one inspection: the two would
+see the same packets and reach the same verdicts). The engines live either here, fed by a
+capture thread through `on_frame` (one worker), or in forked workers that share each
+interface through PACKET_FANOUT and send detections back through `on_detections` (see
+workers.py). Detections are queued and turned into alerts on the controller's thread by
+`drain()`, so every database or API write happens on one thread and an alert is committed
+before anyone can see it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from dpictl.agent.alerting import AlertFactory
 from dpictl.agent.selection import (MonitorKey, Selection, SelectorFactory,
@@ -25,19 +31,38 @@ from dpictl.agent.selection import (MonitorKey, Selection, SelectorFactory,
 from dpictl.agent.sources import ClusterSource
 from dpictl.alerts.sink import AlertSink
 from dpictl.backends.base import WorkloadEndpoint
+from dpictl.engine.contract import InspectionEngine
+from dpictl.engine.packet import Detection
 
 log = logging.getLogger(__name__)
 
 MAX_UNSENT = 10_000     # alerts kept for retry while the sink fails (oldest dropped first)
+DROP_REPORT_EVERY = 30.0    # seconds between two drop reports for one interface
+MAX_REMEMBERED_ERRORS = 100
+
+
+class Dataplane(Protocol):
+    """Where packets are captured (and, with workers, inspected): a CaptureLoop or a
+    WorkerPool. `remove` returns what the interface's engines still held, when they live
+    there; `stats` gives kernel counters per interface (plus `inspected` and
+    `worst_packet_us` when the dataplane inspects)."""
+
+    @property
+    def interfaces(self) -> set[str]: ...
+
+    def add(self, iface: str) -> None: ...
+
+    def remove(self, iface: str) -> list[Detection]: ...
+
+    def stats(self) -> dict[str, dict[str, float]]: ...
 
 
 @dataclass(slots=True)
 class Monitor:
-    """One inspected (resource, interface): its endpoint and its own engine fork."""
+    """One inspected (resource, interface) and its endpoint."""
 
     key: MonitorKey
     endpoint: WorkloadEndpoint
-    engine: Any                        # dpictl.engine.Engine fork
     started: float = field(default_factory=time.time)
     packets: int = 0
     alerts: int = 0
@@ -46,14 +71,16 @@ class Monitor:
 class DpiController:
     """Keeps the running monitors equal to what the resources select on this node."""
 
-    def __init__(self, source: ClusterSource, sink: AlertSink, engine: Any, capture: Any,
-                 node: str, selector_factory: SelectorFactory = default_selector_factory,
+    def __init__(self, source: ClusterSource, sink: AlertSink,
+                 engine: InspectionEngine | None, capture: Any, node: str, selector_factory: SelectorFactory = default_selector_factory,
                  clock: Callable[[], float] = time.time) -> None:
         self.source = source
         self.sink = sink
         self.node = node
-        self.capture = capture              # CaptureLoop-like: add/remove/interfaces
-        self._engine = engine
+        self.capture: Dataplane = capture
+        self._engine = engine               # None: the dataplane's workers inspect
+        self._engines: dict[str, InspectionEngine] = {}     # per interface, here
+        self._worst_us: dict[str, float] = {}
         self._select = selector_factory
         self._clock = clock
         self._lock = threading.Lock()
@@ -65,6 +92,8 @@ class DpiController:
         self._pending_errors: dict[tuple[str, str], list[str]] = {}
         self._capture_errors: list[tuple[MonitorKey, str]] = []
         self._unsent: list = []             # alerts the sink refused, retried next drain
+        self._drops_seen: dict[str, int] = {}       # iface -> kernel drops already reported
+        self._drops_reported_at: dict[str, float] = {}
         self.alerts_total = 0
         self.last_error: str | None = None
         self.alerts = AlertFactory(node)
@@ -72,18 +101,34 @@ class DpiController:
     # -- capture thread -------------------------------------------------------------------
 
     def on_frame(self, ts: float, frame: bytes, linktype: int, iface: str | None) -> None:
-        """Feed a captured frame to every monitor of its interface (capture thread)."""
+        """Inspect a captured frame with its interface's engine (capture thread)."""
+        name = iface or ""
         with self._lock:
-            monitors = list(self._by_iface.get(iface or "", ()))
+            monitors = list(self._by_iface.get(name, ()))
+            engine = self._engines.get(name)
+        if engine is None:
+            return
         for mon in monitors:
             mon.packets += 1
-            try:
-                dets = mon.engine.feed(ts, frame, linktype, iface)
-            except Exception as exc:  # one bad frame must not end inspection
-                log.warning("engine error on %s: %s", iface, exc)
-                continue
-            if dets:
+        started = time.perf_counter()
+        try:
+            dets = engine.feed(ts, frame, linktype, iface)
+        except Exception as exc:  # one bad frame must not end inspection
+            log.warning("engine error on %s: %s", iface, exc)
+            return
+        took = (time.perf_counter() - started) * 1e6
+        if took > self._worst_us.get(name, 0.0):
+            self._worst_us[name] = took
+        if dets:
+            for mon in monitors:
                 self._pending.put((mon, dets))
+
+    def on_detections(self, iface: str, dets: list[Detection]) -> None:
+        """Detections a worker process found on `iface` (any thread)."""
+        with self._lock:
+            monitors = list(self._by_iface.get(iface, ()))
+        for mon in monitors:
+            self._pending.put((mon, dets))
 
     def on_capture_error(self, iface: str | None, message: str) -> None:
         self.last_error = message
@@ -154,12 +199,14 @@ class DpiController:
                 self._record_error(key.resource, message)
                 started_ok[key.resource] = started_ok.get(key.resource, True) and \
                     key.interface in self.capture.interfaces
+        self._check_drops()
         self._report(wanted, started_ok, by_key)
         self.drain()
         return wanted
 
-    def set_engine(self, engine: Any) -> None:
-        """New rules: restart every monitor on a fork of the new engine."""
+    def set_engine(self, engine: InspectionEngine | None) -> None:
+        """New rules: restart every monitor on a fork of the new engine (None: the
+        dataplane inspects, and was given the new engine itself)."""
         self._engine = engine
         for key in list(self._monitors):
             self._stop_monitor(key)
@@ -179,14 +226,28 @@ class DpiController:
                     m, self.node, False))
 
     def snapshot(self) -> dict:
-        """What runs now, for the agent's status file and `lab status`."""
+        """What runs now, for the agent's status file and `lab status`: per monitor its
+        packets and alerts, and the kernel's counters of its interface (what the endpoint
+        sent and received, and what was dropped before inspection)."""
         with self._lock:
             monitors = list(self._monitors.values())
+        capture = self._capture_stats()
+        out = []
+        for m in monitors:
+            iface = m.key.interface
+            kernel = capture.get(iface, {})
+            out.append({"resource": f"{m.key.namespace}/{m.key.name}",
+                        "endpoint": f"{m.endpoint.namespace}/{m.endpoint.name}",
+                        "interface": iface,
+                        "packets": int(kernel.get("inspected", m.packets)),
+                        "alerts": m.alerts,
+                        "kernel_packets": int(kernel.get("kernel_packets", 0)),
+                        "kernel_drops": int(kernel.get("kernel_drops", 0)),
+                        "worst_packet_us": round(float(kernel.get(
+                            "worst_packet_us", self._worst_us.get(iface, 0.0))), 1)})
         return {
-            "monitors": [{"resource": f"{m.key.namespace}/{m.key.name}",
-                          "endpoint": f"{m.endpoint.namespace}/{m.endpoint.name}",
-                          "interface": m.key.interface, "packets": m.packets,
-                          "alerts": m.alerts} for m in monitors],
+            "monitors": out,
+            "capture": capture,
             "alerts": self.alerts_total,
             "last_error": self.last_error,
         }
@@ -200,11 +261,13 @@ class DpiController:
             self._monitors[key].endpoint = ep
             return True
         # Registered before the capture starts, so the first packets captured already
-        # have a monitor to go to.
-        mon = Monitor(key=key, endpoint=ep, engine=self._engine.fork(), started=self._clock())
+        # have a monitor (and an engine) to go to.
+        mon = Monitor(key=key, endpoint=ep, started=self._clock())
         with self._lock:
             self._monitors[key] = mon
             self._by_iface.setdefault(key.interface, []).append(mon)
+            if self._engine is not None and key.interface not in self._engines:
+                self._engines[key.interface] = self._engine.fork()
         if not self._start_capture(key):
             with self._lock:
                 del self._monitors[key]
@@ -212,6 +275,7 @@ class DpiController:
                 peers.remove(mon)
                 if not peers:
                     del self._by_iface[key.interface]
+                    self._engines.pop(key.interface, None)
             return False
         log.info("inspecting %s/%s on %s for %s", ep.namespace, ep.name, key.interface,
                  key.origin)
@@ -233,23 +297,59 @@ class DpiController:
             peers = self._by_iface.get(key.interface, [])
             if mon in peers:
                 peers.remove(mon)
+            engine = None
             if not peers:
                 self._by_iface.pop(key.interface, None)
-        if not peers:
-            self.capture.remove(key.interface)
-        try:
-            dets = mon.engine.flush()
-        except Exception as exc:
-            log.warning("engine flush on %s: %s", key.interface, exc)
-            dets = []
+                engine = self._engines.pop(key.interface, None)
+        log.info("stopped inspecting %s for %s", key.interface, key.origin)
+        if peers:
+            return                  # the interface stays inspected for its other monitors
+        dets = list(self.capture.remove(key.interface))
+        if engine is not None:
+            try:
+                dets += engine.flush()
+            except Exception as exc:
+                log.warning("engine flush on %s: %s", key.interface, exc)
         if dets:
             self._pending.put((mon, dets))
-        log.info("stopped inspecting %s for %s", key.interface, key.origin)
+
+    def _capture_stats(self) -> dict[str, dict[str, int]]:
+        try:
+            return self.capture.stats()
+        except Exception as exc:  # counters are for reporting: never stop inspection
+            log.debug("capture stats: %s", exc)
+            return {}
+
+    def _check_drops(self) -> None:
+        """Drops are an error of every resource inspecting that interface: the kernel
+        discarded packets of the endpoint before any rule saw them. Reported in Calico's
+        errorConditions, at most every DROP_REPORT_EVERY seconds per interface."""
+        now = self._clock()
+        with self._lock:
+            by_iface = {iface: list(mons) for iface, mons in self._by_iface.items()}
+        for iface, counts in self._capture_stats().items():
+            drops = int(counts.get("kernel_drops", 0))
+            seen = self._drops_seen.get(iface, 0)
+            if drops <= seen or iface not in by_iface:
+                continue
+            if now - self._drops_reported_at.get(iface, float("-inf")) < DROP_REPORT_EVERY:
+                continue
+            self._drops_seen[iface] = drops
+            self._drops_reported_at[iface] = now
+            packets = int(counts.get("kernel_packets", 0))
+            for mon in by_iface[iface]:
+                ep = mon.endpoint
+                self._record_error(mon.key.resource, (
+                    f"{drops - seen} packets dropped on WEP interface {iface} "
+                    f"({ep.namespace}/{ep.name}) before inspection: {drops} of {packets} since "
+                    "inspection started; the agent is not keeping up with this traffic"))
 
     def _record_error(self, res: tuple[str, str], message: str) -> None:
         seen = self._errors.setdefault(res, set())
         if message in seen:
             return
+        if len(seen) >= MAX_REMEMBERED_ERRORS:
+            seen.clear()
         seen.add(message)
         self.last_error = message
         self._reported.pop(res, None)       # force a status write carrying the error

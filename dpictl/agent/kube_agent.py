@@ -28,7 +28,7 @@ def default_node_name() -> str:
 def run_kube_agent(backend, *, node: str, netns: str | None = None,
                    rules: Sequence[Path] = (), eve_out: TextIO | None = None,
                    reconcile_interval: float = 1.0, capture_factory=None,
-                   publish=None) -> None:
+                   publish=None, workers: int | None = None) -> None:
     """Run until SIGTERM/SIGINT: inspect the pods on `node` that DPI resources select."""
     source = KubeSource(backend, node=node, netns=netns).start()
     sink = KubeSink(backend, eve_out=eve_out)
@@ -38,7 +38,7 @@ def run_kube_agent(backend, *, node: str, netns: str | None = None,
     try:
         run_agent(source, sink, node=node, netns=netns, rule_paths=lambda: rule_paths,
                   capture_factory=capture_factory, publish=publish,
-                  reconcile_interval=reconcile_interval)
+                  reconcile_interval=reconcile_interval, workers=workers)
     finally:
         source.stop()
 

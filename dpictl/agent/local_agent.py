@@ -16,8 +16,9 @@ from dpictl.agent.daemon import AgentPaths, hold_agent_lock, publish_status, rea
 log = logging.getLogger(__name__)
 
 
-def run_local_agent(db: Path | str) -> int:
-    """Run the agent for this state database until SIGTERM; returns a process exit code."""
+def run_local_agent(db: Path | str, workers: int | None = None) -> int:
+    """Run the agent for this state database until SIGTERM; returns a process exit code.
+    `workers`: inspection processes (None: one per CPU, capped by the cpu limit)."""
     from dpictl.agent.limits import AgentLimits
     from dpictl.agent.local_source import BackendSource
     from dpictl.agent.runtime import run_agent
@@ -39,7 +40,8 @@ def run_local_agent(db: Path | str) -> int:
                       netns=backend.node_netns,
                       rule_paths=lambda: read_config(paths.db).get("rules") or (),
                       limits=AgentLimits(os.getpid(), paths.cgroup_name),
-                      publish=lambda status: publish_status(paths, status))
+                      publish=lambda status: publish_status(paths, status),
+                      workers=workers)
         finally:
             store.close()
             backend.close()

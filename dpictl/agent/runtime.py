@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 from dpictl.agent.capture_loop import CaptureLoop, SourceFactory
 from dpictl.agent.controller import DpiController
 from dpictl.agent.limits import AgentLimits
+from dpictl.agent.workers import WorkerPool
 from dpictl.agent.sources import AgentSettings, ClusterSource
 from dpictl.alerts.sink import AlertSink
 
@@ -54,12 +55,16 @@ def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
                        errors=len(errors), seconds=time.monotonic() - started)
 
 
-def afpacket_factory(netns: str | None) -> SourceFactory:
-    """Opens the AF_PACKET source inside the node's network namespace."""
-    def open_source(ifaces: list[str], on_vanished=None):
+def afpacket_factory(netns: str | None, ring_mb: int = 8) -> SourceFactory:
+    """Opens the AF_PACKET source inside the node's network namespace: a ring of `ring_mb`
+    MiB per interface (and worker), in 1 MiB blocks, and with `fanout_group` (workers) the
+    interface's PACKET_FANOUT group."""
+    def open_source(ifaces: list[str], on_vanished=None, fanout_group: int | None = None):
         from dpictl.capture import AfPacketSource
 
-        return AfPacketSource(ifaces, netns=netns, on_vanished=on_vanished)
+        return AfPacketSource(ifaces, netns=netns, on_vanished=on_vanished,
+                              block_size=1 << 20, block_count=max(2, ring_mb),
+                              fanout_group=fanout_group)
     return open_source
 
 
@@ -76,8 +81,10 @@ class AgentRuntime:
     limits: AgentLimits | None = None
     publish: Callable[[dict], None] | None = None
     reconcile_interval: float = RECONCILE_INTERVAL
+    workers: int | None = None          # None: one per CPU, capped by the cpu limit
     stop_event: threading.Event = field(default_factory=threading.Event)
     _reload: threading.Event = field(default_factory=threading.Event)
+    _workers_running: int = field(default=1, init=False)
 
     def request_reload(self) -> None:
         self._reload.set()
@@ -88,13 +95,24 @@ class AgentRuntime:
     def run(self) -> None:
         started = time.time()
         rules = self.engine_factory(self.rule_paths())
-        controller = DpiController(self.source, self.sink, rules.engine, capture=None,
-                                   node=self.node)
-        capture = CaptureLoop(self.capture_factory, controller.on_frame,
-                              controller.on_capture_error)
+        # Limits first: worker processes forked afterwards inherit the agent's cgroup.
+        settings, applied = self._apply_settings(None, {})
+        workers = self._worker_count(settings)
+        pool: WorkerPool | None = None
+        if workers > 1:
+            controller = DpiController(self.source, self.sink, None, capture=None,
+                                       node=self.node)
+            pool = WorkerPool(rules.engine, workers, self.capture_factory,
+                              controller.on_detections, controller.on_capture_error)
+            pool.start()
+            capture: CaptureLoop | WorkerPool = pool
+        else:
+            controller = DpiController(self.source, self.sink, rules.engine, capture=None,
+                                       node=self.node)
+            capture = CaptureLoop(self.capture_factory, controller.on_frame,
+                                  controller.on_capture_error)
         controller.capture = capture
-        settings: AgentSettings | None = None
-        applied: dict = {}
+        self._workers_running = workers
         next_reconcile = 0.0
         next_heartbeat = 0.0
         last: dict = {}
@@ -118,7 +136,10 @@ class AgentRuntime:
                         failed_paths = paths       # retried when the config changes again
                     else:
                         rules = new_rules
-                        controller.set_engine(rules.engine)
+                        if pool is not None:
+                            pool.set_engine(rules.engine)
+                        else:
+                            controller.set_engine(rules.engine)
                 settings, applied = self._apply_settings(settings, applied)
                 self._safely(controller.reconcile)
                 snap = self._snapshot(controller, rules, applied, started, settings)
@@ -136,6 +157,24 @@ class AgentRuntime:
                 snap = self._snapshot(controller, rules, applied, started, settings)
                 snap.update(running=False, stopped=time.time())
                 self.publish(snap)
+
+    def _worker_count(self, settings: AgentSettings | None) -> int:
+        """`workers`, else one per CPU this process may use, capped by the cpu limit (a
+        second worker under a one-CPU quota only adds memory)."""
+        if self.workers:
+            return max(1, self.workers)
+        try:
+            count = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            count = os.cpu_count() or 1
+        if settings is not None and settings.cpu:
+            from dpictl.resources.quantity import parse_cpu_millicores
+
+            try:
+                count = min(count, max(1, -(-parse_cpu_millicores(settings.cpu) // 1000)))
+            except Exception:  # a bad quantity is reported by _apply_settings
+                pass
+        return max(1, count)
 
     def _apply_settings(self, previous: AgentSettings | None,
                         applied: dict) -> tuple[AgentSettings | None, dict]:
@@ -165,6 +204,7 @@ class AgentRuntime:
                       "errors": rules.errors, "compile_seconds": round(rules.seconds, 3)},
             "limits": applied,
             "rss_bytes": _rss_bytes(),
+            "workers": self._workers_running,
             "settings": ({"cpu": settings.cpu, "memory": settings.memory,
                           "flush_interval": settings.flush_interval} if settings else None),
             **controller.snapshot(),
@@ -195,7 +235,8 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
               rule_paths: Callable[[], Sequence[Path | str]] = lambda: (),
               limits: AgentLimits | None = None, publish: Callable[[dict], None] | None = None,
               capture_factory: SourceFactory | None = None,
-              reconcile_interval: float = RECONCILE_INTERVAL) -> None:
+              reconcile_interval: float = RECONCILE_INTERVAL,
+              workers: int | None = None) -> None:
     """Run the agent until SIGTERM/SIGINT; SIGHUP reloads the rules and reconciles now.
 
     Signal handlers are only installed when called from the main thread.
@@ -203,7 +244,7 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
     runtime = AgentRuntime(source=source, sink=sink, node=node,
                            capture_factory=capture_factory or afpacket_factory(netns),
                            rule_paths=rule_paths, limits=limits, publish=publish,
-                           reconcile_interval=reconcile_interval)
+                           reconcile_interval=reconcile_interval, workers=workers)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: runtime.stop())
         signal.signal(signal.SIGINT, lambda *_: runtime.stop())

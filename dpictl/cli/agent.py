@@ -109,6 +109,10 @@ def run_cmd(
     eve: bool = typer.Option(True, "--eve/--no-eve", help="Write each alert as an EVE JSON "
                              "line on stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at debug level."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", min=1, max=256,
+        help="Worker processes sharing each interface (default: one per CPU, capped by "
+             "the cpu limit)."),
     db: Optional[Path] = params.DbOpt,
     kubeconfig: Optional[Path] = params.KubeconfigOpt,
     context: Optional[str] = params.ContextOpt,
@@ -123,7 +127,7 @@ def run_cmd(
 
         run_kube_agent(_backend(kubeconfig, context), node=node or default_node_name(),
                        netns=netns, rules=tuple(rules or ()),
-                       eve_out=sys.stdout if eve else None)
+                       eve_out=sys.stdout if eve else None, workers=workers)
     elif backend == "local":
         if rules or netns:
             raise UsageError("--rules and --netns are for --backend kubernetes",
@@ -133,7 +137,7 @@ def run_cmd(
         from dpictl.paths import default_db_path
 
         # The local agent reads its node, netns and rules from the cluster's state database.
-        raise typer.Exit(run_local_agent(db or default_db_path()))
+        raise typer.Exit(run_local_agent(db or default_db_path(), workers=workers))
     else:
         raise UsageError(f"unknown backend {backend!r}", hint="use kubernetes or local")
 

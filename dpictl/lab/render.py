@@ -110,7 +110,12 @@ def status_tables(status: dict) -> list[RenderableType]:
                      f"({rules.get('loaded', '?')} loaded, {rules.get('errors', 0)} not loaded)")
     for m in agent.get("monitors") or []:
         lines.append(f"\n  inspecting {m['endpoint']} on {m['interface']} for {m['resource']}"
-                     f" ({m['packets']} packets, {m['alerts']} alerts)")
+                     f" ({m['packets']} packets, {m['alerts']} alerts")
+        drops = m.get("kernel_drops", 0)
+        if "kernel_packets" in m:
+            lines.append(f"; kernel {m['kernel_packets']} packets, ")
+            lines.append(f"{drops} dropped", style="bold red" if drops else "")
+        lines.append(")")
     if agent.get("last_error"):
         lines.append(f"\n  last error: {agent['last_error']}", style="red")
     out.append(lines)

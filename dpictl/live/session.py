@@ -34,7 +34,7 @@ from typing import Any, Callable
 from dpictl.engine.packet import Detection
 from dpictl.live.stats import LiveStats, WorkerStats
 from dpictl.engine.contract import InspectionEngine
-from dpictl.live.worker import CaptureWorker, LiveSource
+from dpictl.live.worker import CaptureWorker, LiveSource, die_with_parent
 
 CHILD_STATS_EVERY = 1.0        # how often forked workers report (the merged view stays fresh)
 STOP_GRACE = 60.0              # a stopping worker that has not finished by then is killed
@@ -146,7 +146,8 @@ class LiveInspection:
             receive, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_child_main, name=f"dpictl-worker-{index}",
                                args=(self.engine, self._sources, index, send,
-                                     min(CHILD_STATS_EVERY, self.options.stats_interval)),
+                                     min(CHILD_STATS_EVERY, self.options.stats_interval),
+                                     os.getpid()),
                                daemon=True)
             proc.start()
             send.close()
@@ -198,8 +199,8 @@ class LiveInspection:
             conn.close()
 
 
-def _child_main(engine: InspectionEngine, sources: list[LiveSource], index: int, conn: Connection,
-                stats_every: float) -> None:
+def _child_main(engine: InspectionEngine, sources: list[LiveSource], index: int,
+                conn: Connection, stats_every: float, parent: int) -> None:
     """A forked worker: keep its own socket, close the others' copies, inspect, report."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)       # Ctrl-C reaches the parent, which asks
     mine = sources[index]
@@ -211,6 +212,7 @@ def _child_main(engine: InspectionEngine, sources: list[LiveSource], index: int,
                            on_stats=lambda snap: conn.send(("stats", snap)),
                            stats_interval=stats_every)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    die_with_parent(parent)
     try:
         worker.run()
     finally:

@@ -12,6 +12,8 @@ the rings, flushes the engine, and reports a final snapshot whose counters add u
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from typing import Callable, Protocol
@@ -40,6 +42,25 @@ class LiveSource(Protocol):
 
 DetectionCallback = Callable[[list[Detection]], None]
 StatsCallback = Callable[[WorkerStats], None]
+
+
+def die_with_parent(parent_pid: int, sig: int = signal.SIGTERM) -> None:
+    """Make the kernel send `sig` to this forked worker when its parent dies.
+
+    A worker killed with its parent (kill -9, OOM) must not go on capturing unseen: pipe EOF
+    cannot tell it, since forked siblings hold copies of the pipes. prctl(PR_SET_PDEATHSIG)
+    has no wrapper in the standard library, hence ctypes; the parent may already be gone
+    when it takes effect, which getppid() tells.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), sig)
 
 
 class CaptureWorker:
@@ -110,4 +131,4 @@ class CaptureWorker:
             self.on_detections(detections)
 
 
-__all__ = ["CaptureWorker", "LiveSource"]
+__all__ = ["CaptureWorker", "LiveSource", "die_with_parent"]

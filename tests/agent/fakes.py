@@ -77,14 +77,19 @@ class FakeCapture:
     def __init__(self, fail: set[str] | None = None) -> None:
         self.interfaces: set[str] = set()
         self.fail = fail or set()
+        self.counts: dict[str, dict[str, int]] = {}     # what stats() reports, set by tests
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {iface: dict(c) for iface, c in self.counts.items()}
 
     def add(self, iface: str) -> None:
         if iface in self.fail:
             raise OSError(f"no such device: {iface}")
         self.interfaces.add(iface)
 
-    def remove(self, iface: str) -> None:
+    def remove(self, iface: str) -> list:
         self.interfaces.discard(iface)
+        return []
 
 
 class FakeEngine:
@@ -148,6 +153,10 @@ class QueueSource:
 
     def close(self) -> None:
         self.closed = True
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {iface: {"kernel_packets": 0, "kernel_drops": 0, "discarded": 0}
+                for iface in self.ifaces}
 
     def __iter__(self):
         while True:

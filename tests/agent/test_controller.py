@@ -66,12 +66,14 @@ def test_packet_crossing_two_inspected_interfaces_alerts_on_both(frames):
         assert (a.dest_name, a.dest_namespace) == ("red2", "red")
 
 
-def test_each_monitor_has_its_own_engine_fork():
+def test_each_interface_has_its_own_engine_fork():
+    """Two resources selecting the same pods share one inspection per interface (they would
+    see the same packets); each still gets its own alert (next test)."""
     engine = FakeEngine()
     source = FakeSource([dpi("red", "a"), dpi("red", "b")], [RED1, RED2])
     ctl = DpiController(source, FakeSink(), engine, FakeCapture(), node=NODE)
     ctl.reconcile()
-    assert engine.shared["forks"] == 4      # 2 resources x 2 interfaces
+    assert engine.shared["forks"] == 2      # 2 interfaces, whatever the resources
 
 
 def test_two_resources_on_one_interface_alert_twice(frames):
@@ -213,3 +215,32 @@ def test_alerts_the_sink_refuses_are_retried_not_lost(frames):
     sink.fail = False
     assert ctl.drain() == 1
     assert [a.endpoint.name for a in sink.alerts] == ["red1"] and ctl.alerts_total == 1
+
+
+def test_kernel_drops_become_an_error_condition_per_resource_and_show_in_the_snapshot():
+    now = [1000.0]
+    capture = FakeCapture()
+    source, sink = FakeSource([dpi("red", "red-dpi-all")], [RED1, RED2]), FakeSink()
+    ctl = DpiController(source, sink, FakeEngine(), capture, node=NODE, clock=lambda: now[0])
+    ctl.reconcile()
+    assert source.statuses == [("red/red-dpi-all", True, None)]
+    capture.counts = {"calired1": {"kernel_packets": 500, "kernel_drops": 0},
+                      "calired2": {"kernel_packets": 900, "kernel_drops": 40}}
+    ctl.reconcile()
+    key, success, error = source.statuses[-1]
+    assert success is True                       # still inspecting, but not everything
+    assert "40 packets dropped on WEP interface calired2 (red/red2)" in error
+    assert "40 of 900" in error
+    snap = {m["interface"]: m for m in ctl.snapshot()["monitors"]}
+    assert (snap["calired2"]["kernel_packets"], snap["calired2"]["kernel_drops"]) == (900, 40)
+    assert snap["calired1"]["kernel_drops"] == 0
+    # more drops within the report interval: not reported again yet; after it, reported
+    capture.counts["calired2"] = {"kernel_packets": 1000, "kernel_drops": 55}
+    reports = len(source.statuses)
+    ctl.reconcile()
+    assert len(source.statuses) == reports
+    now[0] += 31
+    ctl.reconcile()
+    assert "15 packets dropped on WEP interface calired2" in source.statuses[-1][2]
+    errors = source._resources[0]["status"]["nodes"][0]["errorConditions"]
+    assert len(errors) == 2

@@ -52,7 +52,7 @@ class Harness:
         self.runtime = AgentRuntime(source=self.source, sink=self.sink, node="dagl-node",
                                     capture_factory=open_source, rule_paths=lambda: self.paths,
                                     engine_factory=engines, publish=self.published.append,
-                                    reconcile_interval=0.05)
+                                    reconcile_interval=0.05, workers=1)
         self.thread = threading.Thread(target=self.runtime.run, daemon=True)
 
     def __enter__(self):
@@ -139,7 +139,7 @@ def test_settings_change_reapplies_limits():
         assert wait_for(lambda: applied == [(None, None)])
         h.source.settings_value = AgentSettings(cpu="1", memory="1Gi", flush_interval=30)
         assert wait_for(lambda: (1000, 2**30) in applied)
-        assert wait_for(lambda: h.published[-1]["limits"]["cpu"] == "1000m")
+        assert wait_for(lambda: h.published and h.published[-1]["limits"]["cpu"] == "1000m")
     assert applied[-1] == "released"
 
 

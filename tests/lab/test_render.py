@@ -52,10 +52,12 @@ def test_status_shows_limits_and_monitors():
                    "memory": "cgroup v1 memory.limit_in_bytes (1Gi)"},
         "rules": {"paths": ["builtin"], "loaded": 13, "errors": 0},
         "monitors": [{"resource": "red/red-dpi-all", "endpoint": "red/red1",
-                      "interface": "cali08ce55c424a", "packets": 10, "alerts": 1}]}
+                      "interface": "cali08ce55c424a", "packets": 10, "alerts": 1,
+                      "kernel_packets": 12, "kernel_drops": 2}]}
     env.backend.create_namespace("red")
     text = text_of(*status_tables(lab_status(env)))
     assert "Agent: running, pid 99" in text
     assert "cpu limit: cgroup v1 cpu.cfs_quota_us=100000/100000 (1 CPU)" in text
     assert "memory in use: 80 MiB" in text
     assert "inspecting red/red1 on cali08ce55c424a for red/red-dpi-all" in text
+    assert "kernel 12 packets, 2 dropped" in text

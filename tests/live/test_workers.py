@@ -163,3 +163,33 @@ def test_two_workers_both_inspect(wire, shared_dir, tmp_path):
     assert len(seen) == 2 and all(n > 0 for n in seen.values()), seen
     assert final.kernel_drops == 0
     assert sum(seen.values()) == final.kernel_packets - final.discarded
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def test_workers_die_with_a_killed_inspect(wire):
+    """kill -9 of `dpictl inspect` must not leave workers capturing unseen."""
+    ns, _send_if, cap_if = wire
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dpictl", "inspect", "--interface", cap_if, "--netns", ns,
+         "-o", "eve", "--no-store", "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr.readline().startswith("capturing on")
+        deadline = time.monotonic() + 20             # the workers fork once rules compiled
+        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{w}") for w in workers):
+            time.sleep(0.1)
+        assert not any(os.path.exists(f"/proc/{w}") for w in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
