@@ -19,9 +19,11 @@ _dpictl_complete() {
         "agent manifests") words="--context --help --image --kubeconfig --namespace --offline -n" ;;
         "agent run") words="--backend --context --db --eve --help --kubeconfig --netns --no-eve --node --rules --verbose --workers -B -r -v -w" ;;
         "agent uninstall") words="--context --crds --help --kubeconfig --namespace -n" ;;
-        "alerts") words="clear list --help" ;;
+        "alerts") words="clear export list show --help" ;;
         "alerts clear") words="--db --help" ;;
+        "alerts export") words="--db --help --limit --namespace --pcap --pod --sid --since -l -n" ;;
         "alerts list") words="--backend --context --db --help --kubeconfig --limit --namespace --output --pod --sid --since -B -l -n -o" ;;
+        "alerts show") words="--db --help --output -o" ;;
         "apply") words="--backend --context --db --filename --help --kubeconfig --namespace -B -f -n" ;;
         "completion") words="--help" ;;
         "create") words="namespace --help" ;;
@@ -30,7 +32,7 @@ _dpictl_complete() {
         "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--db --help --image --namespace --output --since -n -o" ;;
-        "inspect") words="--db --help --interface --netns --no-store --output --pcap --ring-size --rules --stats-interval --var --workers -R -i -o -r -w" ;;
+        "inspect") words="--db --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --var --workers -R -i -o -r -w" ;;
         "lab") words="down status up --help" ;;
         "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
         "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;
@@ -54,7 +56,9 @@ _dpictl_known() {
         "agent uninstall") return 0 ;;
         "alerts") return 0 ;;
         "alerts clear") return 0 ;;
+        "alerts export") return 0 ;;
         "alerts list") return 0 ;;
+        "alerts show") return 0 ;;
         "apply") return 0 ;;
         "completion") return 0 ;;
         "create") return 0 ;;

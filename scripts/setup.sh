@@ -16,6 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 as_root apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
 as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
     python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates graphviz \
+    tshark \
     >/dev/null
 
 if [ "$want_test" = 1 ]; then

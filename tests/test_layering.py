@@ -24,6 +24,10 @@ FORBIDDEN = {
     "backends": ("dpictl.cli", "dpictl.lab", "dpictl.engine", "dpictl.rules", "typer"),
     "agent": ("dpictl.cli", "dpictl.lab", "typer"),
     "lab": ("dpictl.cli", "typer"),
+    "live": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
+             "typer", "rich"),
+    "investigate": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "typer",
+                    "rich", "kubernetes"),
 }
 
 

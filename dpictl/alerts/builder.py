@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 # Snort's priority for a rule with neither `priority:` nor a known classtype.
 DEFAULT_PRIORITY = 3
+# The triggering packet kept with each alert is cut at this many bytes (Suricata's EVE
+# `packet` is likewise one packet): a jumbo frame must not make the store grow by 64 KiB
+# per alert unless asked for.
+PACKET_LIMIT = 64 * 1024
 
 NameLookup = Callable[[str], "tuple[str, str]"]
 
@@ -71,7 +75,8 @@ def classify(classtype: str | None, classifications: Any = None) -> tuple[str, i
 def alert_from_detection(det: "Detection", classifications: Any = None, *,
                          origin: str = "inspect", host: str = "",
                          endpoint: Endpoint | None = None,
-                         names: NameLookup | None = None) -> Alert:
+                         names: NameLookup | None = None,
+                         packet_limit: int = PACKET_LIMIT) -> Alert:
     """Build the stored/shown Alert for one engine Detection.
 
     `names(ip) -> (name, namespace)` attributes addresses to workloads, as Calico does from
@@ -106,7 +111,8 @@ def alert_from_detection(det: "Detection", classifications: Any = None, *,
         source_name=src_name, source_namespace=src_ns, dest_name=dst_name,
         dest_namespace=dst_ns, endpoint=endpoint, app_proto=det.app_proto,
         pkt_num=det.pkt_num, rule_text=rule.text, snort_alert=line, extra=extra,
+        packet=det.frame[:max(0, packet_limit)], linktype=det.linktype,
     )
 
 
-__all__ = ["alert_from_detection", "classify", "DEFAULT_PRIORITY", "NameLookup"]
+__all__ = ["alert_from_detection", "classify", "DEFAULT_PRIORITY", "PACKET_LIMIT", "NameLookup"]

@@ -8,6 +8,7 @@ ICMP events carry no ports, as in Suricata.
 
 from __future__ import annotations
 
+import base64
 import json
 
 from dpictl.alerts.alert_fast import PORTLESS_PROTOS
@@ -17,8 +18,10 @@ from dpictl.alerts.record import Alert
 EVE_ACTION = "allowed"     # dpictl only watches (IDS): every alert is of a packet let through
 
 
-def to_eve(alert: Alert) -> dict:
-    """The EVE dict for one alert (JSON-ready, keys in Suricata's order)."""
+def to_eve(alert: Alert, packet: bool = False) -> dict:
+    """The EVE dict for one alert (JSON-ready, keys in Suricata's order). With `packet`,
+    the evidence as Suricata's eve-log alert options `payload`, `payload-printable` and
+    `packet` write it."""
     eve: dict = {"timestamp": alert.timestamp}
     flow_id = alert.extra.get("flow_id")
     if flow_id:
@@ -47,8 +50,33 @@ def to_eve(alert: Alert) -> dict:
         "category": alert.category,
         "severity": int(alert.priority),
     }
+    if packet and alert.packet:
+        eve.update(packet_fields(alert.packet, alert.linktype, alert.time))
     eve["dpictl"] = _dpictl_part(alert)
     return eve
+
+
+def packet_fields(frame: bytes, linktype: int, ts: float) -> dict:
+    """`payload` (base64 of the L4 payload), `payload_printable`, `packet` (base64 of the
+    frame) and `packet_info.linktype`, as Suricata names them."""
+    from dpictl.engine.decode import Decoder
+
+    try:
+        decoded = Decoder().decode(ts, frame, linktype, None)
+    except Exception:  # evidence must not cost the alert its line
+        decoded = None
+    payload = decoded.payload if decoded is not None else b""
+    return {
+        "payload": base64.b64encode(payload).decode("ascii"),
+        "payload_printable": printable(payload),
+        "packet": base64.b64encode(frame).decode("ascii"),
+        "packet_info": {"linktype": int(linktype)},
+    }
+
+
+def printable(data: bytes) -> str:
+    """Suricata's payload_printable: printable ASCII and line breaks kept, the rest '.'."""
+    return "".join(chr(b) if 32 <= b < 127 or b in (9, 10, 13) else "." for b in data)
 
 
 def _dpictl_part(alert: Alert) -> dict:
@@ -67,9 +95,9 @@ def _dpictl_part(alert: Alert) -> dict:
     return part
 
 
-def eve_line(alert: Alert) -> str:
+def eve_line(alert: Alert, packet: bool = False) -> str:
     """One EVE JSON line (no trailing newline)."""
-    return json.dumps(to_eve(alert), separators=(",", ":"))
+    return json.dumps(to_eve(alert, packet), separators=(",", ":"))
 
 
-__all__ = ["to_eve", "to_calico", "eve_line", "EVE_ACTION"]
+__all__ = ["to_eve", "to_calico", "eve_line", "packet_fields", "printable", "EVE_ACTION"]

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from dpictl.alerts.builder import NameLookup, alert_from_detection
+from dpictl.alerts.builder import PACKET_LIMIT, NameLookup, alert_from_detection
 from dpictl.alerts.record import Endpoint
 from dpictl.alerts.sink import AlertCallback
 from dpictl.alerts.store import AlertStore
@@ -39,12 +39,14 @@ class Inspection:
 
     def __init__(self, engine: InspectionEngine, show: AlertCallback, store: AlertStore | None = None, *,
                  origin: str = "inspect", host: str = "", endpoint: Endpoint | None = None,
-                 names: NameLookup | None = None, classifications: Any = None) -> None:
+                 names: NameLookup | None = None, classifications: Any = None,
+                 packet_limit: int = PACKET_LIMIT) -> None:
         self.engine = engine
         self.show = show
         self.store = store
         self.counts = InspectionCounts()
-        self._build = dict(origin=origin, host=host, endpoint=endpoint, names=names)
+        self._build = dict(origin=origin, host=host, endpoint=endpoint, names=names,
+                           packet_limit=packet_limit)
         self._classifications = classifications
 
     def run(self, source: Iterable[Frame],

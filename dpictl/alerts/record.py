@@ -7,6 +7,7 @@ so field names follow Calico's Linseed `v1.Event` exactly where Calico has the f
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 
@@ -63,6 +64,8 @@ class Alert:
     snort_alert: str = ""           # the alert_fast line Calico stores in record.snort_alert
     id: int | None = None           # row id once stored
     extra: dict = field(default_factory=dict)
+    packet: bytes = b""             # the triggering packet, as captured (bounded: builder)
+    linktype: int = 1               # the packet's pcap link type
 
     # Calico's constant fields.
     type: str = DPI_EVENT_TYPE
@@ -88,6 +91,7 @@ class Alert:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["endpoint"] = self.endpoint.to_dict() if self.endpoint else None
         data["extra"] = dict(self.extra)
+        data["packet"] = base64.b64encode(self.packet).decode("ascii")
         return data
 
     @classmethod
@@ -100,6 +104,9 @@ class Alert:
         if isinstance(endpoint, dict):
             kwargs["endpoint"] = Endpoint.from_dict(endpoint)
         kwargs["extra"] = dict(kwargs.get("extra") or {})
+        packet = kwargs.get("packet")
+        if isinstance(packet, str):
+            kwargs["packet"] = base64.b64decode(packet)
         return cls(**kwargs)
 
 

@@ -18,7 +18,7 @@ from typing import Iterable
 from dpictl.alerts.record import Alert, Endpoint
 from dpictl.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 
 # Columns in insertion order; `endpoint_*` flatten the Endpoint, `extra` is JSON.
@@ -26,7 +26,8 @@ _COLUMNS = (
     "time", "source_ip", "source_port", "dest_ip", "dest_port", "proto", "gid", "sid", "rev",
     "signature", "category", "priority", "origin", "host", "source_name", "source_namespace",
     "dest_name", "dest_namespace", "endpoint_name", "endpoint_namespace", "endpoint_interface",
-    "endpoint_role", "app_proto", "pkt_num", "rule_text", "snort_alert", "extra",
+    "endpoint_role", "app_proto", "pkt_num", "rule_text", "snort_alert", "extra", "packet",
+    "linktype",
 )
 
 _SCHEMA = """
@@ -45,7 +46,9 @@ CREATE TABLE IF NOT EXISTS alerts (
     endpoint_name TEXT, endpoint_namespace TEXT, endpoint_interface TEXT, endpoint_role TEXT,
     app_proto TEXT, pkt_num INTEGER NOT NULL DEFAULT 0,
     rule_text TEXT NOT NULL DEFAULT '', snort_alert TEXT NOT NULL DEFAULT '',
-    extra TEXT NOT NULL DEFAULT '{}'
+    extra TEXT NOT NULL DEFAULT '{}',
+    packet BLOB NOT NULL DEFAULT x'',
+    linktype INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS alerts_time_idx ON alerts (time);
 CREATE INDEX IF NOT EXISTS alerts_sid_idx ON alerts (sid);
@@ -54,8 +57,12 @@ CREATE INDEX IF NOT EXISTS alerts_dest_ns_idx ON alerts (dest_namespace);
 CREATE INDEX IF NOT EXISTS alerts_endpoint_ns_idx ON alerts (endpoint_namespace);
 """
 
-# Migrations from version N to N+1, applied in order; empty while there is only version 1.
-_MIGRATIONS: dict[int, str] = {}
+# Migrations from version N to N+1, applied in order.
+_MIGRATIONS: dict[int, str] = {
+    # 2: alerts keep their triggering packet (dpictl alerts show / export)
+    1: "ALTER TABLE alerts ADD COLUMN packet BLOB NOT NULL DEFAULT x'';"
+       "ALTER TABLE alerts ADD COLUMN linktype INTEGER NOT NULL DEFAULT 1",
+}
 
 
 def _row_values(alert: Alert) -> tuple:
@@ -68,6 +75,7 @@ def _row_values(alert: Alert) -> tuple:
         ep.name if ep else None, ep.namespace if ep else None, ep.interface if ep else None,
         ep.role if ep else None, alert.app_proto, int(alert.pkt_num), alert.rule_text,
         alert.snort_alert, json.dumps(alert.extra, default=str, sort_keys=True),
+        bytes(alert.packet), int(alert.linktype),
     )
 
 
@@ -200,6 +208,13 @@ class AlertStore:
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         return [_from_row(r) for r in reversed(rows)]
+
+    def get(self, alert_id: int) -> Alert | None:
+        """One alert by its id (what `alerts list` shows in its ID column)."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM alerts WHERE id = ?",
+                                     (int(alert_id),)).fetchone()
+        return _from_row(row) if row is not None else None
 
     def count(self, sid: int | None = None, since: float | None = None,
               namespace: str | None = None, pod: str | None = None,

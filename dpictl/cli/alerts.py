@@ -13,7 +13,8 @@ from dpictl.errors import UsageError
 
 OUTPUTS = ("table", "json", "eve")
 
-alerts_app = typer.Typer(help="Stored DPI alerts: list and clear them.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Stored DPI alerts: list, show, export and clear them.",
+                         no_args_is_help=True)
 
 
 def _since_timestamp(since: Optional[str]) -> Optional[float]:
@@ -123,7 +124,10 @@ def clear_cmd(db: Optional[Path] = params.DbOpt) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `dpictl alerts` to the root app."""
+    """Add `dpictl alerts` (with `show` and `export`, cli/alerts_evidence.py) to the root."""
+    from dpictl.cli import alerts_evidence
+
+    alerts_evidence.register(alerts_app)
     app.add_typer(alerts_app, name="alerts")
 
 

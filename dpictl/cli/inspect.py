@@ -69,15 +69,15 @@ def _error_text(error: Any) -> str:
     return f"{file}: {reason}" if file else str(reason)
 
 
-def _sink(output: str, out: Console,
-          keys: tuple[str, ...]) -> tuple[Callable[[list], None], list]:
+def _sink(output: str, out: Console, keys: tuple[str, ...],
+          eve_packet: bool = False) -> tuple[Callable[[list], None], list]:
     """What to do with each committed batch of alerts, and the list -o json collects into."""
     from dpictl.cli.render.eve import write_eve
     from dpictl.cli.render.table import StreamingAlertTable
 
     collected: list = []
     if output == "eve":
-        return (lambda alerts: write_eve(out, alerts)), collected
+        return (lambda alerts: write_eve(out, alerts, eve_packet)), collected
     if output == "json":
         return collected.extend, collected
     table = StreamingAlertTable(out, keys=keys)
@@ -192,6 +192,12 @@ def inspect_cmd(
     ring_size: int = typer.Option(
         32, "--ring-size", min=2, max=4096,
         help="live: capture ring per interface and worker, in MiB."),
+    eve_packet: bool = typer.Option(
+        False, "--eve-packet", help="with -o eve: add payload, payload_printable and packet "
+        "to each alert, as Suricata does."),
+    packet_limit: int = typer.Option(
+        65536, "--packet-bytes", min=0, max=262144,
+        help="keep at most this many bytes of each alert's packet in the store (0: none)."),
 ) -> None:
     """Inspect pcap files or live interfaces with Snort rules; alerts are stored, then shown."""
     if output not in OUTPUTS:
@@ -218,7 +224,7 @@ def inspect_cmd(
             stats_interval=stats_interval, ring_mb=ring_size))]
     try:
         _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,
-                 no_store, out, err)
+                 no_store, out, err, eve_packet=eve_packet, packet_limit=packet_limit)
     finally:
         _close(sources)
 
@@ -226,7 +232,7 @@ def inspect_cmd(
 def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
              netns: Optional[str], rule_paths: list[Path], variables: dict[str, str],
              output: str, db: Optional[Path], no_store: bool, out: Console,
-             err: Console) -> None:
+             err: Console, *, eve_packet: bool = False, packet_limit: int = 65536) -> None:
     rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
@@ -239,8 +245,8 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.
     keys = ("time", "source", "dest", "sid", "message") if pcaps else (
         "time", "endpoint", "source", "dest", "sid", "message")
-    sink, collected = _sink(output, out, keys)
-    inspection = Inspection(engine, sink, store)
+    sink, collected = _sink(output, out, keys, eve_packet)
+    inspection = Inspection(engine, sink, store, packet_limit=packet_limit)
     live_stats = None
     try:
         if pcaps:

@@ -108,6 +108,8 @@ class Detection:
     to_server: bool | None = None
     flow_id: int = 0
     extra: dict = field(default_factory=dict)
+    frame: bytes = b""                 # the deciding packet as captured ("" for a flow's end)
+    linktype: int = LINKTYPE_ETHERNET
 
     @property
     def sid(self) -> int:

@@ -208,7 +208,8 @@ class Engine:
             ts=pkt.ts, rule=sig.rule, src_ip=pkt.src, src_port=pkt.sport, dst_ip=pkt.dst,
             dst_port=pkt.dport, proto=pkt.proto_name, iface=pkt.iface, pkt_num=pkt.num,
             app_proto=flow.app_proto if flow is not None else None, to_server=to_server,
-            flow_id=flow.flow_id if flow is not None else 0)
+            flow_id=flow.flow_id if flow is not None else 0, frame=pkt.frame,
+            linktype=pkt.linktype)
 
 
 def _direction(flow: Flow, pkt: Packet) -> bool:

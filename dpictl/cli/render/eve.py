@@ -19,10 +19,10 @@ def write_eve_event(console: Console, event: dict) -> None:
     out.flush()
 
 
-def write_eve(console: Console, alerts: Iterable[Alert]) -> None:
+def write_eve(console: Console, alerts: Iterable[Alert], packet: bool = False) -> None:
     out = console.file
     for alert in alerts:
-        out.write(eve_line(alert) + "\n")
+        out.write(eve_line(alert, packet) + "\n")
     out.flush()
 
 

@@ -1,0 +1,2 @@
+"""Investigating an alert: its packet dissected as Wireshark does, and the evidence exported
+as a capture file Wireshark opens."""
