@@ -34,14 +34,14 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   and always find one, so every packet still gets a flow and the verdicts do not depend on
   hash order. There is no emergency timeout: eviction already bounds the table.
 * Cost: O(1) amortized per packet, however full the table. Flows sit in LRU lists
-  (`OrderedDict`s, moved to the end on each packet), one per state class and timeout value
-  (with the default timeouts: new, established, closed). Every flow in a list has the same
-  timeout, so the front is the first to expire: a sweep pops fronts only while they are
-  expired, and eviction pops a front. (Packet timestamps that go backwards can leave an
-  expired flow behind a live one in its list; it is then expired by the next sweep that
-  reaches it or by the lazy check when a packet hits it, as a timeout is in Suricata, whose
-  flow manager walks its hash at its own pace.) `visits` counts the flows sweeps and
-  evictions examined, so tests can check that the work per new flow does not grow.
+  (`OrderedDict`s; a packet that advances a flow's time moves it to the end), one per state
+  and timeout value (with the default timeouts: new, established, closed). Every flow in a
+  list has the same timeout, so the front is the first to expire: a sweep pops fronts only
+  while they are expired, and eviction pops a front. (Packet timestamps that go backwards
+  can leave an expired flow behind a live one in its list; it then goes at a later sweep or
+  by the lazy check when a packet hits it - Suricata's flow manager is no more exact.)
+  `visits` counts the flows sweeps and evictions examined, so tests can check that the work
+  per new flow does not grow with the table.
 * Memory: a TCP flow that is only a SYN holds no reassemblers: its streams are created when
   the SYN/ACK arrives (before it, no byte can be accepted anyway), so a flood of SYNs costs
   a flow object and two index entries each.
@@ -51,8 +51,9 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   that flow's client), without counting as "seen" for establishment; other ICMP errors, and
   unreachables quoting no known flow, belong to no flow (`lookup` returns `(None, False)`).
 
-Hot path: one tuple, one dict lookup and one LRU move per packet. Each flow is stored under both directional
-keys with the direction baked into the dict value, so no key canonicalisation is needed.
+Hot path: one tuple, one dict lookup and one LRU move per packet. Each flow is stored under
+both directional keys, so no key canonicalisation is needed; the packet goes to the server
+when its key is the flow's (client-to-server) key.
 """
 
 from __future__ import annotations
@@ -195,7 +196,11 @@ class FlowTable:
         self.evicted: list[Flow] = []
         self.stats = {"flows": 0, "timeouts": 0, "evictions": 0, "reused": 0}
         self.visits = 0
-        self._index: dict[tuple, tuple[Flow, bool]] = {}
+        # Both directions' keys -> the flow. The direction is read off the flow (`key ==
+        # flow.key`) rather than stored beside it: a (flow, direction) tuple per key would be
+        # two more garbage-collected objects per flow, and full collections pause the engine
+        # for as long as they take to walk every flow.
+        self._index: dict[tuple, Flow] = {}
         self._count = 0
         # One LRU list per (state, timeout): flows of a list expire in list order. Classes
         # with equal timeouts share a list (the defaults make three: new, established, closed).
@@ -215,6 +220,9 @@ class FlowTable:
         self._eviction_lists = [[c.flows for c in self._lists if c.state == state]
                                 for state in _EVICTION_ORDER]
         self._next_sweep = 0.0
+        # The flow last appended to any list: it is still last in its own, so packets in a
+        # row on one flow (a transfer) need no move.
+        self._tail: Flow | None = None
 
     def __len__(self) -> int:
         return self._count
@@ -240,23 +248,24 @@ class FlowTable:
         ts = pkt.ts
         if ts >= self._next_sweep:
             self._sweep(ts)
-        hit = self._index.get(key)
-        if hit is not None:
-            flow, to_server = hit
+        flow = self._index.get(key)
+        if flow is not None:
             idle = ts - flow.last_ts
             if idle > self._min_timeout and idle > self.timeouts.for_flow(flow):
                 self._remove(flow, "timeouts")
-                hit = None
+                flow = None
             elif (proto == PROTO_TCP and pkt.tcp_flags & (TH_SYN | TH_ACK) == TH_SYN
                   and flow.tcp_state >= TCP_CLOSING):
                 self._remove(flow, "reused")       # a new connection on the same 4-tuple
-                hit = None
-            else:
-                flow._lru.move_to_end(flow)        # type: ignore[union-attr]
-        if hit is None:
-            flow, to_server = self._create(key, pkt)
-        if ts > flow.last_ts:
-            flow.last_ts = ts
+                flow = None
+            elif idle > 0:                         # lists stay in order of last_ts
+                flow.last_ts = ts
+                if flow is not self._tail:         # a burst on one flow: already last
+                    flow._lru.move_to_end(flow)
+                    self._tail = flow
+        if flow is None:
+            flow = self._create(key, pkt)
+        to_server = key == flow.key                # flow.key: the client-to-server key
         size = len(pkt.frame) or pkt.ip_len
         if to_server:
             flow.pkts_toserver += 1
@@ -271,7 +280,7 @@ class FlowTable:
             if before == TCP_ESTABLISHED and not flags & _SYN_FIN_RST:
                 flow.established = True          # the common case, inlined
                 if flags & TH_ACK:
-                    flow.streams[not to_server].peer_ack = pkt.ack     # type: ignore[index]
+                    flow.streams[not to_server].peer_ack = pkt.ack
                 return flow, to_server
             flow.established = before >= TCP_ESTABLISHED
             state = flow.state
@@ -323,7 +332,7 @@ class FlowTable:
         if pkt.icmp_type != _ICMP_UNREACH[pkt.ip_proto]:
             return None, False
         inner = _quoted_tuple(pkt.payload, pkt.ip_proto == PROTO_ICMP)
-        flow = self._index.get(inner, (None,))[0] if inner is not None else None
+        flow = self._index.get(inner) if inner is not None else None
         if flow is None:
             return None, False
         to_server = pkt.src == flow.client
@@ -335,12 +344,13 @@ class FlowTable:
             flow.pkts_toclient += 1
             flow.bytes_toclient += size
         flow.last_ts = max(flow.last_ts, pkt.ts)
-        flow._lru.move_to_end(flow)                # type: ignore[union-attr]
+        flow._lru.move_to_end(flow)
+        self._tail = flow
         flow.established = (flow.tcp_state >= TCP_ESTABLISHED if flow.proto == PROTO_TCP
                             else flow.state == STATE_ESTABLISHED)
         return flow, to_server
 
-    def _create(self, key: tuple, pkt: Packet) -> tuple[Flow, bool]:
+    def _create(self, key: tuple, pkt: Packet) -> Flow:
         if self._count >= self.max_flows:
             self._sweep(pkt.ts)
             while self._count >= self.max_flows:
@@ -351,17 +361,14 @@ class FlowTable:
                          self._udp_classes if proto == PROTO_UDP else self._other_classes)
         lru = flow._lru = flow._classes[STATE_NEW]
         lru[flow] = None
+        self._tail = flow
         self._count += 1
-        hit = (flow, True)
-        self._index[key] = hit
-        rkey = _reverse_key(key)
-        if rkey != key:
-            self._index[rkey] = (flow, False)
+        self._index[key] = self._index[_reverse_key(key)] = flow
         if proto == PROTO_TCP:
             self._tcp_start(flow, pkt)
             if flow.state is not STATE_NEW:
                 self._reclass(flow)
-        return self._index[key]                    # a midstream SYN/ACK swapped directions
+        return flow
 
     def _next_id(self) -> int:
         self.stats["flows"] += 1
@@ -371,9 +378,10 @@ class FlowTable:
         """The flow changed state: move it to the LRU list of its new state (at the end)."""
         lru = flow._classes[flow.state]
         if lru is not flow._lru:
-            del flow._lru[flow]                    # type: ignore[index]
+            del flow._lru[flow]
             lru[flow] = None
             flow._lru = lru
+            self._tail = flow
 
     def _eviction_victim(self) -> Flow:
         """The least recently seen flow of the first state class that has any (see module)."""
@@ -415,14 +423,12 @@ class FlowTable:
                 streams[0].begin(pkt.seq + 1)
 
     def _swap(self, flow: Flow) -> None:
-        """Make the other side the client (midstream SYN/ACK): re-key both index entries."""
+        """Make the other side the client (a SYN/ACK seen first, a late SYN from the server)."""
         flow.client, flow.server = flow.server, flow.client
         flow.client_port, flow.server_port = flow.server_port, flow.client_port
         flow.pkts_toserver, flow.pkts_toclient = flow.pkts_toclient, flow.pkts_toserver
         flow.bytes_toserver, flow.bytes_toclient = flow.bytes_toclient, flow.bytes_toserver
-        for key, direction in ((flow.key, False), (_reverse_key(flow.key), True)):
-            if self._index.get(key, (None,))[0] is flow:
-                self._index[key] = (flow, direction)
+        flow.key = _reverse_key(flow.key)
 
     def _tcp_update(self, flow: Flow, pkt: Packet, to_server: bool) -> None:
         flags = pkt.tcp_flags
@@ -439,7 +445,7 @@ class FlowTable:
         if st == TCP_CLOSED:
             return
         if flags & TH_RST:
-            if st >= TCP_ESTABLISHED and not streams[to_server].in_window(pkt.seq):  # type: ignore[index]
+            if st >= TCP_ESTABLISHED and not streams[to_server].in_window(pkt.seq):
                 return                             # a reset out of the window: ignored
             flow.tcp_state = TCP_CLOSED
             flow.state = STATE_CLOSED
@@ -458,7 +464,7 @@ class FlowTable:
             if to_server and flags & (TH_SYN | TH_ACK) == TH_ACK:
                 flow.tcp_state = TCP_ESTABLISHED
                 flow.state = STATE_ESTABLISHED
-                streams[0].closed = streams[1].closed = False   # type: ignore[index]
+                streams[0].closed = streams[1].closed = False
         elif flags & TH_FIN:
             flow._fins |= 1 if to_server else 2
             flow.tcp_state = TCP_CLOSING
@@ -496,7 +502,7 @@ class FlowTable:
             flow._lru = None
         self._count -= 1
         for key in (flow.key, _reverse_key(flow.key)):
-            if self._index.get(key, (None,))[0] is flow:
+            if self._index.get(key) is flow:
                 del self._index[key]
 
 
