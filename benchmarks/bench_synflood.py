@@ -3,8 +3,11 @@
 Feeds N unique TCP SYNs (default 1,000,000; every one opens a new flow, so past the flow
 table's 65,536 flows every packet forces an eviction) through `dpictl.engine.Engine`, then
 an ordinary capture through a fork of the same engine (same compiled rules, fresh flows) for
-comparison, and prints: packets, CPU seconds, packets/s, the worst single packet, flows
-active, evictions and timeouts, peak RSS, and the memory one SYN-only flow costs.
+comparison, and prints: packets, CPU seconds, packets/s, the worst single packet (wall
+clock, so on a loaded machine it includes preemption), the longest full garbage collection
+(what the worst packet usually is), flows active, evictions and timeouts, peak RSS, and the
+memory one SYN-only flow costs. `--gc-freeze` calls gc.freeze() after the rules are compiled,
+so full collections skip the rule objects (the engine itself does not do this).
 
 Frames are built without scapy: one Ethernet/IPv4/TCP SYN template made with `struct`,
 into which each frame's source address, source port and sequence number are patched
@@ -16,12 +19,14 @@ are real SYNs should anyone write them to a pcap. Frames are built in batches an
 This is a measurement script, not a test:
 
     .venv/bin/python benchmarks/bench_synflood.py [--syns 1000000] [--pps 100000]
-        [--builtin-rules | --rules FILE] [--normal PCAP]
+        [--builtin-rules | --rules FILE] [--normal PCAP] [--gc-freeze]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import inspect
 import resource
 import struct
 import sys
@@ -89,6 +94,25 @@ def pcap_frames(path: Path) -> list[tuple[float, bytes, int, str | None]]:
         return [(ts, bytes(frame), linktype, iface) for ts, frame, linktype, iface in frames]
 
 
+class FullCollections:
+    """Counts full (generation 2) garbage collections and the longest one, in CPU seconds."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.longest = 0.0
+        self._start = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.count += 1
+            self.longest = max(self.longest, time.process_time() - self._start)
+
+
 class Run:
     """CPU time of `feed()` calls only, and the slowest single call (wall clock)."""
 
@@ -96,10 +120,11 @@ class Run:
         self.packets = 0
         self.cpu = 0.0
         self.worst = 0.0
+        self.last_worst = 0.0
         self.alerts = 0
 
     def feed(self, engine, frames) -> None:
-        feed, clock, worst, alerts = engine.feed, time.perf_counter, self.worst, 0
+        feed, clock, worst, alerts = engine.feed, time.perf_counter, 0.0, 0
         cpu0 = time.process_time()
         for ts, frame, linktype, iface in frames:
             t0 = clock()
@@ -109,7 +134,8 @@ class Run:
                 worst = took
         self.cpu += time.process_time() - cpu0
         self.packets += len(frames)
-        self.worst = worst
+        self.last_worst = worst
+        self.worst = max(self.worst, worst)
         self.alerts += alerts
 
     def row(self, name: str) -> str:
@@ -147,15 +173,20 @@ def main() -> None:
     group.add_argument("--builtin-rules", action="store_true", help="dpictl's built-in rules")
     ap.add_argument("--normal", type=Path, default=NORMAL,
                     help="ordinary capture to compare the per-packet rate with")
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="gc.freeze() after compiling the rules")
     args = ap.parse_args()
 
     from dpictl.engine import Engine
+    from dpictl.engine.flow_table import FlowTable
     from dpictl.rules import builtin_rules, load_rules
 
     t0 = time.process_time()
     rules = builtin_rules() if args.builtin_rules else load_rules([args.rules])
     engine = Engine(rules.rules)
     source = "built-in rules" if args.builtin_rules else args.rules.name
+    if args.gc_freeze:
+        gc.freeze()
     print(f"rules: {source}, {len(rules.rules)} loaded; start-up "
           f"{time.process_time() - t0:.2f} s CPU; peak RSS {peak_rss_mb():.0f} MB")
 
@@ -169,11 +200,21 @@ def main() -> None:
     ordinary.flush()
     del normal_frames, warm
 
-    flood = Run()
+    # the flood is timed as a whole and in two phases: filling the flow table, then full
+    # (every new flow evicts one); the default table size is FlowTable's
+    table_size = inspect.signature(FlowTable).parameters["max_flows"].default
+    flood, filling, full = Run(), Run(), Run()
     victim = engine.fork()
+    collections = FullCollections()
     rss_before = peak_rss_mb()
     for batch in syn_frames(args.syns, args.pps):
-        flood.feed(victim, [(ts, frame, LINKTYPE_ETHERNET, None) for ts, frame in batch])
+        frames = [(ts, frame, LINKTYPE_ETHERNET, None) for ts, frame in batch]
+        phase = filling if flood.packets < table_size else full
+        cpu = flood.cpu
+        flood.feed(victim, frames)
+        phase.packets += len(frames)
+        phase.cpu += flood.cpu - cpu
+        phase.worst = max(phase.worst, flood.last_worst)
     stats = victim.stats
     rss_after = peak_rss_mb()
     victim.flush()
@@ -182,11 +223,16 @@ def main() -> None:
           f"{'alerts':>7}")
     print(normal.row(args.normal.name))
     print(flood.row(f"{args.syns:,} unique SYNs"))
+    print(filling.row("  filling the table"))
+    if full.packets:
+        print(full.row("  table full"))
     ratio = (flood.packets / flood.cpu) / (normal.packets / normal.cpu)
     print(f"flood rate / ordinary rate: {ratio:.2f}")
     print(f"flood end: flows active {stats['flows.active']:,}, created "
           f"{stats['flows.flows']:,}, evictions {stats['flows.evictions']:,}, "
           f"timeouts {stats['flows.timeouts']:,}")
+    print(f"full garbage collections during the flood: {collections.count}, longest "
+          f"{collections.longest * 1e3:.0f} ms CPU{' (gc.freeze)' if args.gc_freeze else ''}")
     print(f"peak RSS: {rss_before:.0f} MB before the flood, {rss_after:.0f} MB after")
     print(f"memory per SYN-only flow (tracemalloc, engine + flow table): "
           f"{syn_flow_bytes(engine):.0f} bytes")
