@@ -44,14 +44,15 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   per new flow does not grow with the table.
 * Memory: a TCP flow that is only a SYN holds no reassemblers: its streams are created when
   the SYN/ACK arrives (before it, no byte can be accepted anyway), so a flood of SYNs costs
-  a flow object and two index entries each.
+  a flow object, two index entries and an LRU entry each (about 630 bytes with the engine's
+  share, as `benchmarks/bench_synflood.py` measures).
 * Flows exist for TCP, UDP, ICMP, SCTP and ESP only (Suricata has no flow for IGMP & co.).
   ICMP echo and the other query/reply types are keyed by their identifier. A destination
   unreachable error joins the existing flow of the packet it quotes (to_server when sent by
   that flow's client), without counting as "seen" for establishment; other ICMP errors, and
   unreachables quoting no known flow, belong to no flow (`lookup` returns `(None, False)`).
 
-Hot path: one tuple, one dict lookup and one LRU move per packet. Each flow is stored under
+Hot path: one tuple, one dict lookup and at most one LRU move per packet. Each flow is stored under
 both directional keys, so no key canonicalisation is needed; the packet goes to the server
 when its key is the flow's (client-to-server) key.
 """
