@@ -68,6 +68,17 @@ def test_eviction_takes_new_then_closed_then_established():
     assert table.lookup(tcp(C, S, "A", 1003, 5000, ts=1.0))[0] is session
 
 
+def test_a_table_of_established_flows_evicts_the_least_recently_seen_one():
+    table = FlowTable(max_flows=2)
+    older = established(table, ts=0.0)
+    newer, _ = table.lookup(udp(("10.4.0.1", 53), S, ts=1.0))
+    table.lookup(udp(S, ("10.4.0.1", 53), ts=2.0))
+    table.lookup(tcp(C, S, "A", 1003, 5000, ts=3.0))    # the TCP session is now the recent one
+    assert newer.state == "established" and older.state == "established"
+    table.lookup(syn(1, ts=4.0))
+    assert table.pop_evicted() == [newer]
+
+
 def test_eviction_takes_the_least_recently_seen_not_the_oldest_created():
     table = FlowTable(max_flows=3)
     a, b, c = (table.lookup(udp((f"10.1.0.{i}", 1000), S, ts=i))[0] for i in range(3))
