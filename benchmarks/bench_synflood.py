@@ -16,6 +16,11 @@ IPv4 and TCP checksums are kept valid incrementally (RFC 1624 style sums), so th
 are real SYNs should anyone write them to a pcap. Frames are built in batches and only the
 `feed()` calls are timed, so neither frame building nor a million prebuilt frames count.
 
+Measured on 2 shared cores with the all-enabled community rules (CPU of feed() only):
+before the LRU flow table, 67,536 SYNs took 19.5 s (3,470 packets/s; every new flow past
+65,536 swept the whole table); after, 1,000,000 SYNs take 11.0 s (90,600 packets/s, 89,500
+with the table full), 2.6x the per-packet rate of ec-ultra_lab_03-14.pcap.
+
 This is a measurement script, not a test:
 
     .venv/bin/python benchmarks/bench_synflood.py [--syns 1000000] [--pps 100000]
