@@ -19,20 +19,48 @@ Semantics follow Suricata 7 (our oracle) with its default configuration:
   no stream data.
 * Timeouts (Suricata compiled defaults): new 30 s, established 300 s, TCP closed 10 s. They are
   checked against packet timestamps (the engine is sans-I/O): lazily when a packet hits a
-  timed-out flow, and by a sweep of all flows at most every `sweep_interval` seconds.
+  timed-out flow, and by a sweep at most every `sweep_interval` seconds.
+* Bounded: at most `max_flows` flows. A new flow in a full table first expires what has timed
+  out, then evicts one flow: the least recently seen *new* flow (no answer yet), else the least
+  recently seen closed one, and only then an established one. A SYN flood fills the table with
+  new flows, so it evicts its own flows and cannot push established sessions out.
+
+  Suricata, for comparison: past its flow memcap it enters *emergency mode* - shorter
+  (emergency) timeouts, no new flows for TCP packets that are not SYNs when midstream is on,
+  and `FlowGetUsedFlow` takes a flow from a hash row it walks round-robin, skipping flows seen
+  very recently (1 s for new flows, 5 s for established ones), and gives the packet no flow
+  at all after a few tries. We keep the part that matters against a flood - unanswered flows
+  go first - but choose the victim exactly (least recently seen) instead of by hash position,
+  and always find one, so every packet still gets a flow and the verdicts do not depend on
+  hash order. There is no emergency timeout: eviction already bounds the table.
+* Cost: O(1) amortized per packet, however full the table. Flows sit in LRU lists
+  (`OrderedDict`s; a packet that advances a flow's time moves it to the end), one per state
+  and timeout value (with the default timeouts: new, established, closed). Every flow in a
+  list has the same timeout, so the front is the first to expire: a sweep pops fronts only
+  while they are expired, and eviction pops a front. (Packet timestamps that go backwards
+  can leave an expired flow behind a live one in its list; it then goes at a later sweep or
+  by the lazy check when a packet hits it - Suricata's flow manager is no more exact.)
+  `visits` counts the flows sweeps and evictions examined, so tests can check that the work
+  per new flow does not grow with the table.
+* Memory: a TCP flow that is only a SYN holds no reassemblers: its streams are created when
+  the SYN/ACK arrives (before it, no byte can be accepted anyway), so a flood of SYNs costs
+  a flow object, two index entries and an LRU entry each (about 630 bytes with the engine's
+  share, as `benchmarks/bench_synflood.py` measures).
 * Flows exist for TCP, UDP, ICMP, SCTP and ESP only (Suricata has no flow for IGMP & co.).
   ICMP echo and the other query/reply types are keyed by their identifier. A destination
   unreachable error joins the existing flow of the packet it quotes (to_server when sent by
   that flow's client), without counting as "seen" for establishment; other ICMP errors, and
   unreachables quoting no known flow, belong to no flow (`lookup` returns `(None, False)`).
 
-Hot path: one tuple and one dict lookup per packet. Each flow is stored under both directional
-keys with the direction baked into the dict value, so no key canonicalisation is needed.
+Hot path: one tuple, one dict lookup and at most one LRU move per packet. Each flow is stored under
+both directional keys, so no key canonicalisation is needed; the packet goes to the server
+when its key is the flow's (client-to-server) key.
 """
 
 from __future__ import annotations
 
 import socket
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from dpictl.engine.packet import (
@@ -78,8 +106,9 @@ class FlowTimeouts:
 class Flow:
     """One conversation. Mutable on purpose: it is updated in place on every packet.
 
-    `streams[to_server]` is the reassembler of that direction (TCP flows that are tracked only;
-    None otherwise). `app` is free for the app layer's parser state, `flowbits` for rules.
+    `streams[to_server]` is the reassembler of that direction (tracked TCP flows, from the
+    SYN/ACK on; None otherwise). `app` is free for the app layer's parser state, `flowbits`
+    for rules.
     """
 
     __slots__ = (
@@ -87,6 +116,7 @@ class Flow:
         "state", "established", "tcp_state", "tracked", "first_ts", "last_ts",
         "pkts_toserver", "pkts_toclient", "bytes_toserver", "bytes_toclient",
         "_flowbits", "app_proto", "app", "streams", "_seen_toclient", "_fins",
+        "_client_start", "_lru", "_classes",
     )
 
     def __init__(self, key: tuple, flow_id: int, pkt: Packet) -> None:
@@ -108,6 +138,9 @@ class Flow:
         self.streams: list[StreamReassembler] | None = None
         self._seen_toclient = False
         self._fins = 0                     # bit 1: client sent FIN, bit 2: server sent FIN
+        self._client_start = 0             # client ISN + 1, kept until the streams exist
+        self._lru: OrderedDict[Flow, None] | None = None     # the LRU list it sits in
+        self._classes: dict[str, OrderedDict[Flow, None]] = _NO_CLASSES
 
     @property
     def flowbits(self) -> set[str]:
@@ -122,11 +155,28 @@ class Flow:
                 f"{self.server}:{self.server_port} {self.state})")
 
 
+_NO_CLASSES: dict[str, OrderedDict[Flow, None]] = {}
+# Which flows a full table evicts first: new ones, then closed, then established (see above).
+_EVICTION_ORDER = (STATE_NEW, STATE_CLOSED, STATE_ESTABLISHED)
+
+
+class _LruClass:
+    """The flows of one state whose timeout is `timeout`, least recently seen first."""
+
+    __slots__ = ("state", "timeout", "flows")
+
+    def __init__(self, state: str, timeout: float) -> None:
+        self.state = state
+        self.timeout = timeout
+        self.flows: OrderedDict[Flow, None] = OrderedDict()
+
+
 class FlowTable:
     """All live flows, bounded in number, expired by packet time.
 
     Flows that leave the table (timeout, eviction, TCP port reuse) are appended to `evicted`;
     the caller drains them with `pop_evicted()` to flush their streams and app layer.
+    `visits` counts the flows that sweeps and evictions examined (the work beyond lookups).
     """
 
     def __init__(self, max_flows: int = 65536, timeouts: FlowTimeouts | None = None, *,
@@ -136,11 +186,9 @@ class FlowTable:
         if max_flows < 1:
             raise ValueError("max_flows must be at least 1")
         self.max_flows = max_flows
-        self.timeouts = timeouts or FlowTimeouts()
-        self._min_timeout = min(self.timeouts.tcp_new, self.timeouts.tcp_established,
-                                self.timeouts.tcp_closed, self.timeouts.udp_new,
-                                self.timeouts.udp_established, self.timeouts.other_new,
-                                self.timeouts.other_established)
+        self.timeouts = t = timeouts or FlowTimeouts()
+        self._min_timeout = min(t.tcp_new, t.tcp_established, t.tcp_closed, t.udp_new,
+                                t.udp_established, t.other_new, t.other_established)
         self.midstream = midstream
         self.sweep_interval = sweep_interval
         self.stream_depth = stream_depth
@@ -148,13 +196,37 @@ class FlowTable:
         self.budget = ReassemblyBudget(stream_memcap)
         self.evicted: list[Flow] = []
         self.stats = {"flows": 0, "timeouts": 0, "evictions": 0, "reused": 0}
-        self._index: dict[tuple, tuple[Flow, bool]] = {}
-        self._flows: dict[int, Flow] = {}          # flow_id -> flow, in creation order
-        self._next_id = 1
+        self.visits = 0
+        # Both directions' keys -> the flow. The direction is read off the flow (`key ==
+        # flow.key`) rather than stored beside it: a (flow, direction) tuple per key would be
+        # two more garbage-collected objects per flow, and full collections pause the engine
+        # for as long as they take to walk every flow.
+        self._index: dict[tuple, Flow] = {}
+        self._count = 0
+        # One LRU list per (state, timeout): flows of a list expire in list order. Classes
+        # with equal timeouts share a list (the defaults make three: new, established, closed).
+        lists: dict[tuple[str, float], _LruClass] = {}
+
+        def lru(state: str, timeout: float) -> OrderedDict[Flow, None]:
+            return lists.setdefault((state, timeout), _LruClass(state, timeout)).flows
+
+        self._tcp_classes = {STATE_NEW: lru(STATE_NEW, t.tcp_new),
+                             STATE_ESTABLISHED: lru(STATE_ESTABLISHED, t.tcp_established),
+                             STATE_CLOSED: lru(STATE_CLOSED, t.tcp_closed)}
+        self._udp_classes = {STATE_NEW: lru(STATE_NEW, t.udp_new),
+                             STATE_ESTABLISHED: lru(STATE_ESTABLISHED, t.udp_established)}
+        self._other_classes = {STATE_NEW: lru(STATE_NEW, t.other_new),
+                               STATE_ESTABLISHED: lru(STATE_ESTABLISHED, t.other_established)}
+        self._lists = list(lists.values())
+        self._eviction_lists = [[c.flows for c in self._lists if c.state == state]
+                                for state in _EVICTION_ORDER]
         self._next_sweep = 0.0
+        # The flow last appended to any list: it is still last in its own, so packets in a
+        # row on one flow (a transfer) need no move.
+        self._tail: Flow | None = None
 
     def __len__(self) -> int:
-        return len(self._flows)
+        return self._count
 
     def lookup(self, pkt: Packet) -> tuple[Flow | None, bool]:
         """The packet's flow (created if new) and whether the packet goes to the server.
@@ -177,22 +249,24 @@ class FlowTable:
         ts = pkt.ts
         if ts >= self._next_sweep:
             self._sweep(ts)
-        hit = self._index.get(key)
-        if hit is not None:
-            flow, to_server = hit
+        flow = self._index.get(key)
+        if flow is not None:
             idle = ts - flow.last_ts
             if idle > self._min_timeout and idle > self.timeouts.for_flow(flow):
                 self._remove(flow, "timeouts")
-                hit = None
+                flow = None
             elif (proto == PROTO_TCP and pkt.tcp_flags & (TH_SYN | TH_ACK) == TH_SYN
                   and flow.tcp_state >= TCP_CLOSING):
                 self._remove(flow, "reused")       # a new connection on the same 4-tuple
-                hit = None
-        if hit is None:
-            self._create(key, pkt)
-            flow, to_server = self._index[key]
-        if ts > flow.last_ts:
-            flow.last_ts = ts
+                flow = None
+            elif idle > 0:                         # lists stay in order of last_ts
+                flow.last_ts = ts
+                if flow is not self._tail:         # a burst on one flow: already last
+                    flow._lru.move_to_end(flow)
+                    self._tail = flow
+        if flow is None:
+            flow = self._create(key, pkt)
+        to_server = key == flow.key                # flow.key: the client-to-server key
         size = len(pkt.frame) or pkt.ip_len
         if to_server:
             flow.pkts_toserver += 1
@@ -210,12 +284,17 @@ class FlowTable:
                     flow.streams[not to_server].peer_ack = pkt.ack
                 return flow, to_server
             flow.established = before >= TCP_ESTABLISHED
+            state = flow.state
             self._tcp_update(flow, pkt, to_server)
+            if flow.state is not state:
+                self._reclass(flow)
             if before == TCP_SYN_RECV and flow.tcp_state == TCP_ESTABLISHED and pkt.payload:
                 flow.established = True
         elif flow._seen_toclient:
             flow.established = True
-            flow.state = STATE_ESTABLISHED
+            if flow.state is not STATE_ESTABLISHED:
+                flow.state = STATE_ESTABLISHED
+                self._reclass(flow)
         return flow, to_server
 
     def pop_evicted(self) -> list[Flow]:
@@ -224,11 +303,15 @@ class FlowTable:
         return out
 
     def drain(self) -> list[Flow]:
-        """End of input: every flow still live, then the table is empty."""
-        out = self.pop_evicted() + list(self._flows.values())
-        self._flows.clear()
+        """End of input: every flow still live (oldest first), then the table is empty."""
+        live = sorted((f for c in self._lists for f in c.flows), key=_flow_id)
+        for c in self._lists:
+            c.flows.clear()
+        for flow in live:
+            flow._lru = None
         self._index.clear()
-        return out
+        self._count = 0
+        return self.pop_evicted() + live
 
     # -- internals -------------------------------------------------------------------------
 
@@ -250,7 +333,7 @@ class FlowTable:
         if pkt.icmp_type != _ICMP_UNREACH[pkt.ip_proto]:
             return None, False
         inner = _quoted_tuple(pkt.payload, pkt.ip_proto == PROTO_ICMP)
-        flow = self._index.get(inner, (None,))[0] if inner is not None else None
+        flow = self._index.get(inner) if inner is not None else None
         if flow is None:
             return None, False
         to_server = pkt.src == flow.client
@@ -262,56 +345,91 @@ class FlowTable:
             flow.pkts_toclient += 1
             flow.bytes_toclient += size
         flow.last_ts = max(flow.last_ts, pkt.ts)
+        flow._lru.move_to_end(flow)
+        self._tail = flow
         flow.established = (flow.tcp_state >= TCP_ESTABLISHED if flow.proto == PROTO_TCP
                             else flow.state == STATE_ESTABLISHED)
         return flow, to_server
 
-    def _create(self, key: tuple, pkt: Packet) -> None:
-        if len(self._flows) >= self.max_flows:
+    def _create(self, key: tuple, pkt: Packet) -> Flow:
+        if self._count >= self.max_flows:
             self._sweep(pkt.ts)
-            while len(self._flows) >= self.max_flows:
-                self._remove(next(iter(self._flows.values())), "evictions")
-        flow = Flow(key, self._next_id, pkt)
-        self._next_id += 1
-        self._flows[flow.flow_id] = flow
-        self._index[key] = (flow, True)
-        rkey = _reverse_key(key)
-        if rkey != key:
-            self._index[rkey] = (flow, False)
-        if pkt.ip_proto == PROTO_TCP:
+            while self._count >= self.max_flows:
+                self._remove(self._eviction_victim(), "evictions")
+        flow = Flow(key, self._next_id(), pkt)
+        proto = pkt.ip_proto
+        flow._classes = (self._tcp_classes if proto == PROTO_TCP else
+                         self._udp_classes if proto == PROTO_UDP else self._other_classes)
+        lru = flow._lru = flow._classes[STATE_NEW]
+        lru[flow] = None
+        self._tail = flow
+        self._count += 1
+        self._index[key] = self._index[_reverse_key(key)] = flow
+        if proto == PROTO_TCP:
             self._tcp_start(flow, pkt)
-        self.stats["flows"] += 1
+            if flow.state is not STATE_NEW:
+                self._reclass(flow)
+        return flow
 
-    def _track(self, flow: Flow, accepting: bool) -> None:
+    def _next_id(self) -> int:
+        self.stats["flows"] += 1
+        return self.stats["flows"]
+
+    def _reclass(self, flow: Flow) -> None:
+        """The flow changed state: move it to the LRU list of its new state (at the end)."""
+        lru = flow._classes[flow.state]
+        if lru is not flow._lru:
+            del flow._lru[flow]
+            lru[flow] = None
+            flow._lru = lru
+            self._tail = flow
+
+    def _eviction_victim(self) -> Flow:
+        """The least recently seen flow of the first state class that has any (see module)."""
+        for lists in self._eviction_lists:
+            best: Flow | None = None
+            for lru in lists:
+                if lru:
+                    self.visits += 1
+                    front = next(iter(lru))
+                    if best is None or front.last_ts < best.last_ts:
+                        best = front
+            if best is not None:
+                return best
+        raise AssertionError("eviction from an empty flow table")
+
+    def _track(self, flow: Flow, accepting: bool) -> list[StreamReassembler]:
         flow.tracked = True
-        flow.streams = [StreamReassembler(depth=self.stream_depth, budget=self.budget,
-                                          max_buffer=self.stream_max_buffer) for _ in range(2)]
+        streams = flow.streams = [
+            StreamReassembler(depth=self.stream_depth, budget=self.budget,
+                              max_buffer=self.stream_max_buffer) for _ in range(2)]
         if not accepting:                    # data counts only once the handshake completed
-            flow.streams[0].closed = flow.streams[1].closed = True
+            streams[0].closed = streams[1].closed = True
+        return streams
 
     def _tcp_start(self, flow: Flow, pkt: Packet) -> None:
         flags = pkt.tcp_flags
         if flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN:
+            # Tracked, but the streams wait for the SYN/ACK: a SYN that is never answered
+            # (a flood, a scan) costs no reassembler. No byte could be accepted before anyway.
             flow.tcp_state = TCP_SYN_SENT
-            self._track(flow, False)
-            flow.streams[1].begin(pkt.seq + 1)
+            flow.tracked = True
+            flow._client_start = pkt.seq + 1
         elif self.midstream and not flags & TH_RST:
             flow.tcp_state = TCP_ESTABLISHED
             flow.state = STATE_ESTABLISHED
-            self._track(flow, True)
+            streams = self._track(flow, True)
             if flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 self._swap(flow)                   # the SYN/ACK comes from the server
-                flow.streams[0].begin(pkt.seq + 1)
+                streams[0].begin(pkt.seq + 1)
 
     def _swap(self, flow: Flow) -> None:
-        """Make the other side the client (midstream SYN/ACK): re-key both index entries."""
+        """Make the other side the client (a SYN/ACK seen first, a late SYN from the server)."""
         flow.client, flow.server = flow.server, flow.client
         flow.client_port, flow.server_port = flow.server_port, flow.client_port
         flow.pkts_toserver, flow.pkts_toclient = flow.pkts_toclient, flow.pkts_toserver
         flow.bytes_toserver, flow.bytes_toclient = flow.bytes_toclient, flow.bytes_toserver
-        for key, direction in ((flow.key, False), (_reverse_key(flow.key), True)):
-            if self._index.get(key, (None,))[0] is flow:
-                self._index[key] = (flow, direction)
+        flow.key = _reverse_key(flow.key)
 
     def _tcp_update(self, flow: Flow, pkt: Packet, to_server: bool) -> None:
         flags = pkt.tcp_flags
@@ -332,13 +450,17 @@ class FlowTable:
                 return                             # a reset out of the window: ignored
             flow.tcp_state = TCP_CLOSED
             flow.state = STATE_CLOSED
-            streams[0].closed = streams[1].closed = True
+            if streams is not None:
+                streams[0].closed = streams[1].closed = True
         elif st == TCP_SYN_SENT:
             if not to_server and flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 flow.tcp_state = TCP_SYN_RECV
+                streams = self._track(flow, False)
+                streams[1].begin(flow._client_start)
+                streams[1].peer_ack = pkt.ack
                 streams[0].begin(pkt.seq + 1)
             elif to_server and flags & (TH_SYN | TH_ACK) == TH_SYN:
-                streams[1].begin(pkt.seq + 1)      # SYN sent again, maybe with a new ISN
+                flow._client_start = pkt.seq + 1   # SYN sent again, maybe with a new ISN
         elif st == TCP_SYN_RECV:
             if to_server and flags & (TH_SYN | TH_ACK) == TH_ACK:
                 flow.tcp_state = TCP_ESTABLISHED
@@ -351,10 +473,24 @@ class FlowTable:
                 flow.state = STATE_CLOSED
 
     def _sweep(self, now: float) -> None:
+        """Expire every timed-out flow: the expired ones are at the fronts of their lists.
+        They leave in creation order, as a walk over the whole table would remove them."""
         self._next_sweep = now + self.sweep_interval
-        for_flow = self.timeouts.for_flow
-        for flow in [f for f in self._flows.values() if now - f.last_ts > for_flow(f)]:
-            self._remove(flow, "timeouts")
+        expired: list[Flow] = []
+        for c in self._lists:
+            lru, timeout = c.flows, c.timeout
+            while lru:
+                self.visits += 1
+                flow = next(iter(lru))
+                if now - flow.last_ts <= timeout:
+                    break
+                lru.popitem(last=False)
+                flow._lru = None
+                expired.append(flow)
+        if expired:
+            expired.sort(key=_flow_id)
+            for flow in expired:
+                self._remove(flow, "timeouts")
 
     def _remove(self, flow: Flow, reason: str) -> None:
         self.stats[reason] += 1
@@ -362,10 +498,17 @@ class FlowTable:
         self.evicted.append(flow)
 
     def _forget(self, flow: Flow) -> None:
-        self._flows.pop(flow.flow_id, None)
+        if flow._lru is not None:
+            del flow._lru[flow]
+            flow._lru = None
+        self._count -= 1
         for key in (flow.key, _reverse_key(flow.key)):
-            if self._index.get(key, (None,))[0] is flow:
+            if self._index.get(key) is flow:
                 del self._index[key]
+
+
+def _flow_id(flow: Flow) -> int:
+    return flow.flow_id
 
 
 def _quoted_tuple(body: bytes, v4: bool) -> tuple | None:

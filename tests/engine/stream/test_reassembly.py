@@ -162,7 +162,9 @@ def test_data_only_after_handshake(drop, delivered):
         table.lookup(p)
     data = tcp(C, S, "PA", 1000, 5000, b"GET / HTTP/1.1\r\n\r\n")
     flow, to_server = table.lookup(data)
-    assert (flow.streams[to_server].add(data) == data.payload) == delivered
+    # without the SYN/ACK the flow has no streams yet (the engine then reassembles nothing)
+    got = flow.streams[to_server].add(data) if flow.streams is not None else b""
+    assert (got == data.payload) == delivered
 
 
 def test_random_segments_keep_the_books_balanced():
