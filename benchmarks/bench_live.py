@@ -57,6 +57,7 @@ class RunResult:
     rate: int
     attempt: int
     loops: int = 1
+    netns: str | None = None
     sent: int | None = None
     sent_pps: float | None = None
     counts: EngineCounts = field(default_factory=EngineCounts)
@@ -142,6 +143,9 @@ def run_once(engine: str, rate: int, attempt: int, plan: Plan, scratch: Path,
     workdir = Path(tempfile.mkdtemp(prefix=f"{engine}-{rate}-", dir=scratch))
     try:
         with Wire() as wire:
+            result.netns = wire.netns
+            say(f"  {engine} @ {_k(rate)} #{attempt}: wire {wire.send_iface} -> "
+                f"{wire.capture_iface} in netns {wire.netns}")
             run = ENGINES[engine](wire.netns, wire.capture_iface, workdir, plan.engine_options)
             try:
                 run.start()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything dpictl needs on a fresh Debian/Ubuntu machine, from scratch; safe to rerun.
 #   scripts/setup.sh          Debian packages + .venv with dpictl (what `dpictl run-lab` needs)
-#   scripts/setup.sh --test   the same, plus the test extras and the test kube-apiserver
-#   scripts/setup.sh --bench  the same, plus what benchmarks/ runs: tcpreplay, editcap/mergecap/
-#                             capinfos (wireshark-common) and Suricata (--test --bench: both)
+#   scripts/setup.sh --test   the same, plus the test extras, Suricata, tcpreplay and the test
+#                             kube-apiserver
+#   scripts/setup.sh --bench  the same as plain setup, plus what benchmarks/ runs: tcpreplay,
+#                             editcap/mergecap/capinfos (wireshark-common) and Suricata
+#                             (--test --bench: both)
 # Run as root (the local backend makes network namespaces; the tests do too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,10 +28,14 @@ as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
     python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates graphviz \
     >/dev/null
 
-if [ "$want_bench" = 1 ]; then
-    echo "==> benchmark tools (tcpreplay, editcap/mergecap/capinfos)"
+if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
+    # tcpreplay feeds the live benchmark (its own test replays a small pcap through it);
+    # editcap/mergecap/capinfos (wireshark-common) build the bench pcap.
+    bench_pkgs=tcpreplay
+    [ "$want_bench" = 1 ] && bench_pkgs="tcpreplay wireshark-common"
+    echo "==> $bench_pkgs"
     as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-        tcpreplay wireshark-common >/dev/null
+        $bench_pkgs >/dev/null
 fi
 
 if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
