@@ -409,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    interrupted = False
     results: list[RunResult] = []
     summaries: dict[str, dict] = {}
     say(f"replaying {pcap} ({packets} packets); engines: {', '.join(engines)}")
@@ -426,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(res)
     except KeyboardInterrupt:
         say("bench_live: interrupted; the wire and the engines were removed")
+        interrupted = True
         if not results:
             return 130
     if args.json:
@@ -434,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
                           "summary": summaries}, indent=2, default=str))
     else:
         render(results, summaries, plan)
+    if interrupted:
+        return 130
     return 0 if all(r.error is None for r in results) else 1
 
 
