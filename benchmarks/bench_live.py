@@ -47,6 +47,8 @@ from live_wire import Wire  # noqa: E402
 RULES = SHARED / "rules" / "snort2-community-all-enabled.rules"
 SURICATA_YAML = SHARED / "oracle" / "suricata.yaml"
 DEFAULT_RATES = "5k,10k,20k,50k,100k,150k,200k,250k,300k"
+# A run counts at the rate asked only if tcpreplay achieved this share of it.
+RATE_REACHED = 0.95
 
 
 @dataclass
@@ -88,9 +90,16 @@ class RunResult:
             return None
         return self.counts.dropped == 0 and self.lost == 0
 
+    @property
+    def rate_reached(self) -> bool:
+        """tcpreplay sent at (nearly) the rate asked; on a busy machine it may not."""
+        return self.sent_pps is not None and self.sent_pps >= RATE_REACHED * self.rate
+
     def warnings(self) -> list[str]:
         out = list(self.counts.notes)
         c = self.counts
+        if self.sent_pps is not None and not self.rate_reached:
+            out.append(f"tcpreplay reached only {self.sent_pps:.0f} pps")
         if self.lost_before_capture:
             out.append("lost before AF_PACKET: " + ", ".join(
                 f"{name} +{delta}" for name, delta in self.lost_before_capture.items()))
@@ -180,43 +189,56 @@ def find_max(engine: str, rates: list[int], repeat: int, refine: int, plan: Plan
              runner: Callable[..., RunResult] = run_once) -> tuple[list[RunResult], dict]:
     """Step the rate up until a run is not clean; then bisect `refine` times between the
     last clean rate and the first that was not. The zero-drop rate is the highest rate at
-    which all `repeat` runs were clean."""
+    which all `repeat` runs were clean, at the rate asked: a clean run that tcpreplay could
+    not send fast enough proves nothing about that rate, so the stepping stops there."""
     results: list[RunResult] = []
     best: int | None = None
     first_bad: int | None = None
+    summary: dict = {}
 
-    def clean_at(rate: int) -> bool | None:
-        verdict: bool | None = True
+    def verdict_at(rate: int) -> str:
+        """'clean', 'lost', 'unknown' (the engine gave no drop count) or 'slow' (clean, but
+        the sender fell short of the rate)."""
+        slow = False
         for attempt in range(1, repeat + 1):
             res = runner(engine, rate, attempt, plan, scratch, say)
             results.append(res)
             say(_progress(res))
             if res.clean is None:
-                return None
+                return "unknown"
             if not res.clean:
-                return False
-        return verdict
+                return "lost"
+            if not res.rate_reached:
+                summary["sender_limited"] = (f"tcpreplay sent {res.sent_pps:.0f} pps when "
+                                             f"{rate} was asked; no drops up to there")
+                slow = True
+        return "slow" if slow else "clean"
+
+    def bracket(rate: int) -> bool:
+        """Move the bracket with the verdict at `rate`; False when stepping must stop."""
+        nonlocal best, first_bad
+        verdict = verdict_at(rate)
+        if verdict == "unknown":
+            summary["note"] = f"{engine} did not report drops; cannot step the rate"
+        elif verdict == "lost":
+            first_bad = rate
+        elif verdict == "clean":
+            best = rate
+            return True
+        return False
 
     for rate in rates:
-        verdict = clean_at(rate)
-        if verdict is None:
-            return results, {"zero_drop_rate": None, "first_rate_that_lost": None,
-                             "note": f"{engine} did not report drops; cannot step the rate"}
-        if not verdict:
-            first_bad = rate
+        if not bracket(rate):
             break
-        best = rate
     for _ in range(refine):
-        if best is None or first_bad is None:
+        if best is None or first_bad is None or {"sender_limited", "note"} & set(summary):
             break
         middle = _round_rate((best + first_bad) // 2)
         if middle in (best, first_bad):
             break
-        if clean_at(middle):
-            best = middle
-        else:
-            first_bad = middle
-    return results, {"zero_drop_rate": best, "first_rate_that_lost": first_bad}
+        bracket(middle)
+    summary.update(zero_drop_rate=best, first_rate_that_lost=first_bad)
+    return results, summary
 
 
 def _round_rate(rate: int) -> int:
@@ -305,6 +327,8 @@ def render(results: list[RunResult], summaries: dict[str, dict], plan: Plan) -> 
             continue
         console.print(f"{engine}: zero-drop rate {_k(summary['zero_drop_rate'])} pps, "
                       f"first rate that lost {_k(summary['first_rate_that_lost'])} pps")
+        if "sender_limited" in summary:
+            console.print(f"  (stopped there: {summary['sender_limited']})")
 
 
 def preflight(engines: list[str]) -> list[str]:

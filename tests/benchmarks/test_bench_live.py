@@ -114,8 +114,10 @@ def test_bad_rates_are_refused(text: str) -> None:
         bench_live.parse_rate(text)
 
 
-def _result(sent: int, captured: int, dropped: int, decoded: int) -> bench_live.RunResult:
-    return bench_live.RunResult(engine="dpictl", rate=1000, attempt=1, sent=sent,
+def _result(sent: int, captured: int, dropped: int, decoded: int, rate: int = 1000,
+            sent_pps: float | None = None) -> bench_live.RunResult:
+    return bench_live.RunResult(engine="dpictl", rate=rate, attempt=1, sent=sent,
+                                sent_pps=rate if sent_pps is None else sent_pps,
                                 counts=EngineCounts(captured=captured, dropped=dropped,
                                                     decoded=decoded))
 
@@ -143,14 +145,17 @@ def _plan() -> bench_live.Plan:
                            engine_options=EngineOptions(rules=Path("r.rules")))
 
 
-def _fake_engine(capacity: int, flaky: set[tuple[int, int]] = frozenset()):
-    """A runner whose engine keeps up to `capacity` pps; (rate, attempt) in `flaky` drops."""
+def _fake_engine(capacity: int, flaky: set[tuple[int, int]] = frozenset(),
+                 sender_max: int = 10**9):
+    """A runner whose engine keeps up to `capacity` pps and whose tcpreplay sends at most
+    `sender_max`; (rate, attempt) in `flaky` drops."""
     calls: list[tuple[int, int]] = []
 
     def runner(engine, rate, attempt, plan, scratch, say):
         calls.append((rate, attempt))
-        dropped = 1 if rate > capacity or (rate, attempt) in flaky else 0
-        return _result(1000, 1000, dropped, 1000 - dropped)
+        sent_pps = min(rate, sender_max)
+        dropped = 1 if sent_pps > capacity or (rate, attempt) in flaky else 0
+        return _result(1000, 1000, dropped, 1000 - dropped, rate=rate, sent_pps=sent_pps)
 
     return runner, calls
 
@@ -177,6 +182,21 @@ def test_find_max_refines_between_the_last_clean_and_first_lost_rate() -> None:
                                      lambda s: None, runner=runner)
     # 35k clean, then 42k lost, then 38k lost: the bracket narrows to [35k, 38k].
     assert summary == {"zero_drop_rate": 35000, "first_rate_that_lost": 38000}
+
+
+def test_find_max_does_not_credit_a_rate_the_sender_could_not_reach() -> None:
+    runner, calls = _fake_engine(capacity=10**9, sender_max=60_000)
+    _, summary = bench_live.find_max("dpictl", [20000, 50000, 100000, 200000], 1, 2,
+                                     _plan(), Path("/tmp"), lambda s: None, runner=runner)
+    assert summary["zero_drop_rate"] == 50000 and summary["first_rate_that_lost"] is None
+    assert "60000 pps" in summary["sender_limited"]
+    assert [rate for rate, _ in calls] == [20000, 50000, 100000]
+
+
+def test_a_short_sender_is_named_in_the_run_warnings() -> None:
+    run = _result(100, 100, 0, 100, rate=100000, sent_pps=62555)
+    assert run.clean is True and not run.rate_reached
+    assert "tcpreplay reached only 62555 pps" in run.warnings()
 
 
 def test_min_seconds_raises_the_loop_count() -> None:
