@@ -316,7 +316,8 @@ def render(results: list[RunResult], summaries: dict[str, dict], plan: Plan) -> 
         style = None if r.clean is None else ("green" if r.clean else "red")
         notes = [r.error] if r.error else r.warnings()
         loops = f" x{r.loops}" if r.loops > 1 else ""
-        table.add_row(r.engine, _k(r.rate) + loops, num(r.sent_pps and round(r.sent_pps)),
+        engine = r.engine + (f" ({c.workers}w)" if c.workers and c.workers > 1 else "")
+        table.add_row(engine, _k(r.rate) + loops, num(r.sent_pps and round(r.sent_pps)),
                       num(r.sent), num(c.captured), num(c.dropped),
                       "-" if pct is None else f"{pct:.2f}", num(c.decoded), num(r.lost),
                       num(c.alerts), worst, "; ".join(n for n in notes if n), style=style)

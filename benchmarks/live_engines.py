@@ -265,9 +265,17 @@ class EngineRun:
     def stop(self, timeout: float) -> EngineCounts:
         """SIGTERM (how both engines are meant to be stopped), then read the counts."""
         assert self.child is not None
+        early = self.child.popen.poll()
+        if early is not None:
+            raise BenchError(f"{self.name} exited ({early}) during the replay: "
+                             f"{self._log_tail()}")
         if not self.child.terminate(timeout):
             raise BenchError(f"{self.name} did not exit within {timeout:.0f} s of SIGTERM")
-        return self.counts()
+        counts = self.counts()
+        if self.child.popen.returncode != 0:
+            counts.notes.append(f"{self.name} exited {self.child.popen.returncode} on SIGTERM: "
+                                f"{self._log_tail()}")
+        return counts
 
     def kill(self) -> None:
         if self.child is not None:
