@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_engine import SHARED, build_bench_pcap, pcap_size  # noqa: E402
 from live_engines import (ENGINES, BenchError, EngineCounts, EngineOptions,  # noqa: E402
-                          Replay, replay)
+                          replay)
 from live_wire import Wire  # noqa: E402
 
 RULES = SHARED / "rules" / "snort2-community-all-enabled.rules"
@@ -62,6 +62,7 @@ class RunResult:
     netns: str | None = None
     sent: int | None = None
     sent_pps: float | None = None
+    send_failed: int = 0                # packets tcpreplay could not send (e.g. over the MTU)
     counts: EngineCounts = field(default_factory=EngineCounts)
     lost_before_capture: dict[str, int] = field(default_factory=dict)
     ready_s: float | None = None
@@ -98,6 +99,8 @@ class RunResult:
     def warnings(self) -> list[str]:
         out = list(self.counts.notes)
         c = self.counts
+        if self.send_failed:
+            out.append(f"tcpreplay could not send {self.send_failed} packets")
         if self.sent_pps is not None and not self.rate_reached:
             out.append(f"tcpreplay reached only {self.sent_pps:.0f} pps")
         if self.lost_before_capture:
@@ -164,7 +167,7 @@ def run_once(engine: str, rate: int, attempt: int, plan: Plan, scratch: Path,
                 sent = replay(wire.send_iface, plan.pcap, rate, result.loops, plan.limit)
                 time.sleep(plan.tail)
                 result.lost_before_capture = wire.loss_counters().moved_since(before)
-                _take_replay(result, sent)
+                result.sent, result.sent_pps, result.send_failed = sent.sent, sent.pps, sent.failed
                 result.counts = run.stop(plan.stop_timeout)
             finally:
                 run.kill()
@@ -176,12 +179,6 @@ def run_once(engine: str, rate: int, attempt: int, plan: Plan, scratch: Path,
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return result
-
-
-def _take_replay(result: RunResult, sent: Replay) -> None:
-    result.sent, result.sent_pps = sent.sent, sent.pps
-    if sent.failed:
-        result.counts.notes.append(f"tcpreplay could not send {sent.failed} packets")
 
 
 def find_max(engine: str, rates: list[int], repeat: int, refine: int, plan: Plan,

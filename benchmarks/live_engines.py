@@ -332,7 +332,7 @@ class CaptureOnlyRun(EngineRun):
 
 class SuricataRun(EngineRun):
     name = "suricata"
-    ready_marker = "engine started"     # "... Threads created -> W: 1 FM: 1 FR: 1   Engine started."
+    ready_marker = "engine started"     # "Threads created -> W: 1 FM: 1 FR: 1   Engine started."
     output_is_log = True                # its console log goes to stdout, errors to stderr
 
     @property
