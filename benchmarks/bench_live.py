@@ -376,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="pps to replay at, e.g. 20k (or a list: 5k,10k)")
     what.add_argument("--find-max", action="store_true",
                       help=f"step the rate up (--rates, default {DEFAULT_RATES}) until drops")
-    ap.add_argument("--rates", type=parse_rates, default=parse_rates(DEFAULT_RATES))
+    ap.add_argument("--rates", type=parse_rates, default=parse_rates(DEFAULT_RATES),
+                    metavar="RATES", help="--find-max: the rates to step through")
     ap.add_argument("--repeat", type=int, default=1, help="runs per rate (default 1)")
     ap.add_argument("--refine", type=int, default=0,
                     help="--find-max: bisections between the last clean and first lost rate")
@@ -386,13 +387,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="measure dpictl's AF_PACKET ring alone (same as --engines capture)")
     ap.add_argument("--pcap", type=Path, help="replay this pcap instead of the bench pcap")
     ap.add_argument("--copies", type=int, default=4, help="copies in the bench pcap")
-    ap.add_argument("--scratch", type=Path, default=Path("/tmp/dpictl-bench"))
+    ap.add_argument("--scratch", type=Path, default=Path("/tmp/dpictl-bench"),
+                    help="where the bench pcap is cached and runs write (as bench_engine's)")
     ap.add_argument("--loop", type=int, default=1, help="tcpreplay --loop (with --unique-ip)")
     ap.add_argument("--min-seconds", type=float, default=0.0,
                     help="raise --loop so each replay lasts at least this long")
     ap.add_argument("--limit", type=int, help="tcpreplay --limit: send only N packets")
-    ap.add_argument("--rules", type=Path, default=RULES)
-    ap.add_argument("--workers", type=int, help="dpictl inspect --workers")
+    ap.add_argument("--rules", type=Path, default=RULES,
+                    help=f"rule file for both engines (default {RULES.name})")
+    ap.add_argument("--workers", type=int,
+                    help="dpictl inspect --workers (default: dpictl's, one per CPU; "
+                    "Suricata runs one worker)")
     ap.add_argument("--stats-interval", type=float, help="stats interval, both engines")
     ap.add_argument("--ring-size", type=int, help="dpictl (and capture) ring, MiB")
     ap.add_argument("--ready-timeout", type=float, default=300.0,
