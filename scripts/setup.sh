@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Installs everything dpictl needs on a fresh Debian/Ubuntu machine, from scratch; safe to rerun.
 #   scripts/setup.sh          Debian packages + .venv with dpictl (what `dpictl run-lab` needs)
-#   scripts/setup.sh --test   the same, plus the test extras and the test kube-apiserver
+#   scripts/setup.sh --test   the same, plus the test extras, Suricata, tcpreplay and the test
+#                             kube-apiserver
+#   scripts/setup.sh --bench  the same as plain setup, plus what benchmarks/ runs: tcpreplay,
+#                             editcap/mergecap/capinfos (wireshark-common) and Suricata
+#                             (--test --bench: both)
 # Run as root (the local backend makes network namespaces; the tests do too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_test=0 want_bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) want_test=1 ;;
+        --bench) want_bench=1 ;;
+        *) echo "setup.sh: unknown option $arg (use --test and/or --bench)" >&2; exit 2 ;;
+    esac
+done
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -19,10 +29,20 @@ as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
     tshark \
     >/dev/null
 
-if [ "$want_test" = 1 ]; then
+if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
+    # tcpreplay feeds the live benchmark (its own test replays a small pcap through it);
+    # editcap/mergecap/capinfos (wireshark-common) build the bench pcap.
+    bench_pkgs=tcpreplay
+    [ "$want_bench" = 1 ] && bench_pkgs="tcpreplay wireshark-common"
+    echo "==> $bench_pkgs"
+    as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+        $bench_pkgs >/dev/null
+fi
+
+if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
     # Suricata 7 is the oracle the differential tests run dpictl against (bookworm-backports).
     if ! command -v suricata >/dev/null 2>&1; then
-        echo "==> suricata (the reference engine for the differential tests)"
+        echo "==> suricata (the reference engine for the differential tests and benchmarks)"
         if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
            && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
             echo 'deb http://deb.debian.org/debian bookworm-backports main' \
