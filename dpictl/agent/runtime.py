@@ -61,9 +61,11 @@ def afpacket_factory(netns: str | None, ring_mb: int = 8) -> SourceFactory:
     interface's PACKET_FANOUT group."""
     def open_source(ifaces: list[str], on_vanished=None, fanout_group: int | None = None):
         from dpictl.capture import AfPacketSource
+        from dpictl.live.session import BLOCK_SIZE, BLOCKS_PER_MIB
 
         return AfPacketSource(ifaces, netns=netns, on_vanished=on_vanished,
-                              block_size=1 << 20, block_count=max(2, ring_mb),
+                              block_size=BLOCK_SIZE,
+                              block_count=max(2, ring_mb * BLOCKS_PER_MIB),
                               fanout_group=fanout_group)
     return open_source
 

@@ -52,13 +52,21 @@ class LiveOptions:
 SourceOpener = Callable[[LiveOptions, int | None], LiveSource]
 
 
+# Ring blocks of 128 KiB: a block must hold the largest frame (64 KiB on a veth with MTU
+# 65535), and the kernel hands a block over when it is full *or* after the block timeout,
+# so at a low rate each block holds only a timeout's worth of packets: many small blocks
+# buffer far longer than few large ones (32 MiB = 256 blocks = 12.8 s at 50 ms each).
+BLOCK_SIZE = 128 << 10
+BLOCKS_PER_MIB = (1 << 20) // BLOCK_SIZE
+
+
 def open_afpacket(options: LiveOptions, fanout_group: int | None) -> LiveSource:
-    """An AfPacketSource with a ring of `ring_mb` MiB per interface, in 1 MiB blocks (a block
-    must hold the largest frame, 64 KiB on a veth with MTU 65535)."""
+    """An AfPacketSource with a ring of `ring_mb` MiB per interface."""
     from dpictl.capture import AfPacketSource
 
     return AfPacketSource(list(options.interfaces), netns=options.netns,
-                          block_size=1 << 20, block_count=max(2, options.ring_mb),
+                          block_size=BLOCK_SIZE,
+                          block_count=max(2, options.ring_mb * BLOCKS_PER_MIB),
                           fanout_group=fanout_group)
 
 
