@@ -46,8 +46,10 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
             raise InputError(f"{path}: no such rule file or directory")
     if paths:
         ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
-    else:
-        ruleset = rules_pkg.builtin_rules(variables or None)
+    else:  # the built-in rules, plus the managed ruleset once `rules update` wrote one
+        from dpictl.rulesets.active import default_ruleset
+
+        ruleset = default_ruleset(variables or None)
     rules = list(getattr(ruleset, "rules", ruleset))
     errors = [_error_text(e) for e in getattr(ruleset, "errors", [])]
     if not rules:
@@ -185,6 +187,9 @@ def inspect_cmd(
     output: str = typer.Option("table", "--output", "-o", help="table, eve (JSON lines) or json."),
     db: Optional[Path] = params.DbOpt,
     no_store: bool = typer.Option(False, "--no-store", help="do not store the alerts."),
+    threshold_file: Optional[Path] = typer.Option(
+        None, "--threshold-file", help="threshold.config: suppress, threshold, event_filter, "
+        "rate_filter (default without --rules: the managed one, if any)."),
 ) -> None:
     """Inspect pcap files or live interfaces with Snort rules; alerts are stored, then shown."""
     if output not in OUTPUTS:
@@ -202,9 +207,10 @@ def inspect_cmd(
     out = _stdout_console()
     variables = _parse_vars(list(var or []))
     sources = _open_pcaps(pcaps) if pcaps else [_open_live(interfaces, netns)]
+    thresholds = _thresholds(threshold_file, bool(rules), variables)
     try:
         _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,
-                 no_store, out, err)
+                 no_store, out, err, thresholds=thresholds)
     finally:
         _close(sources)
 
@@ -212,14 +218,14 @@ def inspect_cmd(
 def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
              netns: Optional[str], rule_paths: list[Path], variables: dict[str, str],
              output: str, db: Optional[Path], no_store: bool, out: Console,
-             err: Console) -> None:
+             err: Console, thresholds: Any = None) -> None:
     rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
     from dpictl.cli.render.progress import print_line, summary_line
     from dpictl.engine import Engine
 
-    engine = Engine(rule_list)
+    engine = Engine(rule_list, threshold_config=thresholds)
     unsupported = sum(1 for p in getattr(engine, "rule_report", []) if getattr(p, "dropped", 1))
     store = _open_store(db, no_store)
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.
@@ -248,6 +254,19 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
                                  rules_failed=failed, rules_unsupported=unsupported,
                                  seconds=counts.elapsed, source=source,
                                  stored_in=str(store.path) if store is not None else None))
+
+
+def _thresholds(path: Optional[Path], explicit_rules: bool, variables: dict[str, str]) -> Any:
+    """--threshold-file, else (with the default rules) the managed threshold.config."""
+    if path is not None:
+        from dpictl.rules.threshold_config import load_threshold_config
+
+        return load_threshold_config(path, variables)
+    if explicit_rules:
+        return None
+    from dpictl.rulesets.active import default_threshold_config
+
+    return default_threshold_config(variables)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,90 @@
+"""`dpictl rules update`: fetch the sources, apply the policy, check, swap the managed ruleset.
+
+Thin: a progress bar per download on stderr (only on a terminal), the library does the rest,
+then the report: per source, the ruleset, and what changed since the last update.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+import typer
+
+from dpictl.cli import params
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dpictl.rulesets.update import ProgressFactory, UpdateReport
+
+_SHOWN = 10     # ids listed per kind of change; more are counted
+
+
+def update_cmd(backend: str = params.BackendOpt) -> None:
+    """Fetch every enabled source, apply the policy and replace the managed ruleset.
+
+    The new ruleset is parsed and compiled first; if anything fails the one in use stays.
+    """
+    from dpictl.errors import UsageError
+    from dpictl.rulesets import RulesDir
+    from dpictl.rulesets.update import update
+
+    if backend not in ("local", "kubernetes"):
+        raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
+    err = _console(stderr=True)
+    with _download_progress(err) as progress:
+        report = update(RulesDir.default(), progress=progress)
+    print_report(_console(), report)
+
+
+@contextmanager
+def _download_progress(console: Console) -> Iterator[ProgressFactory | None]:
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TransferSpeedColumn)
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                   TransferSpeedColumn(), console=console, transient=True)
+    with bar:
+        def factory(source):
+            task = bar.add_task(source.name, total=None)
+            return lambda done, total: bar.update(task, completed=done, total=total)
+        yield factory
+
+
+def print_report(out: Console, report: UpdateReport) -> None:
+    from dpictl.cli.render.progress import print_line
+
+    for s in report.sources:
+        state = "not modified" if s.not_modified else f"fetched {s.size:,} bytes"
+        print_line(out, f"{s.name}: {state}, {s.files} file(s), {s.rules:,} rules")
+    c = report.changes
+    print_line(out, f"changes: {len(c.added)} added, {len(c.removed)} removed, "
+                    f"{len(c.modified)} modified, {len(c.enabled)} enabled, "
+                    f"{len(c.disabled)} disabled")
+    for kind in ("added", "removed", "modified", "enabled", "disabled"):
+        ids = getattr(c, kind)
+        if ids and len(ids) <= _SHOWN:
+            print_line(out, f"  {kind}: " + ", ".join(f"{g}:{s}" for g, s in ids))
+    unsupported = (f", {report.check.unsupported:,} of them unsupported by the engine"
+                   if report.check.unsupported else "")
+    print_line(out, f"ruleset: {report.total:,} rules, {report.enabled:,} enabled{unsupported}; "
+                    f"written to {report.path} in {report.seconds['total']:.2f}s", "summary")
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    from dpictl.cli.render.theme import THEME
+
+    return Console(theme=THEME, highlight=False, stderr=stderr)
+
+
+def register(rules_app: typer.Typer) -> None:
+    rules_app.command("update")(update_cmd)
+
+
+__all__ = ["register", "update_cmd", "print_report"]
