@@ -59,9 +59,9 @@ def modify_cmd(matcher: str = typer.Argument(..., help=_MATCHER_HELP),
                from_: str = typer.Argument(..., metavar="FROM", help="A regex over the rule."),
                to: str = typer.Argument(..., help="Its replacement (${1} for a group).")) -> None:
     """Rewrite the selected rules (a modify.conf line), and apply it."""
-    from dpictl.rulesets.policy import parse_modify
+    from dpictl.rulesets.policy import parse_modify, quote
 
-    line = f'{matcher} "{_quote(from_)}" "{_quote(to)}"'
+    line = f"{matcher} {quote(from_)} {quote(to)}"
     parse_modify(line)
     _edit("modify", [line])
 
@@ -112,10 +112,6 @@ def _check(matchers: list[str]) -> None:
 
     for text in matchers:
         parse_matcher(text)
-
-
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"') if '"' in text else text
 
 
 def register(rules_app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ line silently skipped. `dpictl rules enable|disable|modify` only edit these file
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from dpictl.rulesets.entries import RuleEntry
 from dpictl.rulesets.layout import RulesDir, write_atomically
 from dpictl.rulesets.matchers import Matcher, fold, parse_matcher
 
-_MODIFY = re.compile(r'(.+?)\s+"((?:[^"\\]|\\.)*)"\s+"((?:[^"\\]|\\.)*)"\s*\Z')
+_MODIFY_HINT = 'MATCHER "FROM-REGEX" "TO"'
 _GROUP_REF = re.compile(r"\$\{(\d+)\}")
 _OPPOSITE = {"enable": "disable", "disable": "enable"}
 
@@ -65,14 +66,24 @@ def load_policy(rules: RulesDir) -> Policy:
 
 
 def parse_modify(text: str) -> Modify:
-    m = _MODIFY.match(text.strip())
-    if not m:
-        raise InputError(f'not a modify line: {text!r}', hint='MATCHER "FROM" "TO"')
+    """`MATCHER "FROM" "TO"`, split as suricata-update splits it (shell-like quoting)."""
     try:
-        pattern = re.compile(m.group(2))
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise InputError(f"not a modify line: {text!r} ({exc})", hint=_MODIFY_HINT) from None
+    if len(tokens) < 3:
+        raise InputError(f"not a modify line: {text!r}", hint=_MODIFY_HINT)
+    try:
+        pattern = re.compile(tokens[-2])
     except re.error as exc:
-        raise InputError(f"bad regex {m.group(2)!r}: {exc}") from None
-    return Modify(parse_matcher(m.group(1)), pattern, _GROUP_REF.sub(r"\\g<\1>", m.group(3)))
+        raise InputError(f"bad regex {tokens[-2]!r}: {exc}") from None
+    return Modify(parse_matcher(" ".join(tokens[:-2])), pattern,
+                  _GROUP_REF.sub(r"\\g<\1>", tokens[-1]))
+
+
+def quote(text: str) -> str:
+    """`text` in double quotes such that parse_modify reads it back unchanged."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def add_lines(rules: RulesDir, kind: str, lines: list[str]) -> list[str]:
@@ -118,4 +129,4 @@ def _at(path: Path, n: int, parse, line: str):
         raise InputError(f"{path}:{n}: {err.message}", hint=err.hint or None) from None
 
 
-__all__ = ["Policy", "Modify", "load_policy", "parse_modify", "add_lines"]
+__all__ = ["Policy", "Modify", "load_policy", "parse_modify", "quote", "add_lines"]
