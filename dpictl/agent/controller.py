@@ -37,6 +37,7 @@ class Monitor:
     key: MonitorKey
     endpoint: WorkloadEndpoint
     engine: Any                        # dpictl.engine.Engine fork
+    next_engine: Any = None            # new rules, swapped in by the capture thread
     started: float = field(default_factory=time.time)
     packets: int = 0
     alerts: int = 0
@@ -66,6 +67,7 @@ class DpiController:
         self._unsent: list = []             # alerts the sink refused, retried next drain
         self.alerts_total = 0
         self.last_error: str | None = None
+        self.last_swap_seconds: float | None = None    # the capture thread's pause at a reload
         self.alerts = AlertFactory(node)
 
     # -- capture thread -------------------------------------------------------------------
@@ -76,6 +78,8 @@ class DpiController:
             monitors = list(self._by_iface.get(iface or "", ()))
         for mon in monitors:
             mon.packets += 1
+            if mon.next_engine is not None:
+                self._swap_engine(mon)
             try:
                 dets = mon.engine.feed(ts, frame, linktype, iface)
             except Exception as exc:  # one bad frame must not end inspection
@@ -158,10 +162,29 @@ class DpiController:
         return wanted
 
     def set_engine(self, engine: Any) -> None:
-        """New rules: restart every monitor on a fork of the new engine."""
+        """New rules: every monitor moves to a fork of the new engine at its next packet.
+
+        The capture stays open: the swap happens on the capture thread (engines are not
+        thread-safe), between two packets, and the old engine is flushed so what its streams
+        held still alerts. Until then packets keep going to the old rules, never nowhere.
+        """
         self._engine = engine
-        for key in list(self._monitors):
-            self._stop_monitor(key)
+        with self._lock:
+            monitors = list(self._monitors.values())
+        for mon in monitors:
+            mon.next_engine = engine.fork()
+
+    def _swap_engine(self, mon: Monitor) -> None:
+        old, mon.engine, mon.next_engine = mon.engine, mon.next_engine, None
+        started = time.perf_counter()
+        try:
+            dets = old.flush()
+        except Exception as exc:
+            log.warning("engine flush on %s: %s", mon.key.interface, exc)
+            dets = []
+        if dets:
+            self._pending.put((mon, dets))
+        self.last_swap_seconds = time.perf_counter() - started
 
     def shutdown(self) -> None:
         """Stop every monitor (flushing its engine), write the alerts, report inactive."""
@@ -188,6 +211,7 @@ class DpiController:
                           "alerts": m.alerts} for m in monitors],
             "alerts": self.alerts_total,
             "last_error": self.last_error,
+            "reload_pause_seconds": self.last_swap_seconds,
         }
 
     # -- internals ------------------------------------------------------------------------
