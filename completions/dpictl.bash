@@ -46,7 +46,7 @@ _dpictl_complete() {
         "rules source enable") words="--help" ;;
         "rules source list") words="--help --output -o" ;;
         "rules source remove") words="--help" ;;
-        "rules update") words="--backend --help -B" ;;
+        "rules update") words="--backend --context --help --kubeconfig --namespace -B -n" ;;
         "run") words="--backend --context --db --help --image --kubeconfig --labels --namespace -B -l -n" ;;
         "run-lab") words="--backend --context --db --help --keep --kubeconfig --output --rules --timeout -B -o -r" ;;
     esac

@@ -7,7 +7,8 @@ then the report: per source, the ruleset, and what changed since the last update
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 
@@ -21,10 +22,16 @@ if TYPE_CHECKING:
 _SHOWN = 10     # ids listed per kind of change; more are counted
 
 
-def update_cmd(backend: str = params.BackendOpt) -> None:
+def update_cmd(backend: str = params.BackendOpt,
+               kubeconfig: Optional[Path] = params.KubeconfigOpt,
+               context: Optional[str] = params.ContextOpt,
+               namespace: str = typer.Option("dpictl-system", "--namespace", "-n",
+                                             help="The agent's namespace (kubernetes).")) -> None:
     """Fetch every enabled source, apply the policy and replace the managed ruleset.
 
     The new ruleset is parsed and compiled first; if anything fails the one in use stays.
+    With --backend kubernetes it is then published as the ConfigMap dpictl-rules in the
+    agent's namespace, which every DaemonSet agent reloads.
     """
     from dpictl.errors import UsageError
     from dpictl.rulesets import RulesDir
@@ -32,10 +39,31 @@ def update_cmd(backend: str = params.BackendOpt) -> None:
 
     if backend not in ("local", "kubernetes"):
         raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
+    rules = RulesDir.default()
     err = _console(stderr=True)
     with _download_progress(err) as progress:
-        report = update(RulesDir.default(), progress=progress)
-    print_report(_console(), report)
+        report = update(rules, progress=progress)
+    out = _console()
+    print_report(out, report)
+    if backend == "kubernetes":
+        _publish(out, rules, kubeconfig, context, namespace)
+
+
+def _publish(out: Console, rules, kubeconfig: Optional[Path], context: Optional[str],
+             namespace: str) -> None:
+    from dpictl.backends.kubernetes import KubernetesBackend
+    from dpictl.backends.kubernetes.rules_configmap import CONFIGMAP, publish_ruleset
+    from dpictl.cli.render.progress import print_line
+
+    files = {"managed.rules": rules.managed.read_bytes()}
+    if rules.threshold.exists():
+        files["threshold.config"] = rules.threshold.read_bytes()
+    backend = KubernetesBackend(kubeconfig=kubeconfig, context=context)
+    try:
+        _, verdict = publish_ruleset(backend, namespace, files)
+    finally:
+        backend.close()
+    print_line(out, f"configmap/{CONFIGMAP} {verdict} in namespace {namespace}")
 
 
 @contextmanager
