@@ -97,6 +97,9 @@ def print_report(out: Console, report: UpdateReport) -> None:
         ids = getattr(c, kind)
         if ids and len(ids) <= _SHOWN:
             print_line(out, f"  {kind}: " + ", ".join(f"{g}:{s}" for g, s in ids))
+    if report.flowbit_enabled:
+        print_line(out, f"enabled {len(report.flowbit_enabled)} rule(s) that set flowbits "
+                        "enabled rules test")
     unsupported = (f", {report.check.unsupported:,} of them unsupported by the engine"
                    if report.check.unsupported else "")
     print_line(out, f"ruleset: {report.total:,} rules, {report.enabled:,} enabled{unsupported}; "

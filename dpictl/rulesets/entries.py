@@ -25,6 +25,7 @@ class RuleEntry:
     group: str = ""                # the file's name inside its source
     source: str = ""
     metadata: tuple[str, ...] = ()
+    flowbits: tuple[str, ...] = ()    # each `flowbits:` value, e.g. "set,exe.download"
 
     @property
     def key(self) -> tuple[int, int]:
@@ -72,9 +73,12 @@ def entry_from_text(text: str, enabled: bool, group: str = "",
         return None
     values: dict[str, str] = {}
     metadata: list[str] = []
+    flowbits: list[str] = []
     for key, value in options:
         key = key.lower()
-        if key == "metadata" and value:
+        if key == "flowbits" and value:
+            flowbits.append(value.strip().replace(" ", ""))
+        elif key == "metadata" and value:
             metadata += [m.strip() for m in value.split(",") if m.strip()]
         elif key in ("sid", "gid", "rev", "msg") and value is not None:
             values.setdefault(key, value.strip())
@@ -85,7 +89,8 @@ def entry_from_text(text: str, enabled: bool, group: str = "",
     except (KeyError, ValueError):
         return None
     msg = values.get("msg", "").strip('"')
-    return RuleEntry(gid, sid, rev, msg, text, enabled, group, source, tuple(metadata))
+    return RuleEntry(gid, sid, rev, msg, text, enabled, group, source, tuple(metadata),
+                     tuple(flowbits))
 
 
 __all__ = ["RuleEntry", "Unreadable", "read_entries", "entry_from_text"]

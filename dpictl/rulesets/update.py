@@ -1,6 +1,7 @@
 """`rules update`: fetch every enabled source, merge, apply the policy, check, then swap the
 managed ruleset in, and report what changed since the last one.
 
+Like suricata-update, rules that set a flowbit an enabled rule tests are enabled with it.
 Every step before the final rename may fail - a source that cannot be fetched, a corrupt
 archive, a rule that does not parse, a set that does not compile - and each leaves the
 ruleset in use untouched. `rebuild` runs the same steps on the cached downloads, so a policy
@@ -20,6 +21,7 @@ from dpictl.rulesets.archive import rule_files
 from dpictl.rulesets.check import CheckResult, check_ruleset
 from dpictl.rulesets.entries import RuleEntry, Unreadable, read_entries
 from dpictl.rulesets.fetch import Fetched, Progress, cache_paths, fetch
+from dpictl.rulesets.flowbits import enable_flowbit_dependencies
 from dpictl.rulesets.layout import RulesDir, write_atomically
 from dpictl.rulesets.managed import read_managed, render
 from dpictl.rulesets.policy import load_policy
@@ -61,6 +63,7 @@ class UpdateReport:
     duplicates: int
     seconds: dict[str, float]
     path: str
+    flowbit_enabled: list[tuple[int, int]] = field(default_factory=list)
 
 
 def update(rules: RulesDir, *, refetch: bool = True,
@@ -75,7 +78,7 @@ def update(rules: RulesDir, *, refetch: bool = True,
     t_fetch = time.monotonic()
     merged, results, duplicates = _merge(fetched)
     policy = load_policy(rules)
-    entries = [policy.apply(e) for e in merged]
+    entries, flowbit_enabled = enable_flowbit_dependencies([policy.apply(e) for e in merged])
     text, at = render(entries)
     t_merge = time.monotonic()
     check = check_ruleset(text, at, str(rules.managed))
@@ -86,6 +89,7 @@ def update(rules: RulesDir, *, refetch: bool = True,
     return UpdateReport(
         sources=results, total=len(entries), enabled=sum(e.enabled for e in entries),
         changes=changes, check=check, duplicates=duplicates, path=str(rules.managed),
+        flowbit_enabled=flowbit_enabled,
         seconds={"fetch": t_fetch - started, "merge": t_merge - t_fetch,
                  "check": check.seconds, "total": done - started})
 

@@ -156,3 +156,25 @@ def test_update_without_sources_says_how_to_add_one(rules_dir: RulesDir) -> None
     with pytest.raises(RulesUpdateError) as err:
         update(rules_dir)
     assert "source add" in err.value.hint
+
+
+SETTER = ('alert tcp any any -> any 80 (msg:"sets"; content:"MZ"; flowbits:set,file.exe; '
+          'flowbits:noalert; sid:{sid}; rev:1;)')
+TESTER = ('alert tcp any any -> any 80 (msg:"tests"; content:"evil"; '
+          'flowbits:isset,file.exe|file.dll; sid:30; rev:1;)')
+
+
+def test_setters_of_tested_flowbits_are_enabled_as_suricata_update_does(
+        rules_dir: RulesDir, tmp_path: Path) -> None:
+    source = tmp_path / "fb.rules"
+    source.write_text("\n".join(["# " + SETTER.format(sid=10), SETTER.format(sid=11)
+                                 .replace("file.exe", "file.dll"), "# " + TESTER,
+                                 "# " + SETTER.format(sid=12).replace("file.exe", "other")]))
+    add_source(rules_dir, "fb", str(source))
+    report = update(rules_dir)
+    assert report.flowbit_enabled == []                 # nothing enabled tests file.exe yet
+    _, report = edit_policy(rules_dir, "enable", ["30"])
+    assert report.flowbit_enabled == [(1, 10)]          # the setter the tester needs
+    assert _enabled(rules_dir) == {10: True, 11: True, 30: True, 12: False}
+    _, report = edit_policy(rules_dir, "disable", ["10"])
+    assert _enabled(rules_dir)[10] is True              # still required: enabled again
