@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from dpictl.rules import RuleSet, builtin_rules, load_rules
+from dpictl import rules as rules_pkg
+from dpictl.rules import RuleSet
 from dpictl.rules.threshold_config import ThresholdConfig, load_threshold_config
 from dpictl.rulesets.layout import RulesDir
 
@@ -19,10 +20,11 @@ def default_ruleset(variables: dict[str, str] | None = None,
                     rules: RulesDir | None = None) -> RuleSet:
     """The built-in rules, then the managed ones (a managed rule wins a duplicate gid:sid)."""
     rules = rules or RulesDir.default()
-    result = builtin_rules(variables)
+    # looked up on the package at call time, like the CLI's own loader, so one seam serves
+    result = rules_pkg.builtin_rules(variables)
     if not rules.managed.exists():
         return result
-    managed = load_rules([rules.managed], variables)
+    managed = rules_pkg.load_rules([rules.managed], variables)
     keys = {r.key for r in managed.rules}
     result.rules = [r for r in result.rules if r.key not in keys] + managed.rules
     result.errors += managed.errors
