@@ -38,9 +38,9 @@ def _show(report: UpdateReport | None) -> None:
     if report is None:
         typer.echo("no source fetched yet: the policy applies at `dpictl rules update`")
         return
-    from dpictl.cli.rules_update import _console, print_report
+    from dpictl.cli.rules_update import console, print_report
 
-    print_report(_console(), report)
+    print_report(console(), report)
 
 
 def enable_cmd(matchers: list[str] = typer.Argument(..., help=_MATCHER_HELP)) -> None:
@@ -94,15 +94,18 @@ def list_cmd(enabled: bool = typer.Option(False, "--enabled", help="Only enabled
 def _table(entries: list) -> None:
     from rich.table import Table
 
-    from dpictl.cli.rules_update import _console
+    from dpictl.cli.rules_update import console
 
+    if not entries:
+        typer.echo("no rules (none match, or no managed ruleset yet: dpictl rules update)")
+        return
     table = Table(title_justify="left", box=None)
     for column in ("gid:sid", "rev", "state", "group", "msg"):
         table.add_column(column, overflow="fold")
     for e in entries:
         table.add_row(f"{e.gid}:{e.sid}", str(e.rev), "on" if e.enabled else "off",
                       f"{e.source}/{e.group}", e.msg, style="" if e.enabled else "dim")
-    out = _console()
+    out = console()
     out.print(table)
     out.print(f"{len(entries):,} rule(s)", style="summary")
 

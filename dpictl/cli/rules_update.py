@@ -40,10 +40,10 @@ def update_cmd(backend: str = params.BackendOpt,
     if backend not in ("local", "kubernetes"):
         raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
     rules = RulesDir.default()
-    err = _console(stderr=True)
+    err = console(stderr=True)
     with _download_progress(err) as progress:
         report = update(rules, progress=progress)
-    out = _console()
+    out = console()
     print_report(out, report)
     if backend == "kubernetes":
         _publish(out, rules, kubeconfig, context, namespace)
@@ -106,16 +106,19 @@ def print_report(out: Console, report: UpdateReport) -> None:
                     f"written to {report.path} in {report.seconds['total']:.2f}s", "summary")
 
 
-def _console(stderr: bool = False) -> Console:
+def console(stderr: bool = False) -> Console:
+    """The rules commands' console; piped, it is wide enough not to fold rule messages."""
     from rich.console import Console
 
     from dpictl.cli.render.theme import THEME
 
-    return Console(theme=THEME, highlight=False, stderr=stderr)
+    probe = Console(theme=THEME, stderr=stderr)
+    width = None if probe.is_terminal else max(probe.width, 160)
+    return Console(theme=THEME, highlight=False, stderr=stderr, width=width)
 
 
 def register(rules_app: typer.Typer) -> None:
     rules_app.command("update")(update_cmd)
 
 
-__all__ = ["register", "update_cmd", "print_report"]
+__all__ = ["register", "update_cmd", "print_report", "console"]

@@ -95,8 +95,8 @@ def remove_source(rules: RulesDir, name: str) -> Source:
     sources = load_sources(rules)
     found = _find(sources, name)
     save_sources(rules, [s for s in sources if s.name != name])
-    for stale in rules.cache.glob(f"{name}.*"):
-        stale.unlink(missing_ok=True)
+    for suffix in (".data", ".json", ".data.part"):   # the fetch cache's files, exactly
+        (rules.cache / f"{name}{suffix}").unlink(missing_ok=True)
     return found
 
 

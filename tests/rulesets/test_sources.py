@@ -60,3 +60,13 @@ def test_source_commands(rules_dir: RulesDir, capsys: pytest.CaptureFixture) -> 
     assert '"enabled": false' in out
     assert run(capsys, "rules", "source", "remove", "web")[0] == 0
     assert "no rule sources" in run(capsys, "rules", "source", "list")[1]
+
+
+def test_removing_a_source_keeps_another_sources_cache(rules_dir: RulesDir) -> None:
+    add_source(rules_dir, "a", "http://x/a.rules")
+    add_source(rules_dir, "a.b", "http://x/b.rules")
+    rules_dir.cache.mkdir(parents=True)
+    for name in ("a.data", "a.json", "a.b.data", "a.b.json"):
+        (rules_dir.cache / name).write_text("x")
+    remove_source(rules_dir, "a")
+    assert sorted(p.name for p in rules_dir.cache.iterdir()) == ["a.b.data", "a.b.json"]

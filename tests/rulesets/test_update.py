@@ -3,6 +3,7 @@ report, and the promise that a failed update leaves the ruleset in use untouched
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,23 @@ def test_setters_of_tested_flowbits_are_enabled_as_suricata_update_does(
     assert _enabled(rules_dir) == {10: True, 11: True, 30: True, 12: False}
     _, report = edit_policy(rules_dir, "disable", ["10"])
     assert _enabled(rules_dir)[10] is True              # still required: enabled again
+
+
+def test_rules_list_filters(rules_dir: RulesDir, tmp_path: Path,
+                            capsys: pytest.CaptureFixture) -> None:
+    from .conftest import run
+
+    assert "no managed ruleset yet" in run(capsys, "rules", "list")[1]
+    source = tmp_path / "s.rules"
+    source.write_text("\n".join([rule(1, content="alpha"), rule(2, content="beta",
+                                                                disabled=True)]))
+    add_source(rules_dir, "s", str(source))
+    update(rules_dir)
+    code, out, _ = run(capsys, "rules", "list")
+    assert code == 0 and "1:1" in out and "1:2" in out and "2 rule(s)" in out
+    assert "1:2" not in run(capsys, "rules", "list", "--enabled")[1]
+    code, out, _ = run(capsys, "rules", "list", "--grep", "BETA", "-o", "json")
+    assert [(r["sid"], r["enabled"], r["group"]) for r in json.loads(out)] == [
+        (2, False, "s.rules")]
+    code, _, err = run(capsys, "rules", "list", "--enabled", "--disabled")
+    assert code == 2 and "exclude each other" in err
