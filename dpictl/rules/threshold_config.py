@@ -7,7 +7,8 @@
     rate_filter gen_id 1, sig_id 1000, track by_rule, count 100, seconds 60, \\
         new_action pass, timeout 30
 
-`gen_id 0, sig_id 0` means every rule; `sig_id 0` alone every rule of that gid. A bad line is
+Snort's rate_filter `apply_to IP-LIST` and its log/sdrop actions are read too; Snort 3's Lua
+tables are not. `gen_id 0, sig_id 0` means every rule; `sig_id 0` alone every rule of that gid. A bad line is
 an InputError naming file:line (Suricata skips bad lines with a log message; a sensor that
 quietly ignores a suppression is worse than one that refuses the file).
 """
@@ -24,6 +25,15 @@ from dpictl.rules.ast import AddressSpec, Threshold
 from dpictl.rules.variables import Variables
 
 KINDS = ("suppress", "threshold", "event_filter", "rate_filter")
+_ALLOWED = {
+    "suppress": {"gen_id", "sig_id", "track", "ip"},
+    "threshold": {"gen_id", "sig_id", "type", "track", "count", "seconds"},
+    "event_filter": {"gen_id", "sig_id", "type", "track", "count", "seconds"},
+    "rate_filter": {"gen_id", "sig_id", "track", "count", "seconds", "new_action", "timeout",
+                    "apply_to"},
+}
+# Snort's actions too (log, sdrop): dpictl only records the action, it blocks nothing
+ACTIONS = ("alert", "drop", "pass", "reject", "log", "sdrop")
 TRACKS = ("by_src", "by_dst", "by_rule", "by_both", "by_either")
 _FIELD = re.compile(r"\s*([a-z_]+)\s+(\[[^\]]*\]|[^,\s]+)\s*(?:,|\Z)")
 
@@ -54,6 +64,7 @@ class RateFilter:
     seconds: int
     new_action: str
     timeout: int
+    apply_to: AddressSpec | None = None     # Snort: only for these tracked addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +134,10 @@ def _parse_line(line: str, built: _Builder, variables: Variables) -> None:
     if kind not in KINDS:
         raise InputError(f"unknown entry {kind!r}", hint="use " + ", ".join(KINDS))
     fields = _fields(rest)
+    unknown = sorted(set(fields) - _ALLOWED[kind])
+    if unknown:
+        raise InputError(f"{kind} takes no {unknown[0]!r}",
+                         hint="fields: " + ", ".join(sorted(_ALLOWED[kind])))
     gid, sid = _int(fields, "gen_id"), _int(fields, "sig_id")
     track = fields.get("track")
     if track is not None and track not in TRACKS:
@@ -135,11 +150,13 @@ def _parse_line(line: str, built: _Builder, variables: Variables) -> None:
         built.suppress.append(Suppress(gid, sid, track, spec))
     elif kind == "rate_filter":
         action = fields.get("new_action", "")
-        if action not in ("alert", "drop", "pass", "reject"):
-            raise InputError(f"new_action {action!r} is not alert, drop, pass or reject")
-        built.rate_filters.append(RateFilter(gid, sid, track or "by_rule", _int(fields, "count"),
-                                             _int(fields, "seconds"), action,
-                                             _int(fields, "timeout")))
+        if action not in ACTIONS:
+            raise InputError(f"new_action {action!r} is not one of " + ", ".join(ACTIONS))
+        apply_to = fields.get("apply_to")
+        built.rate_filters.append(RateFilter(
+            gid, sid, track or "by_rule", _int(fields, "count"), _int(fields, "seconds"),
+            action, _int(fields, "timeout"),
+            parse_addresses(apply_to, variables) if apply_to else None))
     else:
         ftype = fields.get("type")
         if ftype not in ("limit", "threshold", "both"):

@@ -6,23 +6,24 @@ from __future__ import annotations
 
 from dpictl.errors import DpictlError
 from dpictl.rulesets.fetch import cache_paths
-from dpictl.rulesets.layout import POLICY_FILES, RulesDir
+from dpictl.rulesets.layout import POLICY_FILES, RulesDir, locked
 from dpictl.rulesets.policy import add_lines, load_policy
 from dpictl.rulesets.sources import load_sources
-from dpictl.rulesets.update import UpdateReport, update
+from dpictl.rulesets.update import UpdateReport, update_unlocked
 
 
 def edit_policy(rules: RulesDir, kind: str, lines: list[str]) -> tuple[list[str],
                                                                        UpdateReport | None]:
     """(lines added, the rebuild's report or None when nothing has been fetched yet)."""
-    saved = {k: _read(rules, k) for k in POLICY_FILES}
-    try:
-        added = add_lines(rules, kind, lines)
-        load_policy(rules)                 # a line that does not parse fails here, named
-        return added, (update(rules, refetch=False) if _fetched(rules) else None)
-    except DpictlError:
-        _restore(rules, saved)
-        raise
+    with locked(rules):
+        saved = {k: _read(rules, k) for k in POLICY_FILES}
+        try:
+            added = add_lines(rules, kind, lines)
+            load_policy(rules)             # a line that does not parse fails here, named
+            return added, (update_unlocked(rules, False, None) if _fetched(rules) else None)
+        except DpictlError:
+            _restore(rules, saved)
+            raise
 
 
 def _fetched(rules: RulesDir) -> bool:

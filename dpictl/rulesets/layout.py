@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from dpictl.paths import rules_dir
 
@@ -51,6 +54,19 @@ class RulesDir:
         return self.root / f"{kind}.conf"
 
 
+@contextmanager
+def locked(rules: RulesDir) -> Iterator[None]:
+    """One update or policy edit at a time (a cron `rules update` and a user's `rules disable`
+    would otherwise each rebuild from what the other is rewriting). Blocks until free."""
+    rules.root.mkdir(parents=True, exist_ok=True)
+    with open(rules.root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write beside `path`, fsync, then rename over it: a reader (the agent, a concurrent
     `inspect`) sees the old file or the new one, never half of one."""
@@ -68,4 +84,4 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-__all__ = ["RulesDir", "POLICY_FILES", "write_atomically"]
+__all__ = ["RulesDir", "POLICY_FILES", "write_atomically", "locked"]

@@ -22,7 +22,7 @@ from dpictl.rulesets.check import CheckResult, check_ruleset
 from dpictl.rulesets.entries import RuleEntry, Unreadable, read_entries
 from dpictl.rulesets.fetch import Fetched, Progress, cache_paths, fetch
 from dpictl.rulesets.flowbits import enable_flowbit_dependencies
-from dpictl.rulesets.layout import RulesDir, write_atomically
+from dpictl.rulesets.layout import RulesDir, locked, write_atomically
 from dpictl.rulesets.managed import read_managed, render
 from dpictl.rulesets.policy import load_policy
 from dpictl.rulesets.sources import Source, load_sources
@@ -69,6 +69,13 @@ class UpdateReport:
 def update(rules: RulesDir, *, refetch: bool = True,
            progress: ProgressFactory | None = None) -> UpdateReport:
     """Fetch (or, with refetch=False, reuse the cache), merge, apply policy, check, write."""
+    with locked(rules):
+        return update_unlocked(rules, refetch, progress)
+
+
+def update_unlocked(rules: RulesDir, refetch: bool,
+                    progress: ProgressFactory | None) -> UpdateReport:
+    """`update` for a caller that already holds `locked(rules)`."""
     started = time.monotonic()
     sources = [s for s in load_sources(rules) if s.enabled]
     if not sources:
@@ -162,4 +169,4 @@ def diff(old: list[RuleEntry], new: list[RuleEntry]) -> Changes:
     return changes
 
 
-__all__ = ["update", "diff", "Changes", "UpdateReport", "SourceResult", "ProgressFactory"]
+__all__ = ["update", "update_unlocked", "diff", "Changes", "UpdateReport", "SourceResult", "ProgressFactory"]

@@ -23,6 +23,8 @@ threshold gen_id 1, sig_id 1851, type limit, track by_src, count 1, seconds 60
 event_filter gen_id 0, sig_id 0, type both, track by_both, count 10, seconds 60
 rate_filter gen_id 135, sig_id 1, track by_rule, count 100, seconds 1, \\
     new_action drop, timeout 10
+rate_filter gen_id 1, sig_id 2, track by_src, count 1, seconds 1, new_action sdrop, \\
+    timeout 5, apply_to [10.1.0.0/16]
 """, variables={"DNS_SERVERS": "192.0.2.53"})
     assert config.suppress[0] == Suppress(1, 2002087, "by_src", config.suppress[0].ips)
     assert config.suppress[0].ips.include == ("209.132.180.67/32",)
@@ -30,7 +32,9 @@ rate_filter gen_id 135, sig_id 1, track by_rule, count 100, seconds 1, \\
     assert config.suppress[2] == Suppress(1, 5)
     assert config.filters == (EventFilter(1, 1851, Threshold("limit", "by_src", 1, 60)),
                               EventFilter(0, 0, Threshold("both", "by_both", 10, 60)))
-    assert config.rate_filters == (RateFilter(135, 1, "by_rule", 100, 1, "drop", 10),)
+    assert config.rate_filters[0] == RateFilter(135, 1, "by_rule", 100, 1, "drop", 10)
+    assert config.rate_filters[1].new_action == "sdrop"
+    assert config.rate_filters[1].apply_to.include == ("10.1.0.0/16",)
 
 
 @pytest.mark.parametrize("line, reason", [
@@ -43,9 +47,12 @@ rate_filter gen_id 135, sig_id 1, track by_rule, count 100, seconds 1, \\
     ("threshold gen_id 1, sig_id 1, type limit, count 1, seconds 1", "needs track"),
     ("threshold gen_id 1, sig_id 1, type limit, track by_host, count 1, seconds 1",
      "unknown track"),
-    ("rate_filter gen_id 1, sig_id 1, track by_rule, count 1, seconds 1, new_action log, "
-     "timeout 1", "new_action 'log'"),
+    ("rate_filter gen_id 1, sig_id 1, track by_rule, count 1, seconds 1, new_action block, "
+     "timeout 1", "new_action 'block'"),
     ("suppress gen_id 1, gen_id 2, sig_id 1", "gen_id given twice"),
+    ("suppress gen_id 1, sig_id 1, count 3", "suppress takes no 'count'"),
+    ("threshold gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 1, ip 1.2.3.4",
+     "threshold takes no 'ip'"),
 ])
 def test_bad_lines_name_file_and_line(line: str, reason: str) -> None:
     with pytest.raises(InputError) as err:

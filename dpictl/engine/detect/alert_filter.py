@@ -43,6 +43,8 @@ class AlertFilter:
             (f.gid, f.sid): f for f in config.filters}
         self._rates: dict[tuple[int, int], RateFilter] = {
             (r.gid, r.sid): r for r in config.rate_filters}
+        self._apply_to = {id(r): AddressMatcher(r.apply_to) for r in config.rate_filters
+                          if r.apply_to is not None}
         self._table = ThresholdTable()
         self._rate_state: dict[tuple, list[float]] = {}   # key -> [window start, count, until]
 
@@ -93,6 +95,9 @@ class AlertFilter:
         track = rate.track
         host = det.src_ip if track == "by_src" else det.dst_ip if track == "by_dst" else (
             "" if track == "by_rule" else tuple(sorted((det.src_ip, det.dst_ip))))
+        only = self._apply_to.get(id(rate))
+        if only is not None and not (isinstance(host, str) and host and only.match(host)):
+            return False
         key = (det.rule.gid, det.rule.sid, host)
         state = self._rate_state.get(key)
         ts = det.ts

@@ -116,3 +116,16 @@ def test_forked_engines_keep_their_own_threshold_state(shared_dir: Path,
             n += sum(d.rule.sid == 384 for d in e.feed(ts, frame, linktype))
         counts.append(n)
     assert counts == [2, 2]
+
+
+def test_rate_filter_apply_to_limits_it_to_the_listed_sources(shared_dir: Path,
+                                                              rules_text: str) -> None:
+    """Snort's `apply_to` (not in Suricata): only the listed tracked addresses are filtered."""
+    listed = RATE.replace("new_action drop, timeout 3600",
+                          "new_action drop, timeout 3600, apply_to 10.0.0.0/8")
+    listed = listed.replace("track by_rule", "track by_src")
+    counts = _run(shared_dir, rules_text, listed, _by_action)
+    assert counts[(384, "alert")] == 27 and (384, "drop") not in counts   # H is not in 10/8
+    hit = listed.replace("apply_to 10.0.0.0/8", "apply_to 192.168.100.0/24")
+    counts = _run(shared_dir, rules_text, hit, _by_action)
+    assert counts[(384, "alert")] == 4 and counts[(384, "drop")] == 23
