@@ -8,8 +8,8 @@
         new_action pass, timeout 30
 
 Snort's rate_filter `apply_to IP-LIST` and its log/sdrop actions are read too; Snort 3's Lua
-tables are not. `gen_id 0, sig_id 0` means every rule; `sig_id 0` alone every rule of that gid. A bad line is
-an InputError naming file:line (Suricata skips bad lines with a log message; a sensor that
+tables are not. `gen_id 0, sig_id 0` means every rule; `sig_id 0` alone every rule of that
+gid. A bad line is an InputError naming file:line (Suricata skips bad lines with a log message; a sensor that
 quietly ignores a suppression is worse than one that refuses the file).
 """
 
@@ -163,8 +163,9 @@ def _parse_line(line: str, built: _Builder, variables: Variables) -> None:
             raise InputError(f"type {ftype!r} is not limit, threshold or both")
         if track is None or track == "by_either":
             raise InputError(f"{kind} needs track by_src, by_dst, by_rule or by_both")
-        built.filters.append(EventFilter(gid, sid, Threshold(
-            ftype, track, _int(fields, "count"), _int(fields, "seconds"))))  # type: ignore[arg-type]
+        threshold = Threshold(ftype, track, _int(fields, "count"),  # type: ignore[arg-type]
+                              _int(fields, "seconds"))
+        built.filters.append(EventFilter(gid, sid, threshold))
 
 
 def _fields(rest: str) -> dict[str, str]:
@@ -174,7 +175,8 @@ def _fields(rest: str) -> dict[str, str]:
     while pos < len(rest):
         m = _FIELD.match(rest, pos)
         if not m:
-            raise InputError(f"cannot read {rest[pos:][:40]!r}", hint="fields are `NAME VALUE, ...`")
+            raise InputError(f"cannot read {rest[pos:][:40]!r}",
+                             hint="fields are `NAME VALUE, ...`")
         if m.group(1) in out:
             raise InputError(f"{m.group(1)} given twice")
         out[m.group(1)] = m.group(2)

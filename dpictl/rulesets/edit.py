@@ -20,7 +20,8 @@ def edit_policy(rules: RulesDir, kind: str, lines: list[str]) -> tuple[list[str]
         try:
             added = add_lines(rules, kind, lines)
             load_policy(rules)             # a line that does not parse fails here, named
-            return added, (update_unlocked(rules, False, None) if _fetched(rules) else None)
+            report = update_unlocked(rules, False, None) if _fetched(rules) else None
+            return added, report
         except DpictlError:
             _restore(rules, saved)
             raise

@@ -169,4 +169,5 @@ def diff(old: list[RuleEntry], new: list[RuleEntry]) -> Changes:
     return changes
 
 
-__all__ = ["update", "update_unlocked", "diff", "Changes", "UpdateReport", "SourceResult", "ProgressFactory"]
+__all__ = ["update", "update_unlocked", "diff", "Changes", "UpdateReport", "SourceResult",
+           "ProgressFactory"]

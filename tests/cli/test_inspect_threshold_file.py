@@ -1,4 +1,4 @@
-"""`dpictl inspect --threshold-file`, and the managed threshold.config used with the default rules."""
+"""`dpictl inspect --threshold-file`, and the managed threshold.config with the default rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""threshold.config parsing: every entry kind, IP lists and variables, and bad lines by file:line."""
+"""threshold.config parsing: every entry kind, IP lists and variables, bad lines by file:line."""
 
 from __future__ import annotations
 

@@ -48,8 +48,8 @@ def test_report_says_what_changed(rules_dir: RulesDir, rule_server: RuleServer) 
                                                      rule(4)]))
     add_source(rules_dir, "et", url)
     update(rules_dir)
-    rule_server.publish("et.rules", "\n".join([rule(1, rev=2, content="new"), rule(2, disabled=True),
-                                               rule(3), rule(5)]))
+    rule_server.publish("et.rules", "\n".join([rule(1, rev=2, content="new"),
+                                               rule(2, disabled=True), rule(3), rule(5)]))
     changes = update(rules_dir).changes
     assert changes.added == [(1, 5)] and changes.removed == [(1, 4)]
     assert changes.modified == [(1, 1)]

@@ -43,7 +43,8 @@ ONE_SID = "threshold gen_id 1, sig_id 384, type limit, track by_src, count 2, se
 RATE = """\
 rate_filter gen_id 1, sig_id 29456, track by_src, count 5, seconds 3600, new_action pass, \\
     timeout 3600
-rate_filter gen_id 1, sig_id 384, track by_rule, count 4, seconds 3600, new_action drop, timeout 3600
+rate_filter gen_id 1, sig_id 384, track by_rule, count 4, seconds 3600, new_action drop, \\
+    timeout 3600
 """
 
 
@@ -121,7 +122,7 @@ def test_forked_engines_keep_their_own_threshold_state(shared_dir: Path,
 def test_rate_filter_apply_to_limits_it_to_the_listed_sources(shared_dir: Path,
                                                               rules_text: str) -> None:
     """Snort's `apply_to` (not in Suricata): only the listed tracked addresses are filtered."""
-    listed = RATE.replace("new_action drop, timeout 3600",
+    listed = RATE.replace("new_action drop, \\\n    timeout 3600",
                           "new_action drop, timeout 3600, apply_to 10.0.0.0/8")
     listed = listed.replace("track by_rule", "track by_src")
     counts = _run(shared_dir, rules_text, listed, _by_action)
