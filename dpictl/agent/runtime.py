@@ -43,7 +43,7 @@ def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
     threshold.config once `dpictl rules update` wrote them) into one shared Engine."""
     from dpictl.engine import Engine
     from dpictl.rules import load_rules
-    from dpictl.rulesets.active import default_ruleset, default_threshold_config
+    from dpictl.rulesets.active import default_ruleset
 
     started = time.monotonic()
     loaded = load_rules([Path(p) for p in paths]) if paths else default_ruleset()
@@ -51,9 +51,22 @@ def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
     errors = list(getattr(loaded, "errors", []))
     for err in errors[:20]:
         log.warning("rule not loaded: %s", err)
-    engine = Engine(rules, threshold_config=None if paths else default_threshold_config())
+    engine = Engine(rules, threshold_config=None if paths else _thresholds())
     return LoadedRules(engine=engine, paths=tuple(str(p) for p in paths), rules=len(rules),
                        errors=len(errors), seconds=time.monotonic() - started)
+
+
+def _thresholds():
+    """The managed threshold.config; a broken one is logged, not fatal (a restarting agent
+    must come back up, and `rules update` refuses to install a broken one)."""
+    from dpictl.errors import InputError
+    from dpictl.rulesets.active import default_threshold_config
+
+    try:
+        return default_threshold_config()
+    except InputError as err:
+        log.warning("threshold.config not applied: %s", err)
+        return None
 
 
 def afpacket_factory(netns: str | None) -> SourceFactory:

@@ -58,3 +58,11 @@ def test_policy_change_reloads_without_closing_the_capture(managed: Path, shared
                         {1000001, 5000001})
         assert len(h.sources) == 1 and removed == []               # one capture, never closed
     assert h.runtime.stop_event.is_set()
+
+
+def test_a_broken_threshold_config_does_not_stop_the_agent(managed: Path, caplog) -> None:
+    (managed.parent / "threshold.config").write_text("suppress gen_id 1\n")
+    loaded = build_engine(())
+    assert loaded.rules > 1 and "threshold.config not applied" in caplog.text
+    (managed.parent / "threshold.config").write_text("suppress gen_id 1, sig_id 5000001\n")
+    assert build_engine(()).engine is not None
