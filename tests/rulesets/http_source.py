@@ -15,6 +15,7 @@ class RuleServer:
     files: dict[str, bytes] = field(default_factory=dict)
     log: list[tuple[str, int, dict]] = field(default_factory=list)   # (path, status, headers)
     server: ThreadingHTTPServer | None = None
+    etags: bool = True          # False: only Last-Modified, as some mirrors serve
 
     @property
     def base(self) -> str:
@@ -48,7 +49,9 @@ def _handler(state: RuleServer) -> type[BaseHTTPRequestHandler]:
                 return
             etag = '"' + hashlib.sha1(data).hexdigest() + '"'
             modified = formatdate(1_700_000_000 + len(data), usegmt=True)
-            if self.headers.get("If-None-Match") == etag:
+            fresh = (self.headers.get("If-None-Match") == etag if state.etags
+                     else self.headers.get("If-Modified-Since") == modified)
+            if fresh:
                 state.log.append((self.path, 304, headers))
                 self.send_response(304)
                 self.send_header("ETag", etag)
@@ -56,7 +59,8 @@ def _handler(state: RuleServer) -> type[BaseHTTPRequestHandler]:
                 return
             state.log.append((self.path, 200, headers))
             self.send_response(200)
-            self.send_header("ETag", etag)
+            if state.etags:
+                self.send_header("ETag", etag)
             self.send_header("Last-Modified", modified)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -199,3 +199,12 @@ def test_rules_list_filters(rules_dir: RulesDir, tmp_path: Path,
         (2, False, "s.rules")]
     code, _, err = run(capsys, "rules", "list", "--enabled", "--disabled")
     assert code == 2 and "exclude each other" in err
+
+
+def test_if_modified_since_alone_gets_a_304(rules_dir: RulesDir, rule_server: RuleServer) -> None:
+    rule_server.etags = False
+    add_source(rules_dir, "et", rule_server.publish("et.rules", rule(1)))
+    update(rules_dir)
+    assert update(rules_dir).sources[0].not_modified
+    assert rule_server.statuses("et.rules") == [200, 304]
+    assert "If-None-Match" not in rule_server.log[-1][2]
