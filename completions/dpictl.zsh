@@ -32,15 +32,26 @@ _dpictl_complete() {
         "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--db --help --image --namespace --output --since -n -o" ;;
-        "inspect") words="--db --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --var --workers -R -i -o -r -w" ;;
+        "inspect") words="--db --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
         "lab") words="down status up --help" ;;
         "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
         "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;
         "lab up") words="--backend --context --db --help --kubeconfig --rules --timeout -B -r" ;;
         "patch") words="--backend --context --db --help --kubeconfig --namespace --patch --type -B -n -p" ;;
-        "rules") words="check show --help" ;;
+        "rules") words="check disable enable list modify show source update --help" ;;
         "rules check") words="--conf --help --include-disabled --output --var -o" ;;
+        "rules disable") words="--help" ;;
+        "rules enable") words="--help" ;;
+        "rules list") words="--disabled --enabled --grep --help --output -o" ;;
+        "rules modify") words="--help" ;;
         "rules show") words="--conf --gid --help --include-disabled --output --rules --var -o -r" ;;
+        "rules source") words="add disable enable list remove --help" ;;
+        "rules source add") words="--help" ;;
+        "rules source disable") words="--help" ;;
+        "rules source enable") words="--help" ;;
+        "rules source list") words="--help --output -o" ;;
+        "rules source remove") words="--help" ;;
+        "rules update") words="--backend --context --help --kubeconfig --namespace -B -n" ;;
         "run") words="--backend --context --db --help --image --kubeconfig --labels --namespace -B -l -n" ;;
         "run-lab") words="--backend --context --db --help --keep --kubeconfig --output --rules --timeout -B -o -r" ;;
     esac
@@ -75,7 +86,18 @@ _dpictl_known() {
         "patch") return 0 ;;
         "rules") return 0 ;;
         "rules check") return 0 ;;
+        "rules disable") return 0 ;;
+        "rules enable") return 0 ;;
+        "rules list") return 0 ;;
+        "rules modify") return 0 ;;
         "rules show") return 0 ;;
+        "rules source") return 0 ;;
+        "rules source add") return 0 ;;
+        "rules source disable") return 0 ;;
+        "rules source enable") return 0 ;;
+        "rules source list") return 0 ;;
+        "rules source remove") return 0 ;;
+        "rules update") return 0 ;;
         "run") return 0 ;;
         "run-lab") return 0 ;;
     esac

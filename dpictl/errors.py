@@ -103,6 +103,11 @@ class ClusterError(DpictlError):
     exit_code = ExitCode.CLUSTER
 
 
+class RulesUpdateError(DpictlError):
+    """A rules update could not complete (fetch, archive, policy or compile); the ruleset in
+    use before it is left in place."""
+
+
 class ExpectationFailed(DpictlError):
     """A lab scenario ran but what it expected did not happen."""
 
@@ -112,5 +117,5 @@ class ExpectationFailed(DpictlError):
 __all__ = [
     "ExitCode", "DpictlError", "UsageError", "InputError", "RuleSyntaxError", "PcapError",
     "SelectorSyntaxError", "ManifestError", "PermissionDenied", "NotFound", "CaptureError",
-    "ClusterError", "ExpectationFailed",
+    "ClusterError", "RulesUpdateError", "ExpectationFailed",
 ]

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 DB_ENV = "DPICTL_DB"
+RULES_DIR_ENV = "DPICTL_RULES_DIR"
 
 
 def state_dir() -> Path:
@@ -29,4 +30,12 @@ def run_dir() -> Path:
     return state_dir() / "run"
 
 
-__all__ = ["DB_ENV", "state_dir", "default_db_path", "run_dir"]
+def rules_dir() -> Path:
+    """Managed rules: sources, fetch cache, policy files, the ruleset `rules update` writes.
+
+    `$DPICTL_RULES_DIR`, else `$XDG_STATE_HOME/dpictl/rules`."""
+    env = os.environ.get(RULES_DIR_ENV)
+    return Path(env) if env else state_dir() / "rules"
+
+
+__all__ = ["DB_ENV", "RULES_DIR_ENV", "state_dir", "default_db_path", "run_dir", "rules_dir"]

@@ -43,3 +43,10 @@ def tmp_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = tmp_path / "dpictl.db"
     monkeypatch.setenv("DPICTL_DB", str(db))
     return db
+
+
+@pytest.fixture(autouse=True)
+def _private_rules_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees (or writes) the user's managed ruleset: the default rules stay built-in."""
+    monkeypatch.setenv("DPICTL_RULES_DIR", str(tmp_path_factory.mktemp("rules-dir")))

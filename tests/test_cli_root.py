@@ -30,8 +30,8 @@ def test_version_prints_package_version() -> None:
 # What a command group imports at module level every other command pays for at start-up, so
 # the libraries behind the commands load inside them (`dpictl --version` stays near typer's cost).
 _LAZY_MODULES = ("dpictl.rules", "dpictl.resources", "dpictl.backends", "dpictl.alerts",
-                 "dpictl.lab", "dpictl.graph", "dpictl.engine", "dpictl.capture", "rich.console",
-                 "rich.table", "yaml")
+                 "dpictl.lab", "dpictl.graph", "dpictl.engine", "dpictl.capture",
+                 "dpictl.rulesets", "rich.console", "rich.table", "yaml")
 
 
 def test_importing_the_cli_loads_no_command_library() -> None:

@@ -28,6 +28,8 @@ FORBIDDEN = {
              "typer", "rich"),
     "investigate": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "typer",
                     "rich", "kubernetes"),
+    "rulesets": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
+                 "typer", "rich"),
 }
 
 

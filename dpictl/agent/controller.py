@@ -80,6 +80,7 @@ class DpiController:
         self.capture: Dataplane = capture
         self._engine = engine               # None: the dataplane's workers inspect
         self._engines: dict[str, InspectionEngine] = {}     # per interface, here
+        self._next_engines: dict[str, InspectionEngine] = {}  # new rules, not yet swapped in
         self._worst_us: dict[str, float] = {}
         self._select = selector_factory
         self._clock = clock
@@ -96,6 +97,7 @@ class DpiController:
         self._drops_reported_at: dict[str, float] = {}
         self.alerts_total = 0
         self.last_error: str | None = None
+        self.last_swap_seconds: float | None = None    # the capture thread's pause at a reload
         self.alerts = AlertFactory(node)
 
     # -- capture thread -------------------------------------------------------------------
@@ -106,8 +108,14 @@ class DpiController:
         with self._lock:
             monitors = list(self._by_iface.get(name, ()))
             engine = self._engines.get(name)
+            new = self._next_engines.pop(name, None)
+            if new is not None and engine is not None:
+                self._engines[name] = new
         if engine is None:
             return
+        if new is not None:
+            self._swap_out(engine, monitors, name)
+            engine = new
         for mon in monitors:
             mon.packets += 1
         started = time.perf_counter()
@@ -205,11 +213,31 @@ class DpiController:
         return wanted
 
     def set_engine(self, engine: InspectionEngine | None) -> None:
-        """New rules: restart every monitor on a fork of the new engine (None: the
-        dataplane inspects, and was given the new engine itself)."""
+        """New rules: every interface moves to a fork of the new engine at its next packet
+        (None: the dataplane's workers inspect, and were given the new engine themselves).
+
+        The capture stays open: the swap happens on the capture thread (engines are not
+        thread-safe), between two packets, and the old engine is flushed so what its streams
+        held still alerts. Until then packets keep going to the old rules, never nowhere.
+        """
         self._engine = engine
-        for key in list(self._monitors):
-            self._stop_monitor(key)
+        if engine is None:
+            return
+        with self._lock:
+            for iface in self._engines:
+                self._next_engines[iface] = engine.fork()
+
+    def _swap_out(self, old: InspectionEngine, monitors: list[Monitor], iface: str) -> None:
+        started = time.perf_counter()
+        try:
+            dets = old.flush()
+        except Exception as exc:
+            log.warning("engine flush on %s: %s", iface, exc)
+            dets = []
+        if dets:
+            for mon in monitors:
+                self._pending.put((mon, dets))
+        self.last_swap_seconds = time.perf_counter() - started
 
     def shutdown(self) -> None:
         """Stop every monitor (flushing its engine), write the alerts, report inactive."""
@@ -250,6 +278,7 @@ class DpiController:
             "capture": capture,
             "alerts": self.alerts_total,
             "last_error": self.last_error,
+            "reload_pause_seconds": self.last_swap_seconds,
         }
 
     # -- internals ------------------------------------------------------------------------
@@ -301,6 +330,7 @@ class DpiController:
             if not peers:
                 self._by_iface.pop(key.interface, None)
                 engine = self._engines.pop(key.interface, None)
+                self._next_engines.pop(key.interface, None)
         log.info("stopped inspecting %s for %s", key.interface, key.origin)
         if peers:
             return                  # the interface stays inspected for its other monitors

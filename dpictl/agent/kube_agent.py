@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 from typing import Sequence, TextIO
 
+from dpictl.agent.kube_rules import start_rules_sync
 from dpictl.agent.kube_sink import KubeSink
 from dpictl.agent.kube_source import KubeSource
 from dpictl.agent.runtime import run_agent
@@ -33,6 +34,8 @@ def run_kube_agent(backend, *, node: str, netns: str | None = None,
     source = KubeSource(backend, node=node, netns=netns).start()
     sink = KubeSink(backend, eve_out=eve_out)
     rule_paths = tuple(rules)
+    # no --rules: the ruleset `dpictl rules update --backend kubernetes` published
+    sync = None if rule_paths else start_rules_sync(backend)
     log.info("dpictl agent on node %s (API %s, DPI in %s)", node, backend.conn.server,
              _dpi_group(backend))
     try:
@@ -41,6 +44,8 @@ def run_kube_agent(backend, *, node: str, netns: str | None = None,
                   reconcile_interval=reconcile_interval, workers=workers)
     finally:
         source.stop()
+        if sync is not None:
+            sync.stop()
 
 
 def _dpi_group(backend) -> str:

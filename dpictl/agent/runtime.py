@@ -41,18 +41,33 @@ class LoadedRules:
 
 
 def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
-    """Compile the rule files (none: dpictl's built-in rules) into one shared Engine."""
+    """Compile the rule files (none: the built-in rules, plus the managed ruleset and its
+    threshold.config once `dpictl rules update` wrote them) into one shared Engine."""
     from dpictl.engine import Engine
-    from dpictl.rules import builtin_rules, load_rules
+    from dpictl.rules import load_rules
+    from dpictl.rulesets.active import default_ruleset
 
     started = time.monotonic()
-    loaded = load_rules([Path(p) for p in paths]) if paths else builtin_rules()
+    loaded = load_rules([Path(p) for p in paths]) if paths else default_ruleset()
     rules, errors = list(loaded.rules), list(loaded.errors)
     for err in errors[:20]:
         log.warning("rule not loaded: %s", err)
-    engine = Engine(rules)
+    engine = Engine(rules, threshold_config=None if paths else _thresholds())
     return LoadedRules(engine=engine, paths=tuple(str(p) for p in paths), rules=len(rules),
                        errors=len(errors), seconds=time.monotonic() - started)
+
+
+def _thresholds():
+    """The managed threshold.config; a broken one is logged, not fatal (a restarting agent
+    must come back up, and `rules update` refuses to install a broken one)."""
+    from dpictl.errors import InputError
+    from dpictl.rulesets.active import default_threshold_config
+
+    try:
+        return default_threshold_config()
+    except InputError as err:
+        log.warning("threshold.config not applied: %s", err)
+        return None
 
 
 def afpacket_factory(netns: str | None, ring_mb: int = 8) -> SourceFactory:
@@ -96,7 +111,8 @@ class AgentRuntime:
 
     def run(self) -> None:
         started = time.time()
-        rules = self.engine_factory(self.rule_paths())
+        current = _rules_state(self.rule_paths())   # taken before loading: a change during
+        rules = self.engine_factory(current[0])     # the load is seen at the next reconcile
         # Limits first: worker processes forked afterwards inherit the agent's cgroup.
         settings, applied = self._apply_settings(None, {})
         workers = self._worker_count(settings)
@@ -130,14 +146,15 @@ class AgentRuntime:
                 self._reload.clear()
                 next_reconcile = now + self.reconcile_interval
                 # The rule config is re-read every time (it is a small file), so a change
-                # is never lost to a SIGHUP that came before the handler was installed.
-                paths = self._safely(lambda: tuple(str(p) for p in self.rule_paths()))
-                if paths is not None and paths not in (rules.paths, failed_paths):
-                    new_rules = self._safely(lambda: self.engine_factory(paths))
+                # is never lost to a SIGHUP that came before the handler was installed; so
+                # are the files' stamps, so `rules update` or a policy edit reloads too.
+                wanted = self._safely(lambda: _rules_state(self.rule_paths()))
+                if wanted is not None and wanted not in (current, failed_paths):
+                    new_rules = self._safely(lambda: self.engine_factory(wanted[0]))
                     if new_rules is None:
-                        failed_paths = paths       # retried when the config changes again
+                        failed_paths = wanted      # retried when the files change again
                     else:
-                        rules = new_rules
+                        rules, current = new_rules, wanted
                         if pool is not None:
                             pool.set_engine(rules.engine)
                         else:
@@ -220,6 +237,14 @@ class AgentRuntime:
         except Exception as exc:
             log.warning("%s failed: %s", getattr(fn, "__name__", "call"), exc)
             return None
+
+
+def _rules_state(paths: Sequence[Path | str]) -> tuple[tuple[str, ...], tuple]:
+    """(the configured paths, the stamps of the files they load) - a reload when either moves."""
+    from dpictl.rulesets.active import version
+
+    names = tuple(str(p) for p in paths)
+    return names, version(names)
 
 
 def _rss_bytes() -> int | None:

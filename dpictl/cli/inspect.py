@@ -45,8 +45,10 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
             raise InputError(f"{path}: no such rule file or directory")
     if paths:
         ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
-    else:
-        ruleset = rules_pkg.builtin_rules(variables or None)
+    else:  # the built-in rules, plus the managed ruleset once `rules update` wrote one
+        from dpictl.rulesets.active import default_ruleset
+
+        ruleset = default_ruleset(variables or None)
     rules = list(ruleset.rules)
     errors = [_error_text(e) for e in ruleset.errors]
     if not rules:
@@ -198,6 +200,9 @@ def inspect_cmd(
     packet_limit: int = typer.Option(
         65536, "--packet-bytes", min=0, max=262144,
         help="keep at most this many bytes of each alert's packet in the store (0: none)."),
+    threshold_file: Optional[Path] = typer.Option(
+        None, "--threshold-file", help="threshold.config: suppress, threshold, event_filter, "
+        "rate_filter (default without --rules: the managed one, if any)."),
 ) -> None:
     """Inspect pcap files or live interfaces with Snort rules; alerts are stored, then shown."""
     if output not in OUTPUTS:
@@ -222,9 +227,11 @@ def inspect_cmd(
         sources = [_open_live(LiveOptions(
             interfaces=tuple(interfaces), netns=netns, workers=workers or _cpus(),
             stats_interval=stats_interval, ring_mb=ring_size))]
+    thresholds = _thresholds(threshold_file, bool(rules), variables)
     try:
         _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,
-                 no_store, out, err, eve_packet=eve_packet, packet_limit=packet_limit)
+                 no_store, out, err, eve_packet=eve_packet, packet_limit=packet_limit,
+                 thresholds=thresholds)
     finally:
         _close(sources)
 
@@ -232,14 +239,15 @@ def inspect_cmd(
 def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
              netns: Optional[str], rule_paths: list[Path], variables: dict[str, str],
              output: str, db: Optional[Path], no_store: bool, out: Console,
-             err: Console, *, eve_packet: bool = False, packet_limit: int = 65536) -> None:
+             err: Console, *, eve_packet: bool = False, packet_limit: int = 65536,
+             thresholds: Any = None) -> None:
     rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
     from dpictl.cli.render.progress import print_line, summary_line
     from dpictl.engine import Engine
 
-    engine = Engine(rule_list)
+    engine = Engine(rule_list, threshold_config=thresholds)
     unsupported = sum(1 for problem in engine.rule_report if problem.dropped)
     store = _open_store(db, no_store)
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.
@@ -288,6 +296,19 @@ def _cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _thresholds(path: Optional[Path], explicit_rules: bool, variables: dict[str, str]) -> Any:
+    """--threshold-file, else (with the default rules) the managed threshold.config."""
+    if path is not None:
+        from dpictl.rules.threshold_config import load_threshold_config
+
+        return load_threshold_config(path, variables)
+    if explicit_rules:
+        return None
+    from dpictl.rulesets.active import default_threshold_config
+
+    return default_threshold_config(variables)
 
 
 def register(app: typer.Typer) -> None:

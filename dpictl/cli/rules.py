@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from dpictl.rules.ast import Rule
 
 rules_app = typer.Typer(name="rules", no_args_is_help=True,
-                        help="Check Snort rule files (2.9 or 3 syntax) and show parsed rules.")
+                        help="Check Snort rule files (2.9 or 3 syntax) and show parsed rules; "
+                             "manage rules from sources, as suricata-update does.")
 
 _VAR_HELP = "Set a rule variable, e.g. --var HOME_NET=10.0.0.0/8 (repeatable)."
 _DISABLED_HELP = "Also load commented-out rules (# alert ...), as Calico DPI does."
@@ -200,6 +201,10 @@ def _option_text(option: Any) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add `dpictl rules ...` to the root app."""
+    from dpictl.cli import rules_policy, rules_sources, rules_update  # managed rules
+
+    for module in (rules_sources, rules_update, rules_policy):
+        module.register(rules_app)
     app.add_typer(rules_app, name="rules")
 
 

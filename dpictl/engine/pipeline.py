@@ -14,6 +14,7 @@ compiling the rule set again.
 from __future__ import annotations
 
 from dpictl.engine.decode import Decoder
+from dpictl.engine.detect.alert_filter import AlertFilter
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
 from dpictl.engine.detect.http_inspection import HttpInspection
@@ -23,6 +24,7 @@ from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
 from dpictl.engine.packet import PROTO_TCP, TH_ACK, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
+from dpictl.rules.threshold_config import ThresholdConfig
 
 
 class Engine:
@@ -35,7 +37,12 @@ class Engine:
     """
 
     def __init__(self, rules: list[Rule], *, home_net: list[str] | None = None,
-                 midstream: bool = False, _compiled: CompiledRules | None = None) -> None:
+                 midstream: bool = False, threshold_config: ThresholdConfig | None = None,
+                 _compiled: CompiledRules | None = None) -> None:
+        # threshold.config (suppress, event/rate filters) acts on what the rules detected
+        self._alert_filter = AlertFilter(threshold_config) if threshold_config else None
+        if _compiled is None and self._alert_filter is not None:
+            rules = self._alert_filter.strip_overridden(list(rules))
         self._compiled = _compiled if _compiled is not None else compile_rules(list(rules))
         self._rules = rules
         self._home_net = home_net
@@ -78,6 +85,7 @@ class Engine:
     def fork(self) -> Engine:
         """A fresh engine (flows, streams, thresholds) sharing the compiled rules."""
         return Engine(self._rules, home_net=self._home_net, midstream=self._midstream,
+                      threshold_config=self._alert_filter.config if self._alert_filter else None,
                       _compiled=self._compiled)
 
     def feed(self, ts: float, frame: bytes, linktype: int,
@@ -103,6 +111,8 @@ class Engine:
             self._inspect(pkt, out)
         except Exception:  # noqa: BLE001 - one bad packet must not end a long capture
             stats["inspect_errors"] += 1
+        if out and self._alert_filter is not None:
+            out = self._alert_filter.apply(out)
         stats["alerts"] += len(out)
         return out
 
@@ -136,6 +146,8 @@ class Engine:
         out: list[Detection] = []
         for flow in self._flows.drain():
             self._finish_flow(flow, None, out)
+        if out and self._alert_filter is not None:
+            out = self._alert_filter.apply(out)
         self._counters["alerts"] += len(out)
         return out
 

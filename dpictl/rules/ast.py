@@ -225,7 +225,7 @@ class Threshold:
     """`threshold` and `detection_filter` in one shape."""
 
     kind: Literal["limit", "threshold", "both", "detection_filter"]
-    track: Literal["by_src", "by_dst"]
+    track: Literal["by_src", "by_dst", "by_rule", "by_both"]
     count: int
     seconds: int
 

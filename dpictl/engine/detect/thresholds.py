@@ -6,6 +6,7 @@ first `count` matches of a window, `threshold` on every `count`-th, `both` once 
 count is reached, and `detection_filter` on every match after the first `count`. Time is
 the packet's, never the wall clock, so a pcap replays the same way every time. The table
 is bounded: when it grows past `max_entries`, windows that have expired are dropped.
+Tracking is by_src or by_dst (rule keywords), or by_rule / by_both (threshold.config).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class ThresholdTable:
     def allow(self, th: Threshold, key_rule: tuple[int, int], src: str, dst: str,
               ts: float) -> bool:
         """Record one match; True when it should produce an alert."""
-        host = src if th.track == "by_src" else dst
+        track = th.track
+        host = src if track == "by_src" else dst if track == "by_dst" else (
+            "" if track == "by_rule" else (src, dst) if src < dst else (dst, src))
         key = (key_rule, th.kind, host)
         entry = self._state.get(key)
         kind = th.kind

@@ -27,7 +27,8 @@ def test_offline_manifests_render_the_daemonset_as_calico_does() -> None:
     docs = agent_manifests.all_manifests(AgentOptions(namespace="dk8-sys", image="img:1"))
     kinds = [d["kind"] for d in docs]
     assert kinds == ["CustomResourceDefinition", "CustomResourceDefinition", "Namespace",
-                     "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet"]
+                     "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
+                     "RoleBinding", "DaemonSet"]
     ds = _by_kind(docs)["DaemonSet"]
     assert ds["metadata"]["namespace"] == "dk8-sys"
     pod = ds["spec"]["template"]["spec"]
@@ -78,7 +79,7 @@ def test_manifests_offline_cli_prints_yaml() -> None:
                            "--image", "x/y:z"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
-    assert len(docs) == 7 and _by_kind(docs)["DaemonSet"]["spec"]["template"]["spec"][
+    assert len(docs) == 9 and _by_kind(docs)["DaemonSet"]["spec"]["template"]["spec"][
         "containers"][0]["image"] == "x/y:z"
 
 
@@ -161,6 +162,13 @@ def test_install_then_the_agent_identity_can_do_its_job_and_no_more(clean_crds, 
             agent.delete("Pod", ["red1"], namespace=ns)
         with pytest.raises(PermissionDenied):
             agent.apply(dpi)
+        # the published ruleset, and no other ConfigMap
+        from dpictl.backends.kubernetes.rules_configmap import publish_ruleset, read_ruleset
+
+        publish_ruleset(b, namespace, {"managed.rules": b"# nothing yet\n"})
+        assert read_ruleset(agent, namespace)[1] == {"managed.rules": b"# nothing yet\n"}
+        with pytest.raises(PermissionDenied):
+            agent.get("ConfigMap", namespace=namespace, name="kube-root-ca.crt")
 
     out = agent_manifests.uninstall(b, agent_manifests.all_manifests(opts))
     assert "daemonset/dpictl-agent deleted" in out and f"namespace/{namespace} deleted" in out
