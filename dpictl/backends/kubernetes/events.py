@@ -11,14 +11,13 @@ annotations carry the rest: the Calico DPI event record (for other tools) and th
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from dpictl.alerts import Alert, Endpoint, calico_event_id, to_calico
+from dpictl.alerts import Alert, calico_event_id, to_calico
 from dpictl.backends.kubernetes.api_errors import Conflict
 from dpictl.errors import NotFound, PermissionDenied
 
@@ -26,7 +25,6 @@ REASON = "DPIAlert"
 COMPONENT = "dpictl-agent"
 ANNOTATION_ALERT = "dpictl.io/alert"
 ANNOTATION_CALICO = "dpictl.io/calico-event"
-_ALERT_FIELDS = {f.name for f in dataclasses.fields(Alert)}
 
 
 def _stamp(ts: float) -> str:
@@ -56,7 +54,9 @@ def alert_to_event(alert: Alert) -> dict:
     involved = _involved(alert)
     iface = alert.endpoint.interface if alert.endpoint else ""
     digest = hashlib.sha1(f"{calico_event_id(alert)}|{alert.sid}|{iface}".encode()).hexdigest()
-    alert_json = {k: v for k, v in dataclasses.asdict(alert).items() if k != "id"}
+    # to_dict: JSON-ready (the triggering packet as base64; annotations hold 256 KiB, the
+    # packet at most 64 KiB of it)
+    alert_json = {k: v for k, v in alert.to_dict().items() if k != "id"}
     return {
         "apiVersion": "v1", "kind": "Event",
         "metadata": {
@@ -91,13 +91,9 @@ def alert_from_event(event: dict) -> Alert | None:
         data = json.loads(raw)
     except ValueError:
         return None
-    fields = {k: v for k, v in data.items() if k in _ALERT_FIELDS}
-    ep = fields.get("endpoint")
-    fields["endpoint"] = Endpoint(**ep) if isinstance(ep, dict) else None
-    fields["extra"] = dict(fields.get("extra") or {})
     try:
-        return Alert(**fields)
-    except TypeError:
+        return Alert.from_dict(data)
+    except (TypeError, ValueError):     # ValueError: a damaged base64 packet
         return None
 
 
