@@ -56,7 +56,8 @@ def _filter(alerts: list, sid: Optional[int], since: Optional[float],
 
 @alerts_app.command("list")
 def list_cmd(
-    sid: Optional[int] = typer.Option(None, "--sid", help="only this signature id."),
+    sid: Optional[int] = typer.Option(None, "--sid", min=1, max=params.MAX_SID,
+                                      help="only this signature id."),
     since: Optional[str] = typer.Option(
         None, "--since", help="only alerts newer than this, e.g. 30s, 5m, 1h30m, 2d."),
     namespace: Optional[str] = params.NamespaceOpt,
@@ -64,7 +65,7 @@ def list_cmd(
         None, "--pod", help="only alerts whose source, destination or endpoint is this pod."),
     output: str = typer.Option("table", "--output", "-o", help="table, json (Calico records) "
                                "or eve (JSON lines)."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1,
+    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1, max=params.MAX_LIMIT,
                                         help="only the newest N alerts."),
     db: Optional[Path] = params.DbOpt,
     backend: str = params.BackendOpt,
