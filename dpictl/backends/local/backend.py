@@ -53,7 +53,7 @@ class LocalBackend:
             raise UsageError(f"state file {self.db_path} belongs to cluster {stored!r}, "
                              f"not {wanted!r}", hint="use another --db, or drop the cluster id")
         cluster_id = stored or wanted or naming.derived_cluster_id(self.db_path)
-        if not stored:
+        if not stored and not self.state.read_only:
             self.state.set_setting("cluster_id", cluster_id)
         return cluster_id
 
@@ -237,8 +237,8 @@ class LocalBackend:
 
     def _check_pods(self) -> None:
         """Once per backend: repair pods whose netns, veth or server vanished."""
-        if self._checked or not _is_root():
-            return
+        if self._checked or not _is_root() or self.state.read_only:
+            return                      # a read-only state file is shown as it is
         self._checked = True
         for pod in self.state.pods():
             if pod.phase != "Running":

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dpictl import paths
 from dpictl.backends.base import ExecResult
 from dpictl.backends.local.kernel import netns_path
 from dpictl.errors import ClusterError
@@ -32,10 +33,10 @@ class StartedServer:
 
 def start_pod_server(pod_ns: str, log: Path, port: int = 80) -> StartedServer:
     """Spawn the pod's HTTP server in its own session; call `wait_ready` next."""
-    log.parent.mkdir(parents=True, exist_ok=True)
+    paths.private_dir(log.parent, top=paths.state_dir())
+    log_fd = paths.open_log(log)
     read_fd, write_fd = os.pipe()
     os.set_inheritable(write_fd, True)
-    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     argv = [NSENTER, f"--net={netns_path(pod_ns)}", "--", sys.executable, "-I", "-S",
             str(PODSERVER), "--port", str(port), "--ready-fd", str(write_fd),
