@@ -19,7 +19,7 @@ alerts_app = typer.Typer(help="Stored DPI alerts: list and clear them.", no_args
 def _since_timestamp(since: Optional[str]) -> Optional[float]:
     if since is None:
         return None
-    from dpictl.alerts.duration import parse_duration
+    from dpictl.duration import parse_duration
 
     return time.time() - parse_duration(since)
 
