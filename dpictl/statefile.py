@@ -43,11 +43,14 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
                                "read-only", hint="use another --db")
     with guard(path):
         if not read_only:
+            created = not path.exists()
             db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                  check_same_thread=False)
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")     # WAL: no fsync per commit
+            if created:
+                os.chmod(path, 0o600)     # alerts are nobody else's business (nor a pod's)
             return db, False
         uri = "file:" + quote(str(path.resolve()))
         for mode in ("?mode=ro", "?mode=ro&immutable=1"):

@@ -1,8 +1,8 @@
 """The HTTP server every local pod runs on :80, standing in for the lab image's web server.
 
 It answers any method with 200 and reads the request body (so a POST completes as it would
-against nginx). It is run as a script (`python -I podserver.py`) inside the pod netns, so it
-imports only the standard library and starts fast. After it listens it writes "ready" to the
+against nginx). It is run as a script (`python -I podserver.py`) as pid 1 of the pod, as
+nobody (see `isolation`), so it imports only the standard library and starts fast. After it listens it writes "ready" to the
 file descriptor given by --ready-fd, which is how `run_pod` knows the pod is up.
 """
 
