@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dpictl.engine.detect import compile_rules
@@ -72,6 +72,7 @@ def _check(text: str) -> None:
 
 @settings(max_examples=400)
 @given(rule_lines())
+@example("alert tcp any any -> any any (ip_proto:\x00; sid:1;)")    # was a ValueError
 def test_generated_rules(text: str) -> None:
     _check(text)
 
