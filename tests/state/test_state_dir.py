@@ -75,7 +75,8 @@ def test_the_pod_server_log_is_opened_without_following_links(tmp_path: Path,
     victim.write_text("precious\n")
     (run_dir / "pod.log").symlink_to(victim)
     with pytest.raises(PermissionDenied, match="symlink"):
-        processes.start_pod_server("nonexistent-netns", run_dir / "pod.log")
+        processes.start_pod_server("nonexistent-netns", run_dir / "pod.log",
+                                   processes.PodProcess("x"))
     assert victim.read_text() == "precious\n"
 
 
@@ -154,7 +155,9 @@ def test_read_only_commands_work_on_a_read_only_db_directory(tmp_path: Path) -> 
         == [4242]
     got = _on_read_only_mount(state, "get", "ns", "--db", str(db), "-o", "name")
     assert (got.returncode, got.stdout) == (0, "namespace/red\n"), got.stderr
+    status = _on_read_only_mount(state, "lab", "status", "--db", str(db))
+    assert status.returncode == 0 and "Namespaces: red" in status.stdout, status.stderr
     cleared = _on_read_only_mount(state, "alerts", "clear", "--db", str(db))
     assert cleared.returncode == ExitCode.NOT_PERMITTED
     assert cleared.stderr.strip().startswith(f"dpictl: error: the state file {db} is read-only")
-    assert "Traceback" not in listed.stderr + got.stderr + cleared.stderr
+    assert "Traceback" not in listed.stderr + got.stderr + status.stderr + cleared.stderr
