@@ -16,6 +16,7 @@ from dpictl.capture import open_pcap
 from dpictl.engine.decode import Decoder
 from dpictl.errors import PcapError
 
+from .budget import examples
 from .mutate import mutated
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "pcaps"
@@ -51,7 +52,7 @@ def _decode_all(frames: list[tuple[bytes, int]]) -> None:
     assert decoder.stats["internal_errors"] == 0
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(data=st.sampled_from(sorted(SEEDS)).flatmap(lambda n: mutated(SEEDS[n])))
 def test_mutated_capture_files(data: bytes) -> None:
     try:
@@ -66,7 +67,7 @@ def test_mutated_capture_files(data: bytes) -> None:
     _decode_all(frames)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(data=st.binary(max_size=512))
 def test_random_bytes_are_not_a_capture_file(data: bytes) -> None:
     try:

@@ -13,6 +13,7 @@ from dpictl.capture import open_pcap
 from dpictl.engine.decode import Decoder
 from dpictl.engine.decode.decoder import LINK_PARSERS
 
+from .budget import examples
 from .mutate import mutated
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "pcaps"
@@ -35,7 +36,7 @@ FRAMES = _frames()
 LINKTYPES = sorted(LINK_PARSERS) + [147]          # 147: a link type with no parser
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.lists(st.sampled_from(range(len(FRAMES))).flatmap(
     lambda i: st.tuples(mutated(FRAMES[i][0], max_ops=4), st.just(FRAMES[i][1]))),
     min_size=1, max_size=8))
@@ -46,7 +47,7 @@ def test_mutated_real_frames(frames: list[tuple[bytes, int]]) -> None:
     assert decoder.stats["internal_errors"] == 0
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(frame=st.binary(max_size=256), linktype=st.sampled_from(LINKTYPES))
 def test_random_frames_of_every_link_type(frame: bytes, linktype: int) -> None:
     decoder = Decoder()

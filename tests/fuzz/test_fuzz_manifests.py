@@ -12,6 +12,7 @@ from dpictl.errors import InputError
 from dpictl.resources.manifests import parse_manifests
 from dpictl.resources.models import validate_manifest
 
+from .budget import examples
 from .mutate import mutated
 
 KINDS = st.sampled_from([("v1", "Namespace"), ("v1", "Pod"), ("projectcalico.org/v3",
@@ -51,7 +52,7 @@ def _check(text: str) -> None:
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(manifests())
 def test_generated_manifests(doc: dict) -> None:
     _check(json.dumps(doc, default=str))
@@ -78,13 +79,13 @@ spec: {containers: [{name: red1, image: x}]}
 """
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(mutated(SEED, max_ops=6))
 def test_mutated_yaml(data: bytes) -> None:
     _check(data.decode("utf-8", "replace"))
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(st.integers(1, 5000), st.sampled_from(["[", "{a: ", "- "]))
 def test_deep_yaml(depth: int, opener: str) -> None:
     _check(opener * depth)

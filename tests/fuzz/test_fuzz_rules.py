@@ -16,6 +16,7 @@ from dpictl.errors import RuleSyntaxError
 from dpictl.rules import parse_rules_text
 from dpictl.rules.parse import parse_rule
 
+from .budget import examples
 from .mutate import mutated
 
 COMMUNITY = Path(__file__).resolve().parents[2].parent / "shared" / "rules" / \
@@ -70,14 +71,14 @@ def _check(text: str) -> None:
             pass
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(rule_lines())
 @example("alert tcp any any -> any any (ip_proto:\x00; sid:1;)")    # was a ValueError
 def test_generated_rules(text: str) -> None:
     _check(text)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.sampled_from(range(len(SEEDS))).flatmap(
     lambda i: mutated(SEEDS[i].encode(), max_ops=6)))
 def test_mutated_community_rules(data: bytes) -> None:

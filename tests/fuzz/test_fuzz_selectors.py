@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from dpictl.errors import SelectorSyntaxError
 from dpictl.resources.selector import parse_selector
 
+from .budget import examples
+
 TOKENS = st.sampled_from([
     "app", "tier", "k8s.io/name", "a-b_c", "==", "!=", " in ", " not in ", " contains ",
     " starts with ", " ends with ", "has(", "has(app)", "all()", "global()", "(", ")", "{", "}",
@@ -18,7 +20,7 @@ LABELS = st.dictionaries(st.sampled_from(["app", "tier", "k8s.io/name", "a-b_c"]
                          st.sampled_from(["x", "y", "web", "", "a'b"]), max_size=4)
 
 
-@settings(max_examples=600)
+@settings(max_examples=examples(600))
 @given(st.lists(TOKENS, max_size=40).map("".join), LABELS)
 def test_token_soup(text: str, labels: dict[str, str]) -> None:
     try:
@@ -29,7 +31,7 @@ def test_token_soup(text: str, labels: dict[str, str]) -> None:
     assert str(parse_selector(str(selector))) == str(selector)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.text(max_size=200))
 def test_any_text(text: str) -> None:
     try:
@@ -38,7 +40,7 @@ def test_any_text(text: str) -> None:
         pass
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(st.integers(0, 3000), st.sampled_from(["(", "!(", "!"]))
 def test_deep_nesting_is_an_error_not_a_crash(depth: int, opener: str) -> None:
     text = opener * depth + "has(a)" + ")" * (depth if "(" in opener else 0)
