@@ -53,7 +53,7 @@ for d in /tmp /var/tmp /dev/shm; do
   if [ -d "$d" ]; then mount -t tmpfs -o mode=1777,size=64m,nosuid,nodev pod-tmp "$d"; fi
 done
 mount -t tmpfs -o mode=755,size=16m,nosuid,nodev pod-run /run
-hostname "$host"
+echo "$host" > /proc/sys/kernel/hostname
 cd /tmp
 exec "$@"
 """
