@@ -101,4 +101,5 @@ def state_error(path: Path, exc: sqlite3.Error) -> DpictlError:
                            f"sqlite3 {path} .recover")
 
 
-__all__ = ["connect", "guard", "has_table", "is_writable", "require_writable", "state_error", "BUSY_TIMEOUT_S"]
+__all__ = ["connect", "guard", "has_table", "is_writable", "require_writable", "state_error",
+           "BUSY_TIMEOUT_S"]

@@ -45,7 +45,9 @@ _INIT_SCRIPT = r"""
 set -e
 host=$1; shift
 while [ "$1" != "--" ]; do
-  if [ -d "$1" ]; then mount -t tmpfs -o ro,mode=000,size=4k,nosuid,nodev,noexec dpictl-masked "$1"; fi
+  if [ -d "$1" ]; then
+    mount -t tmpfs -o ro,mode=000,size=4k,nosuid,nodev,noexec dpictl-masked "$1"
+  fi
   shift
 done
 shift

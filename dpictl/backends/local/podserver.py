@@ -2,8 +2,9 @@
 
 It answers any method with 200 and reads the request body (so a POST completes as it would
 against nginx). It is run as a script (`python -I podserver.py`) as pid 1 of the pod, as
-nobody (see `isolation`), so it imports only the standard library and starts fast. After it listens it writes "ready" to the
-file descriptor given by --ready-fd, which is how `run_pod` knows the pod is up.
+nobody (see `isolation`), so it imports only the standard library and starts fast. After it
+listens it writes "ready" to the file descriptor given by --ready-fd, which is how `run_pod`
+knows the pod is up.
 """
 
 from __future__ import annotations
