@@ -14,7 +14,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 from dpictl.backends.base import WorkloadEndpoint
 from dpictl.errors import DpictlError
-from dpictl.resources.quantity import parse_duration
+from dpictl.duration import parse_duration
 
 DPI_COMPONENT = "DeepPacketInspection"
 DEFAULT_FLUSH_INTERVAL = 300.0          # Felix's default flowLogsFlushInterval, 5m0s

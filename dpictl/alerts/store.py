@@ -4,6 +4,8 @@ Alerts live in the same file as the local backend's state (`dpictl.paths.default
 in tables prefixed `alerts` so the two never collide. WAL mode lets the agent write while
 `dpictl alerts list` reads; the busy timeout makes a second writer wait instead of failing.
 `add()` commits before it returns, so an alert a command shows is already on disk.
+Opening goes through `dpictl.statefile`: a read-only file is read (never migrated), and a
+damaged one is one line with a hint, not a DatabaseError.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
+from dpictl import statefile
 from dpictl.alerts.record import Alert, Endpoint
 from dpictl.errors import InputError
 
 SCHEMA_VERSION = 2
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = statefile.BUSY_TIMEOUT_S
 
 # Columns in insertion order; `endpoint_*` flatten the Endpoint, `extra` is JSON.
 _COLUMNS = (
@@ -85,7 +88,10 @@ def _from_row(row: sqlite3.Row) -> Alert:
         endpoint = Endpoint(name=row["endpoint_name"], namespace=row["endpoint_namespace"] or "",
                             interface=row["endpoint_interface"] or "",
                             role=row["endpoint_role"] or "")
-    plain = {c: row[c] for c in _COLUMNS if not c.startswith("endpoint_") and c != "extra"}
+    # A read-only store is never migrated: an older file may lack the newer columns.
+    present = set(row.keys())
+    plain = {c: row[c] for c in _COLUMNS
+             if c in present and not c.startswith("endpoint_") and c != "extra"}
     return Alert(id=row["id"], endpoint=endpoint, extra=json.loads(row["extra"] or "{}"), **plain)
 
 
@@ -100,18 +106,13 @@ class AlertStore:
             path = default_db_path()
         self.path = Path(path)
         self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
-                                         check_same_thread=False, isolation_level=None)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            raise InputError(f"cannot open the alert store {self.path}: {exc}",
-                             hint="check the path given with --db or $DPICTL_DB") from None
+        self._conn, self.read_only = statefile.connect(self.path)
+        self._conn.row_factory = sqlite3.Row
+        with statefile.guard(self.path):
+            if not self.read_only:
+                self._migrate()
+            # A read-only file that never held alerts reads as empty.
+            self._empty = self.read_only and not statefile.has_table(self._conn, "alerts")
 
     def _migrate(self) -> None:
         with self._lock:
@@ -146,6 +147,11 @@ class AlertStore:
         return int(row[0])
 
     def add(self, alerts: Iterable[Alert]) -> list[Alert]:
+        statefile.require_writable(self.path, self.read_only)
+        with statefile.guard(self.path):
+            return self._add(alerts)
+
+    def _add(self, alerts: Iterable[Alert]) -> list[Alert]:
         """Store alerts in one transaction, committed before returning them with their ids."""
         batch = list(alerts)
         if not batch:
@@ -205,28 +211,35 @@ class AlertStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        with self._lock:
+        if self._empty:
+            return []
+        with self._lock, statefile.guard(self.path):
             rows = self._conn.execute(sql, args).fetchall()
-        return [_from_row(r) for r in reversed(rows)]
+            return [_from_row(r) for r in reversed(rows)]
 
     def get(self, alert_id: int) -> Alert | None:
         """One alert by its id (what `alerts list` shows in its ID column)."""
-        with self._lock:
+        if self._empty:
+            return None
+        with self._lock, statefile.guard(self.path):
             row = self._conn.execute("SELECT * FROM alerts WHERE id = ?",
                                      (int(alert_id),)).fetchone()
-        return _from_row(row) if row is not None else None
+            return _from_row(row) if row is not None else None
 
     def count(self, sid: int | None = None, since: float | None = None,
               namespace: str | None = None, pod: str | None = None,
               origin: str | None = None) -> int:
         where, args = self._where(sid, since, namespace, pod, origin)
-        with self._lock:
+        if self._empty:
+            return 0
+        with self._lock, statefile.guard(self.path):
             return int(self._conn.execute(f"SELECT COUNT(*) FROM alerts{where}", args)
                        .fetchone()[0])
 
     def clear(self) -> int:
         """Delete every alert; returns how many there were."""
-        with self._lock:
+        statefile.require_writable(self.path, self.read_only)
+        with self._lock, statefile.guard(self.path):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 removed = self._conn.execute("DELETE FROM alerts").rowcount

@@ -17,10 +17,10 @@ alerts_app = typer.Typer(help="Stored DPI alerts: list, show, export and clear t
                          no_args_is_help=True)
 
 
-def _since_timestamp(since: Optional[str]) -> Optional[float]:
+def since_timestamp(since: Optional[str]) -> Optional[float]:
     if since is None:
         return None
-    from dpictl.alerts.duration import parse_duration
+    from dpictl.duration import parse_duration
 
     return time.time() - parse_duration(since)
 
@@ -57,7 +57,8 @@ def _filter(alerts: list, sid: Optional[int], since: Optional[float],
 
 @alerts_app.command("list")
 def list_cmd(
-    sid: Optional[int] = typer.Option(None, "--sid", help="only this signature id."),
+    sid: Optional[int] = typer.Option(None, "--sid", min=1, max=params.MAX_SID,
+                                      help="only this signature id."),
     since: Optional[str] = typer.Option(
         None, "--since", help="only alerts newer than this, e.g. 30s, 5m, 1h30m, 2d."),
     namespace: Optional[str] = params.NamespaceOpt,
@@ -65,7 +66,7 @@ def list_cmd(
         None, "--pod", help="only alerts whose source, destination or endpoint is this pod."),
     output: str = typer.Option("table", "--output", "-o", help="table, json (Calico records) "
                                "or eve (JSON lines)."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1,
+    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1, max=params.MAX_LIMIT,
                                         help="only the newest N alerts."),
     db: Optional[Path] = params.DbOpt,
     backend: str = params.BackendOpt,
@@ -75,7 +76,7 @@ def list_cmd(
     """List alerts, oldest first."""
     if output not in OUTPUTS:
         raise UsageError(f"unknown output {output!r}", hint="use one of: " + ", ".join(OUTPUTS))
-    since_ts = _since_timestamp(since)
+    since_ts = since_timestamp(since)
     if backend == "kubernetes":
         alerts = _filter(_cluster_alerts(kubeconfig, context, namespace, since_ts),
                          sid, since_ts, namespace, pod)

@@ -65,26 +65,24 @@ def show_cmd(
 
 def export_cmd(
     pcap: Path = typer.Option(..., "--pcap", help="the pcapng file to write."),
-    sid: Optional[int] = typer.Option(None, "--sid", min=0, max=2**32 - 1,
+    sid: Optional[int] = typer.Option(None, "--sid", min=1, max=2**32 - 1,
                                       help="only this signature id."),
     since: Optional[str] = typer.Option(
         None, "--since", help="only alerts newer than this, e.g. 30s, 5m, 1h30m, 2d."),
     namespace: Optional[str] = params.NamespaceOpt,
     pod: Optional[str] = typer.Option(
         None, "--pod", help="only alerts whose source, destination or endpoint is this pod."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1, max=10_000_000,
+    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1, max=2**31 - 1,
                                         help="only the newest N alerts."),
     db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Write the triggering packets of the alerts (same filters as `list`) as pcapng, each
     commented with its rule; Wireshark and tshark open it."""
-    import time
-
-    from dpictl.alerts.duration import parse_duration
     from dpictl.alerts.store import AlertStore
+    from dpictl.cli.alerts import since_timestamp
     from dpictl.investigate.export import write_pcapng
 
-    since_ts = time.time() - parse_duration(since) if since is not None else None
+    since_ts = since_timestamp(since)
     with AlertStore(db) as store:
         alerts = store.query(sid=sid, since=since_ts, namespace=namespace, pod=pod,
                              limit=limit)

@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from dpictl.alerts import AlertStore
-        from dpictl.alerts.duration import parse_duration
+        from dpictl.duration import parse_duration
         from dpictl.graph import build_graph, render_dot, render_image
         from dpictl.paths import default_db_path
 

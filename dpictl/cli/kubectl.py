@@ -221,7 +221,8 @@ def exec_cmd(
                              "(no terminal is allocated)."),
     container: Optional[str] = typer.Option(None, "--container", "-c", help="Ignored: local "
                                             "pods have one container."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the command is "
+    timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=params.MAX_TIMEOUT,
+                                  help="Seconds before the command is "
                                   "killed (exit 124)."),
     backend: str = params.BackendOpt, kubeconfig: Optional[Path] = params.KubeconfigOpt,
     context: Optional[str] = params.ContextOpt, db: Optional[Path] = params.DbOpt,

@@ -96,19 +96,10 @@ def _render_status(status: dict) -> None:
 
 
 def _scenario_path(name: str) -> Path:
-    """A file path, or the name of a scenario shipped in scenarios/."""
-    given = Path(name).expanduser()
-    if given.is_file():
-        return given
-    shipped = Path(__file__).resolve().parents[1] / "scenarios"   # package data
-    for candidate in (Path("scenarios") / f"{name}.yaml", shipped / f"{name}.yaml",
-                      shipped / name):
-        if candidate.is_file():
-            return candidate
-    known = sorted(p.stem for p in shipped.glob("*.yaml")) if shipped.is_dir() else []
-    raise InputError(f"no scenario {name!r}",
-                     hint="give a YAML file" + (f" or one of: {', '.join(known)}" if known
-                                                else ""))
+    """A path as given, or the name of a scenario shipped with dpictl (never ./scenarios/)."""
+    from dpictl.lab.scenario_file import resolve_scenario
+
+    return resolve_scenario(name)
 
 
 def _check_output(output: str) -> None:

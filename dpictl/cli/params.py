@@ -19,4 +19,10 @@ DbOpt: Optional[Path] = typer.Option(
     None, "--db", envvar="DPICTL_DB",
     help="SQLite file for alerts and local cluster state "
          "(default: $XDG_STATE_HOME/dpictl/dpictl.db).")
+# Bounds of integer options: SQLite and the kernel take 64-bit integers at most, so an
+# unbounded `--limit 99999999999999999999999` reached them as an OverflowError (exit 1).
+MAX_SID = 2**32 - 1          # Snort sids and gids are 32-bit unsigned
+MAX_LIMIT = 2**31 - 1
+MAX_TIMEOUT = 7 * 86400.0    # seconds; a week is past any command anyone waits for
+
 NamespaceOpt: Optional[str] = typer.Option(None, "--namespace", "-n", help="Namespace.")

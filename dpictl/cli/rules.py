@@ -64,7 +64,8 @@ def check_cmd(
         raise UsageError(f"unknown output {output!r}", hint="use -o table or -o json")
     from dpictl.rules import load_rules
 
-    ruleset = load_rules(list(files), _variables(conf, var), include_disabled=include_disabled)
+    ruleset = compiled(load_rules(list(files), _variables(conf, var),
+                                  include_disabled=include_disabled))
     out = _console()
     if output == "json":
         out.file.write(json.dumps(check_json(ruleset), indent=2) + "\n")
@@ -73,6 +74,33 @@ def check_cmd(
     if ruleset.failed:
         # an error (not typer.Exit) so that dpictl.cli.main maps it to exit status 3
         raise InputError(f"{ruleset.failed} of {ruleset.total} rules failed to load")
+
+
+def compiled(ruleset: RuleSet) -> RuleSet:
+    """`ruleset` as `inspect` would run it: every parsed rule also goes through the engine's
+    compile step, and a rule the engine drops (a pcre that does not compile, a protocol with
+    no parser, a pass rule) counts as failed with its file, line and the engine's reason;
+    a rule loaded with a caveat adds a warning. Parsing alone said "loaded" for both."""
+    from dpictl.engine.detect import compile_rules
+    from dpictl.rules.errors import RuleLoadError
+
+    report = compile_rules(ruleset.rules).report
+    where = {rule.key: rule for rule in ruleset.rules}
+    dropped = {(p.gid, p.sid): p.reason for p in report if p.dropped}
+    errors, warnings = list(ruleset.errors), list(ruleset.warnings)
+    files = {stats.file: dataclasses.replace(stats) for stats in ruleset.files}
+    for problem in report:
+        rule = where[(problem.gid, problem.sid)]
+        found = RuleLoadError(rule.file or "", rule.line or 0, rule.sid, problem.reason)
+        (errors if problem.dropped else warnings).append(found)
+        stats = files.get(rule.file or "")
+        if problem.dropped and stats is not None:
+            stats.loaded -= 1
+            stats.failed += 1
+    errors.sort(key=lambda e: (e.file, e.line))
+    return dataclasses.replace(ruleset, rules=[r for r in ruleset.rules
+                                               if r.key not in dropped],
+                               errors=errors, warnings=warnings, files=list(files.values()))
 
 
 def check_json(ruleset: RuleSet) -> dict[str, Any]:

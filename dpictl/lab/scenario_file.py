@@ -1,5 +1,11 @@
 """Reading a scenario file: YAML in, a validated `Scenario` out, or ONE line saying why not.
 
+A scenario is named in one of two ways, never guessed between: a bare name (`red-blue`)
+always means a scenario shipped with dpictl, and a path (anything holding a `/`, or ending in
+`.yaml`/`.yml`) means that file. A `scenarios/` folder in the current directory is therefore
+never read unless asked for (`./scenarios/red-blue.yaml`): scenarios run commands as root, and
+a planted file must not silently replace a shipped one.
+
 Everything is checked up front and the FIRST problem is reported with the file and the path
 inside it (`red-blue.yaml: steps[6].traffic[0]: missing 'to'`), so a typo never surfaces
 halfway through a run after pods were already created.
@@ -18,6 +24,31 @@ from dpictl.lab.scenario import (DEFAULT_TIMEOUT, ApplyStep, NamespacesStep, Pat
                                  Step, Traffic, TrafficExpectation, TrafficStep)
 
 
+SHIPPED = Path(__file__).resolve().parents[1] / "scenarios"      # package data
+_SUFFIXES = (".yaml", ".yml")
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios that ship with dpictl."""
+    return sorted(p.stem for p in SHIPPED.glob("*.yaml")) if SHIPPED.is_dir() else []
+
+
+def resolve_scenario(name: str) -> Path:
+    """The file a scenario argument names: a path as given, a bare name among the shipped."""
+    if "/" in name or name.endswith(_SUFFIXES):
+        given = Path(name).expanduser()
+        if not given.is_file():
+            raise InputError(f"{name}: no such scenario file")
+        return given
+    shipped = SHIPPED / f"{name}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = shipped_scenarios()
+    hint = f"a shipped scenario is one of: {', '.join(known)}; " if known else ""
+    raise InputError(f"no shipped scenario {name!r}",
+                     hint=f"{hint}give a file as a path, e.g. ./{name}.yaml")
+
+
 class _Invalid(Exception):
     """Internal: carries the path inside the document to the one public error."""
 
@@ -32,7 +63,7 @@ def load_scenario(path: Path | str) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such scenario file",
-                         hint="give a path, or a name from scenarios/") from None
+                         hint="give a path, or the name of a shipped scenario") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_scenario(text, source=str(path))
@@ -268,4 +299,4 @@ def _dns_name(name: str, where: str) -> str:
     return name
 
 
-__all__ = ["load_scenario", "parse_scenario"]
+__all__ = ["load_scenario", "parse_scenario", "resolve_scenario", "shipped_scenarios"]

@@ -1,7 +1,8 @@
-"""Kubernetes resource quantities ("500m", "1", "1Gi", "100Mi") and Go durations ("1m30s").
+"""Kubernetes resource quantities ("500m", "1", "1Gi", "100Mi"); durations are in
+`dpictl.duration`.
 
-Small parsers written here because the kubernetes client's `parse_quantity` pulls in the
-whole client package for two regular expressions, and Go durations have no Python library.
+A small parser written here because the kubernetes client's `parse_quantity` pulls in the
+whole client package for two regular expressions.
 """
 
 from __future__ import annotations
@@ -47,25 +48,4 @@ def parse_memory_bytes(text: str | int | float) -> int:
     return int(parse_quantity(text).to_integral_value(rounding="ROUND_CEILING"))
 
 
-_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
-                   "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """A Go duration string ("30s", "1m30s", "5m0s") in seconds."""
-    s = str(text).strip()
-    if s == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    for m in _DURATION_PART.finditer(s):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(s) or not s:
-        raise ManifestError(f"invalid duration {text!r}", hint="use e.g. '30s', '1m30s', '5m0s'")
-    return total
-
-
-__all__ = ["parse_quantity", "parse_cpu_millicores", "parse_memory_bytes", "parse_duration"]
+__all__ = ["parse_quantity", "parse_cpu_millicores", "parse_memory_bytes"]

@@ -174,7 +174,7 @@ def _comparison(keyword: str, text: str, syntax: str) -> NumericTest:
 def _proto_by_name(name: str) -> int:
     try:
         return socket.getprotobyname(name)
-    except OSError:
+    except (OSError, ValueError):          # ValueError: a NUL in the name (found by fuzzing)
         raise RuleSyntaxError(f"unknown ip_proto {name!r}") from None
 
 

@@ -64,7 +64,7 @@ def test_other_tables_in_the_same_file_are_left_alone(db):
 def test_not_a_database_is_an_input_error(tmp_path):
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(InputError, match="cannot open the alert store"):
+    with pytest.raises(InputError, match="junk.db is damaged: file is not a database"):
         AlertStore(bad)
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from dpictl.errors import ManifestError, UsageError
 from dpictl.resources.kinds import resolve_kind
-from dpictl.resources.quantity import parse_cpu_millicores, parse_duration, parse_memory_bytes
+from dpictl.duration import parse_duration
+from dpictl.resources.quantity import parse_cpu_millicores, parse_memory_bytes
 
 
 @pytest.mark.parametrize("text,millis", [("1", 1000), ("500m", 500), ("0.5", 500),
@@ -34,10 +35,10 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["", "30", "s", "1x", "30s5"])
+@pytest.mark.parametrize("bad", ["", "s", "1x", "30s5"])
 def test_bad_durations(bad: str) -> None:
     with pytest.raises(ManifestError, match="invalid duration"):
-        parse_duration(bad)
+        parse_duration(bad, ManifestError)
 
 
 @pytest.mark.parametrize("alias,kind", [

@@ -26,6 +26,7 @@ from dpictl.errors import ClusterError, NotFound, UsageError
 from dpictl.resources.kinds import BY_KIND, KINDS, KindInfo, resolve_kind
 from dpictl.resources.labels import workload_labels
 from dpictl.resources.models import namespace_manifest, pod_manifest, validate_manifest
+from dpictl.resources.models.core import Pod
 
 STALE_PENDING_SECONDS = 120.0
 
@@ -42,7 +43,9 @@ class LocalBackend:
         self.node_name = socket.gethostname()
         self.node_netns = naming.node_netns_name(self.cluster_id)
         self.run_dir = paths.run_dir() / self.cluster_id
-        self.pods = PodRuntimeManager(self.state, self.node_netns, self.run_dir)
+        # Pods never see the state: not the state directory, not the state file's directory.
+        self.pods = PodRuntimeManager(self.state, self.node_netns, self.run_dir,
+                                      masked=(paths.state_dir(), self.db_path.parent))
         self.repaired: list[str] = []
         self._checked = False
 
@@ -53,7 +56,7 @@ class LocalBackend:
             raise UsageError(f"state file {self.db_path} belongs to cluster {stored!r}, "
                              f"not {wanted!r}", hint="use another --db, or drop the cluster id")
         cluster_id = stored or wanted or naming.derived_cluster_id(self.db_path)
-        if not stored:
+        if not stored and not self.state.read_only:
             self.state.set_setting("cluster_id", cluster_id)
         return cluster_id
 
@@ -184,7 +187,7 @@ class LocalBackend:
         pod = self.state.reserve_pod(ns, name, naming.pod_netns_name(self.cluster_id, ns, name),
                                      naming.host_interface_name(ns, name))
         try:
-            pod = self.pods.start(pod)
+            pod = self.pods.start(pod, Pod.from_manifest(obj).root)
         except BaseException:
             with self.state.transaction() as db:
                 self.state.delete_pod(db, ns, name)
@@ -237,8 +240,8 @@ class LocalBackend:
 
     def _check_pods(self) -> None:
         """Once per backend: repair pods whose netns, veth or server vanished."""
-        if self._checked or not _is_root():
-            return
+        if self._checked or not _is_root() or self.state.read_only:
+            return                      # a read-only state file is shown as it is
         self._checked = True
         for pod in self.state.pods():
             if pod.phase != "Running":
@@ -246,7 +249,7 @@ class LocalBackend:
             problems = self.pods.problems(pod)
             current = self.state.pod(pod.namespace, pod.name)
             if problems and current is not None and current.phase == pod.phase:
-                self.pods.repair(pod)
+                self.pods.repair(pod, self._runs_as_root(pod))
                 self.repaired.append(f"{pod.namespace}/{pod.name}: " + "; ".join(problems))
 
     def _running_pod(self, namespace: str, name: str) -> PodRuntime:
@@ -265,7 +268,15 @@ class LocalBackend:
         if not argv:
             raise UsageError("exec needs a command", hint="dpictl exec -n NS POD -- CMD ...")
         runtime = self._running_pod(namespace, pod)
-        return processes.exec_in_netns(runtime.netns, list(argv), stdin, timeout)
+        if not processes.is_pod_server(runtime.pid):
+            raise ClusterError(f"pod {namespace}/{pod} has no running server to exec into",
+                               hint="dpictl get pods repairs it (as root)")
+        process = self.pods.process(runtime, self._runs_as_root(runtime))
+        return processes.exec_in_pod(runtime.pid, process, list(argv), stdin, timeout)
+
+    def _runs_as_root(self, pod: PodRuntime) -> bool:
+        manifest = self.state.get_object("Pod", pod.namespace, pod.name)
+        return manifest is not None and Pod.from_manifest(manifest).root
 
     def wait_pods_running(self, namespace: str, names: Iterable[str], timeout: float,
                           progress: Progress | None = None) -> None:

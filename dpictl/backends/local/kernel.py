@@ -151,11 +151,14 @@ def _node_links(ipr: IPRoute) -> None:
 
 
 def create_pod_netns(pod_ns: str) -> None:
-    """A fresh, empty pod netns (a stale one of the same name is removed first)."""
+    """A fresh, empty pod netns (a stale one of the same name is removed first) in which an
+    unprivileged process may bind ports below 1024: the pod's server runs as nobody on :80
+    (the sysctl is per netns, so this opens nothing on the host; Docker does the same)."""
     netns = _pyroute2()[1]
     remove_netns(pod_ns)
     try:
         netns.create(pod_ns)
+        set_sysctls(pod_ns, {"net/ipv4/ip_unprivileged_port_start": "0"})
     except OSError as exc:
         raise _netlink_error(f"cannot create netns {pod_ns}", exc) from exc
 

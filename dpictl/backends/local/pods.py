@@ -19,10 +19,16 @@ SERVER_START_TIMEOUT = 10.0
 class PodRuntimeManager:
     """Creates, checks, repairs and destroys pods of one cluster (one node netns)."""
 
-    def __init__(self, state: ClusterState, node_netns: str, run_dir: Path) -> None:
+    def __init__(self, state: ClusterState, node_netns: str, run_dir: Path,
+                 masked: tuple[Path, ...] = ()) -> None:
         self.state = state
         self.node_netns = node_netns
         self.run_dir = run_dir
+        self.masked = masked          # hidden from every pod: the state directories
+
+    def process(self, pod: PodRuntime, root: bool) -> processes.PodProcess:
+        """Who the pod's processes are (see `isolation`)."""
+        return processes.PodProcess(hostname=pod.name, root=root, masked=self.masked)
 
     def log_path(self, pod: PodRuntime) -> Path:
         return self.run_dir / f"{pod.netns}.log"
@@ -30,14 +36,15 @@ class PodRuntimeManager:
     def pid_path(self, pod: PodRuntime) -> Path:
         return self.run_dir / f"{pod.netns}.pid"
 
-    def start(self, pod: PodRuntime) -> PodRuntime:
+    def start(self, pod: PodRuntime, root: bool = False) -> PodRuntime:
         """Plumb the pod's network and start its server; the caller records it as Running."""
         kernel.ensure_node_netns(self.node_netns)
         kernel.create_pod_netns(pod.netns)
         server = None
         try:
             # The server starts (Python boots) while the veth is being set up.
-            server = processes.start_pod_server(pod.netns, self.log_path(pod))
+            server = processes.start_pod_server(pod.netns, self.log_path(pod),
+                                                self.process(pod, root))
             mac = kernel.plumb_pod(self.node_netns, pod.netns, pod.interface, pod.ip)
             pid = self._wait_server(pod, server)
         except BaseException:
@@ -47,13 +54,14 @@ class PodRuntimeManager:
             raise
         return replace(pod, mac=mac, pid=pid, phase="Running")
 
-    def _start_server(self, pod: PodRuntime) -> int:
-        return self._wait_server(pod, processes.start_pod_server(pod.netns, self.log_path(pod)))
+    def _start_server(self, pod: PodRuntime, root: bool) -> int:
+        return self._wait_server(pod, processes.start_pod_server(
+            pod.netns, self.log_path(pod), self.process(pod, root)))
 
     def _wait_server(self, pod: PodRuntime, server: processes.StartedServer) -> int:
-        processes.wait_ready(server, time.monotonic() + SERVER_START_TIMEOUT)
-        self.pid_path(pod).write_text(f"{server.pid}\n")
-        return server.pid
+        pid = processes.wait_ready(server, time.monotonic() + SERVER_START_TIMEOUT)
+        self.pid_path(pod).write_text(f"{pid}\n")
+        return pid
 
     def problems(self, pod: PodRuntime) -> list[str]:
         """What is wrong with a pod's runtime (empty when healthy)."""
@@ -66,16 +74,16 @@ class PodRuntimeManager:
             found.append(f"HTTP server (pid {pod.pid}) is not running")
         return found
 
-    def repair(self, pod: PodRuntime) -> PodRuntime:
+    def repair(self, pod: PodRuntime, root: bool = False) -> PodRuntime:
         """Bring a broken pod back with the same IP and interface name."""
         network_ok = (kernel.netns_exists(self.node_netns) and kernel.netns_exists(pod.netns)
                       and kernel.link_exists(self.node_netns, pod.interface))
         if not network_ok:
             if pod.pid and processes.is_pod_server(pod.pid):
                 processes.stop_pid(pod.pid)
-            pod = self.start(pod)
+            pod = self.start(pod, root)
         else:
-            pod = replace(pod, pid=self._start_server(pod), phase="Running")
+            pod = replace(pod, pid=self._start_server(pod, root), phase="Running")
         with self.state.transaction() as db:
             self.state.set_pod_running(db, pod)
         return pod

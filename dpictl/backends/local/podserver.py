@@ -1,9 +1,10 @@
 """The HTTP server every local pod runs on :80, standing in for the lab image's web server.
 
 It answers any method with 200 and reads the request body (so a POST completes as it would
-against nginx). It is run as a script (`python -I podserver.py`) inside the pod netns, so it
-imports only the standard library and starts fast. After it listens it writes "ready" to the
-file descriptor given by --ready-fd, which is how `run_pod` knows the pod is up.
+against nginx). It is run as a script (`python -I podserver.py`) as pid 1 of the pod, as
+nobody (see `isolation`), so it imports only the standard library and starts fast. After it
+listens it writes "ready" to the file descriptor given by --ready-fd, which is how `run_pod`
+knows the pod is up.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
+import socketserver
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,6 +56,18 @@ class AnyMethodHandler(BaseHTTPRequestHandler):
         sys.stderr.flush()
 
 
+class PodHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves its own name (socket.getfqdn): the pod's hostname is
+        # in no /etc/hosts and the pod reaches no DNS server, so that took 5 s per pod.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = socket.gethostname()
+        self.server_port = self.server_address[1]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=80)
@@ -60,9 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     # Only a label: `down` finds a server by it even when its netns is already gone.
     parser.add_argument("--netns", default="")
     args = parser.parse_args(argv)
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("0.0.0.0", args.port), AnyMethodHandler)
+    server = PodHTTPServer(("0.0.0.0", args.port), AnyMethodHandler)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if args.ready_fd >= 0:
         os.write(args.ready_fd, b"ready\n")

@@ -1,7 +1,8 @@
-"""Processes inside pod netns: the HTTP servers (started detached) and `exec` commands.
+"""Processes inside pods: the HTTP servers (started detached) and `exec` commands.
 
-`nsenter --net=/run/netns/<pod>` enters only the network namespace: the command sees the
-host's files (curl, sh) but the pod's interfaces, which is all a netns "pod" needs.
+Each pod's server is pid 1 of the pod's own pid, mount, UTS and IPC namespaces inside its
+netns, and runs unprivileged (`isolation` builds the command lines); `exec` joins the
+namespaces of that server. The host's files (curl, sh) are still there, read-only to the pod.
 """
 
 from __future__ import annotations
@@ -15,33 +16,43 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dpictl import paths
 from dpictl.backends.base import ExecResult
-from dpictl.backends.local.kernel import netns_path
+from dpictl.backends.local import isolation
 from dpictl.errors import ClusterError
 
 PODSERVER = Path(__file__).with_name("podserver.py")
-NSENTER = "nsenter"
 
 
 @dataclass(frozen=True, slots=True)
 class StartedServer:
-    pid: int
+    pid: int              # the launcher (`unshare`); the server is its only child
     ready_fd: int
     log: Path
 
 
-def start_pod_server(pod_ns: str, log: Path, port: int = 80) -> StartedServer:
+@dataclass(frozen=True, slots=True)
+class PodProcess:
+    """Who a pod's processes are: its hostname, whether it runs as root, what it must not see."""
+
+    hostname: str
+    root: bool = False
+    masked: tuple[Path, ...] = ()
+
+
+def start_pod_server(pod_ns: str, log: Path, pod: PodProcess, port: int = 80) -> StartedServer:
     """Spawn the pod's HTTP server in its own session; call `wait_ready` next."""
-    log.parent.mkdir(parents=True, exist_ok=True)
+    paths.private_dir(log.parent, top=paths.state_dir())
+    log_fd = paths.open_log(log)
     read_fd, write_fd = os.pipe()
     os.set_inheritable(write_fd, True)
-    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null_fd = os.open(os.devnull, os.O_RDONLY)
-    argv = [NSENTER, f"--net={netns_path(pod_ns)}", "--", sys.executable, "-I", "-S",
-            str(PODSERVER), "--port", str(port), "--ready-fd", str(write_fd),
-            "--netns", pod_ns]
+    server = [sys.executable, "-I", "-S", str(PODSERVER), "--port", str(port),
+              "--ready-fd", str(write_fd), "--netns", pod_ns]
+    argv = isolation.pod_init_argv(pod_ns, pod.hostname, _maskable(pod.masked), server, pod.root)
+    env = isolation.pod_environment(pod.hostname, pod.root)
     try:
-        pid = os.posix_spawnp(argv[0], argv, dict(os.environ), setsid=True, file_actions=[
+        pid = os.posix_spawnp(argv[0], argv, env, setsid=True, file_actions=[
             (os.POSIX_SPAWN_DUP2, null_fd, 0), (os.POSIX_SPAWN_DUP2, log_fd, 1),
             (os.POSIX_SPAWN_DUP2, log_fd, 2)])
     except OSError as exc:
@@ -54,8 +65,17 @@ def start_pod_server(pod_ns: str, log: Path, port: int = 80) -> StartedServer:
     return StartedServer(pid, read_fd, log)
 
 
-def wait_ready(server: StartedServer, deadline: float) -> None:
-    """Block until the server said it listens; ClusterError (with its log) if it died."""
+def _maskable(masked: tuple[Path, ...]) -> list[Path]:
+    """The directories to hide, but never one holding the server or Python themselves (a
+    state file kept in the project directory must not stop its pods from starting)."""
+    needed = [PODSERVER.resolve(), Path(sys.executable).resolve()]
+    return [m for m in dict.fromkeys(Path(d).resolve() for d in masked)
+            if not any(m == n or m in n.parents for n in needed)]
+
+
+def wait_ready(server: StartedServer, deadline: float) -> int:
+    """Block until the server said it listens, then return its pid (as the host sees it);
+    ClusterError (with its log) if it died."""
     try:
         while True:
             left = deadline - time.monotonic()
@@ -67,13 +87,25 @@ def wait_ready(server: StartedServer, deadline: float) -> None:
             if ready:
                 data = os.read(server.ready_fd, 64)
                 if data.startswith(b"ready"):
-                    return
+                    return _only_child(server.pid)
                 _reap(server.pid)
                 tail = _tail(server.log)
                 raise ClusterError(f"pod HTTP server (pid {server.pid}) exited: {tail}",
                                    hint=f"see {server.log}")
     finally:
         os.close(server.ready_fd)
+
+
+def _only_child(pid: int) -> int:
+    """The pod's pid 1 as the host sees it: `unshare --fork` has exactly one child."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    if len(children) != 1:
+        stop_pid(pid)
+        raise ClusterError(f"pod launcher (pid {pid}) has {len(children)} children, not 1")
+    return int(children[0])
 
 
 def _tail(path: Path) -> str:
@@ -120,15 +152,20 @@ def pod_servers_labelled(prefix: str) -> list[int]:
         if not any(a.endswith(PODSERVER.name.encode()) for a in argv):
             continue
         labels = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == b"--netns"]
+        if argv[0] == b"unshare":
+            continue                  # the launcher: it dies with the server it launched
         if labels and labels[0].startswith(prefix.encode()) and _alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
 
 
 def stop_pid(pid: int, grace: float = 2.0) -> bool:
-    """SIGTERM, then SIGKILL after `grace` seconds; True when a process was signalled."""
+    """SIGTERM, then SIGKILL after `grace` seconds; True when a process was signalled.
+
+    A pod launcher (`unshare --fork`) ignores SIGTERM by design, so it gets SIGKILL at once:
+    `--kill-child` then kills the pod's pid 1, and with it every process of the pod."""
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGKILL if _is_launcher(pid) else signal.SIGTERM)
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + grace
@@ -145,6 +182,14 @@ def stop_pid(pid: int, grace: float = 2.0) -> bool:
     return True
 
 
+def _is_launcher(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return argv[0] == b"unshare" and any(a.endswith(PODSERVER.name.encode()) for a in argv)
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -153,18 +198,36 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def exec_in_netns(pod_ns: str, argv: list[str], stdin: bytes | None,
-                  timeout: float) -> ExecResult:
-    """Run argv inside the pod netns and capture everything; exit 124 on timeout."""
-    cmd = [NSENTER, f"--net={netns_path(pod_ns)}", "--", *argv]
+def exec_in_pod(server_pid: int, pod: PodProcess, argv: list[str], stdin: bytes | None,
+                timeout: float) -> ExecResult:
+    """Run argv in the namespaces of the pod whose server is `server_pid`, with the pod's
+    user and environment, and capture everything; exit 124 on timeout."""
+    cmd = isolation.pod_exec_argv(server_pid, argv, pod.root)
+    # nsenter forks to enter the pid namespace, so killing it alone would leave the command
+    # running in the pod: the command gets its own process group, and the group is killed.
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            env=isolation.pod_environment(pod.hostname, pod.root))
     try:
-        done = subprocess.run(cmd, input=stdin if stdin is not None else b"",
-                              capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        err = (exc.stderr or b"") + f"dpictl: command timed out after {timeout:g}s\n".encode()
-        return ExecResult(exc.stdout or b"", err, 124)
-    return ExecResult(done.stdout, done.stderr, done.returncode)
+        out, err = proc.communicate(stdin if stdin is not None else b"", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        err += f"dpictl: command timed out after {timeout:g}s\n".encode()
+        return ExecResult(out, err, 124)
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    return ExecResult(out, err, proc.returncode)
 
 
-__all__ = ["StartedServer", "start_pod_server", "wait_ready", "is_pod_server", "stop_pid",
-           "exec_in_netns", "PODSERVER"]
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+__all__ = ["StartedServer", "PodProcess", "start_pod_server", "wait_ready", "is_pod_server",
+           "stop_pid", "exec_in_pod", "PODSERVER"]

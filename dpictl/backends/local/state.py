@@ -2,7 +2,8 @@
 
 Manifests of every kind are stored as JSON exactly as `get` returns them; pods also have a
 runtime row (IP, netns, host interface, MAC, server pid, phase) that only this backend reads.
-WAL and a busy timeout let the CLI and the agent daemon share the file.
+WAL and a busy timeout let the CLI and the agent daemon share the file; `dpictl.statefile`
+opens it (private directory, read-only when it cannot be written, one-line errors).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dpictl import statefile
 from dpictl.errors import ClusterError
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
@@ -51,17 +53,13 @@ class ClusterState:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute("PRAGMA synchronous=NORMAL")   # WAL: no fsync per commit
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise ClusterError(f"cannot open state file {self.path}: {exc}",
-                               hint="check --db / $DPICTL_DB and its permissions") from exc
+        self._db, self.read_only = statefile.connect(self.path)
+        with statefile.guard(self.path):
+            if not self.read_only:
+                self._db.executescript(_SCHEMA)
+            # A read-only file that never held a cluster reads as an empty cluster.
+            self._empty = self.read_only and not statefile.has_table(self._db,
+                                                                     "cluster_objects")
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -70,7 +68,8 @@ class ClusterState:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction: one writer at a time across processes."""
-        with self._lock:
+        statefile.require_writable(self.path, self.read_only)
+        with self._lock, statefile.guard(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -80,7 +79,9 @@ class ClusterState:
             self._db.execute("COMMIT")
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
+        if self._empty:
+            return []
+        with self._lock, statefile.guard(self.path):
             return self._db.execute(sql, args).fetchall()
 
     # settings ---------------------------------------------------------------------------

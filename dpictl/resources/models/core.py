@@ -30,6 +30,7 @@ class Pod:
     namespace: str
     image: str
     labels: dict[str, str] = field(default_factory=dict)
+    root: bool = False     # asks explicitly to run as root (local pods run as nobody else)
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> "Pod":
@@ -45,7 +46,18 @@ class Pod:
                 raise ManifestError(f"Pod {meta.get('name')!r}: spec.containers[{i}] needs a "
                                     "name and an image")
         return cls(str(meta.get("name")), str(meta.get("namespace") or "default"),
-                   str(containers[0]["image"]), check_labels(meta.get("labels")))
+                   str(containers[0]["image"]), check_labels(meta.get("labels")),
+                   root=_asks_for_root(spec, containers))
+
+
+def _asks_for_root(spec: dict, containers: list) -> bool:
+    """`securityContext.runAsUser: 0` on the pod or a container, or a privileged container:
+    the ways a Kubernetes Pod says it needs root."""
+    contexts = [spec.get("securityContext")] + [
+        c.get("securityContext") for c in containers if isinstance(c, dict)]
+    return any(isinstance(ctx, dict) and (ctx.get("runAsUser") == 0
+                                          or ctx.get("privileged") is True)
+               for ctx in contexts)
 
 
 def namespace_manifest(name: str) -> dict:

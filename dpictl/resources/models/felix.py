@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dpictl.errors import ManifestError
 from dpictl.resources.models.meta import mapping
-from dpictl.resources.quantity import parse_duration
+from dpictl.duration import parse_duration
 
 FELIX_DEFAULT_NAME = "default"
 DEFAULT_FLOW_LOGS_FLUSH_INTERVAL = 300.0
@@ -35,9 +35,9 @@ class FelixConfiguration:
                 raise ManifestError(f"FelixConfiguration spec.{key} must be a duration string "
                                     f"like '30s', not {spec[key]!r}")
             if key in spec:
-                parse_duration(spec[key])
+                parse_duration(spec[key], ManifestError)
         interval = spec.get("flowLogsFlushInterval")
-        return cls(str(name), parse_duration(interval) if interval
+        return cls(str(name), parse_duration(interval, ManifestError) if interval
                    else DEFAULT_FLOW_LOGS_FLUSH_INTERVAL)
 
 

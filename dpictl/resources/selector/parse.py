@@ -7,6 +7,10 @@
                          | "(" or_expr ")" )
 
 A run of `!` collapses by parity and binds to one whole operation.
+
+Parentheses nest at most `MAX_NESTING` deep: each level costs the parser (and later the
+evaluator) a few stack frames, and past ~250 levels Python's recursion limit turned a silly
+selector into an internal error instead of a syntax error.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ _STRING_OPS: dict[Tok, type[ast.Node]] = {
     Tok.STARTS_WITH: ast.LabelStartsWith, Tok.ENDS_WITH: ast.LabelEndsWith,
 }
 _SET_OPS: dict[Tok, type[ast.Node]] = {Tok.IN: ast.LabelIn, Tok.NOT_IN: ast.LabelNotIn}
+MAX_NESTING = 100
 
 
 class _Parser:
@@ -27,6 +32,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -81,7 +87,12 @@ class _Parser:
         if tok.kind is Tok.GLOBAL:
             return ast.Global()
         if tok.kind is Tok.LPAREN:
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise selector_error(self.text, tok.pos,
+                                     f"parentheses nested more than {MAX_NESTING} deep")
             inner = self.or_expr()
+            self.depth -= 1
             close = self.take()
             if close.kind is not Tok.RPAREN:
                 raise self.fail(close, "')'")
@@ -125,4 +136,4 @@ def parse_tree(text: str) -> ast.Node:
     return _Parser(text).parse()
 
 
-__all__ = ["parse_tree"]
+__all__ = ["parse_tree", "MAX_NESTING"]

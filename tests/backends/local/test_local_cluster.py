@@ -279,12 +279,17 @@ def test_down_stops_a_pod_server_whose_netns_is_already_gone(tmp_path: Path) -> 
     cid = _cluster_id()
     netns = f"{cid}-red-orphan"
     kernel.create_pod_netns(netns)
-    server = processes.start_pod_server(netns, tmp_path / "orphan.log", port=8080)
-    processes.wait_ready(server, time.monotonic() + 20)
+    server = processes.start_pod_server(netns, tmp_path / "orphan.log",
+                                        processes.PodProcess("orphan"), port=8080)
+    pid = processes.wait_ready(server, time.monotonic() + 20)
     kernel.remove_netns(netns)                          # the process keeps its netns alive
-    assert processes.pod_servers_labelled(cid + "-") == [server.pid]
+    assert processes.pod_servers_labelled(cid + "-") == [pid]
     lines = LocalBackend(tmp_path / "o.db", cluster_id=cid).down()
-    assert f"stopped orphaned pod server {server.pid}" in lines
+    assert f"stopped orphaned pod server {pid}" in lines
+    assert not is_pod_server(pid)
+    deadline = time.monotonic() + 5             # its launcher ends once its only child did
+    while is_pod_server(server.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not is_pod_server(server.pid)
     assert processes.pod_servers_labelled(cid + "-") == []
 
