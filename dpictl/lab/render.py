@@ -52,7 +52,9 @@ def traffic_table(report: LabReport) -> Table:
 
 def verdict(report: LabReport) -> RenderableType:
     head = Text()
-    if report.passed:
+    if report.interrupted:
+        head.append(f"INTERRUPTED  scenario {report.scenario}", style="bold red")
+    elif report.passed:
         head.append(f"PASSED  scenario {report.scenario}", style="bold green")
     else:
         head.append(f"FAILED  scenario {report.scenario}", style="bold red")
