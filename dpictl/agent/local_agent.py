@@ -10,27 +10,34 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dpictl.agent.daemon import AgentPaths, hold_agent_lock, publish_status, read_config
+
+if TYPE_CHECKING:
+    from dpictl.backends.local import LocalBackend
 
 log = logging.getLogger(__name__)
 
 
-def run_local_agent(db: Path | str) -> int:
-    """Run the agent for this state database until SIGTERM; returns a process exit code."""
+def run_local_agent(db: Path | str, backend: "LocalBackend | None" = None) -> int:
+    """Run the agent for this state database until SIGTERM; returns a process exit code.
+    `backend` is the state database's cluster when the caller opened it already."""
     from dpictl.agent.limits import AgentLimits
     from dpictl.agent.local_source import BackendSource
     from dpictl.agent.runtime import run_agent
     from dpictl.alerts.store import AlertStore
-    from dpictl.backends.local import LocalBackend
+    from dpictl.backends import open_backend
 
     paths = AgentPaths.for_db(db)
     with hold_agent_lock(paths) as mine:
         if not mine:
             log.info("another agent already serves %s; exiting", paths.db)
+            if backend is not None:
+                backend.close()
             return 0
         paths.pid.write_text(f"{os.getpid()}\n")
-        backend = LocalBackend(db=paths.db)
+        backend = backend or open_backend("local", db=paths.db)
         store = AlertStore(paths.db)
         log.info("agent %d for %s: node %s, netns %s", os.getpid(), paths.db,
                  backend.node_name, backend.node_netns)

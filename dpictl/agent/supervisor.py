@@ -57,9 +57,9 @@ def start_agent_process(paths: AgentPaths) -> Child:
 def mark_agent_down(paths: AgentPaths, message: str) -> None:
     """`success: false` and `message` on this node's entry of every DeepPacketInspection."""
     from dpictl.agent.local_source import BackendSource
-    from dpictl.backends.local import LocalBackend
+    from dpictl.backends import open_backend
 
-    backend = LocalBackend(db=paths.db)
+    backend = open_backend("local", db=paths.db)
     try:
         source = BackendSource(backend)
         for dpi in source.resources():

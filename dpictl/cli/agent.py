@@ -22,9 +22,9 @@ ImageOpt = typer.Option(None, "--image", help="Agent container image "
 
 
 def _backend(kubeconfig: Optional[Path], context: Optional[str]):
-    from dpictl.backends.kubernetes import KubernetesBackend
+    from dpictl.backends import open_backend
 
-    return KubernetesBackend(kubeconfig=kubeconfig, context=context)
+    return open_backend("kubernetes", kubeconfig=kubeconfig, context=context)
 
 
 def _options(namespace: str, image: Optional[str]):
@@ -118,24 +118,22 @@ def run_cmd(
 
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if backend == "kubernetes":
-        from dpictl.agent.kube_agent import default_node_name, run_kube_agent
+    from dpictl.backends import check_backend, open_backend
 
-        run_kube_agent(_backend(kubeconfig, context), node=node or default_node_name(),
-                       netns=netns, rules=tuple(rules or ()),
-                       eve_out=sys.stdout if eve else None)
-    elif backend == "local":
-        if rules or netns:
-            raise UsageError("--rules and --netns are for --backend kubernetes",
-                             hint="the local agent takes its rules and node netns from "
-                                  "its state database; pick that with --db")
+    if check_backend(backend) == "local" and (rules or netns):
+        raise UsageError("--rules and --netns are for --backend kubernetes",
+                         hint="the local agent takes its rules and node netns from "
+                              "its state database; pick that with --db")
+    cluster = open_backend(backend, db=db, kubeconfig=kubeconfig, context=context)
+    if cluster.name == "local":
         from dpictl.agent.local_agent import run_local_agent
-        from dpictl.paths import default_db_path
 
         # The local agent reads its node, netns and rules from the cluster's state database.
-        raise typer.Exit(run_local_agent(db or default_db_path()))
-    else:
-        raise UsageError(f"unknown backend {backend!r}", hint="use kubernetes or local")
+        raise typer.Exit(run_local_agent(cluster.db_path, backend=cluster))
+    from dpictl.agent.kube_agent import default_node_name, run_kube_agent
+
+    run_kube_agent(cluster, node=node or default_node_name(), netns=netns,
+                   rules=tuple(rules or ()), eve_out=sys.stdout if eve else None)
 
 
 def register(app: typer.Typer) -> None:
