@@ -181,12 +181,9 @@ def _run_with_progress(command: str, scenario: str, backend: str, db: Optional[P
         with signals_interrupt(), \
                 _held_lab(f"dpictl {command} {plan.name}", backend, db, kubeconfig, context,
                           err) as (lock, env):
-            try:
-                with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
-                    report = step(plan, env, observer)
-            finally:
-                kept = report.kept if report is not None else lock.previous_kept
-                lock.mark(KEPT if kept else CLEAN)
+            with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
+                report = step(plan, env, observer)
+            lock.leave_as = KEPT if report.kept else CLEAN
     except KeyboardInterrupt as exc:
         raise _interrupted(f"{command} {plan.name}", exc, "what it created was removed") \
             from None
@@ -284,7 +281,7 @@ def down_cmd(backend: str = params.BackendOpt,
     with _held_lab("dpictl lab down", backend, db, kubeconfig, context, err) as (lock, env), \
             signals_deferred() as deferred:
         lines = take_down(env)
-        lock.mark(CLEAN)
+        lock.leave_as = CLEAN
     if deferred.first is not None:
         raise _interrupted("lab down", deferred.first, "it was remembered until everything "
                            "was removed")

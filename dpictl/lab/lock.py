@@ -53,6 +53,8 @@ class LabLock:
         self.command = command
         self._fd: int | None = None
         self.previous: Holder | None = None
+        self.leave_as: str | None = None      # what the holder left: KEPT or CLEAN
+        self.recovered = False                # a dead run's leftovers were removed
 
     def __enter__(self) -> "LabLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,19 @@ class LabLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
+        """Record what is left, then release. Unless told (`leave_as`), a kept lab stays
+        kept, a dead run whose leftovers were not removed stays a dead run, and anything
+        else was cleaned up (the runner cleans up whatever ends its run)."""
+        if self._fd is None:
+            return
+        try:
+            if self.leave_as is not None:
+                self.mark(self.leave_as)
+            elif self.previous_died and not self.recovered:
+                self._write(self.previous.pid, self.previous.command, RUNNING)
+            else:
+                self.mark(KEPT if self.previous_kept else CLEAN)
+        finally:
             os.close(self._fd)          # releases the flock
             self._fd = None
 
@@ -88,8 +102,11 @@ class LabLock:
 
     def mark(self, state: str) -> None:
         """Record this holder and what the lab is left as (RUNNING, KEPT or CLEAN)."""
+        self._write(os.getpid(), self.command, state)
+
+    def _write(self, pid: int | None, command: str, state: str) -> None:
         assert self._fd is not None
-        data = json.dumps({"pid": os.getpid(), "command": self.command, "state": state})
+        data = json.dumps({"pid": pid, "command": command, "state": state})
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, (data + "\n").encode(), 0)
 

@@ -51,6 +51,7 @@ def remove_dead_run(lock: LabLock, env: LabEnvironment) -> list[str]:
     dead = lock.previous
     with signals_deferred() as deferred:
         removed = take_down(env)
+        lock.recovered = True
     lines = [f"removed the leftovers of a dead run ({dead.describe()} is gone):"]
     lines += [f"  {line}" for line in removed or ["nothing was left"]]
     if deferred.first is not None:

@@ -50,7 +50,7 @@ def test_a_holder_killed_mid_run_is_known_as_dead(tmp_path):
     holder.wait()
     with LabLock(db, "dpictl run-lab red-blue") as lock:       # the kernel released it
         assert lock.previous_died and lock.previous.pid == holder.pid
-        lock.mark(CLEAN)
+        lock.leave_as = CLEAN
     with LabLock(db, "dpictl run-lab red-blue") as lock:
         assert not lock.previous_died
 
@@ -71,3 +71,31 @@ def test_the_lock_file_is_beside_the_database_and_private(tmp_path):
     with LabLock(db, "x"):
         assert lock_path(db) == tmp_path / "lab.db.lab.lock"
         assert lock_path(db).stat().st_mode & 0o777 == 0o600
+
+
+def test_what_the_holder_leaves_is_recorded_on_release(tmp_path):
+    db = tmp_path / "lab.db"
+    with LabLock(db, "dpictl lab up") as lock:
+        lock.leave_as = KEPT
+    with LabLock(db, "dpictl run-lab") as lock:      # refused by the fresh check, say
+        assert lock.previous_kept
+    with LabLock(db, "dpictl run-lab") as lock:
+        assert lock.previous_kept                     # still kept: nobody took it down
+        lock.leave_as = CLEAN
+    with LabLock(db, "dpictl run-lab") as lock:
+        assert not lock.previous_kept and not lock.previous_died
+
+
+def test_a_dead_runs_mark_survives_a_holder_that_did_not_remove_its_leftovers(tmp_path):
+    db = tmp_path / "lab.db"
+    holder = _holder(db)
+    holder.kill()
+    holder.wait()
+    with pytest.raises(RuntimeError):
+        with LabLock(db, "dpictl run-lab"):
+            raise RuntimeError("the cluster could not be opened")
+    with LabLock(db, "dpictl run-lab") as lock:
+        assert lock.previous_died and lock.previous.pid == holder.pid
+        lock.recovered = True
+    with LabLock(db, "dpictl run-lab") as lock:
+        assert not lock.previous_died
