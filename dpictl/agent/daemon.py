@@ -141,19 +141,9 @@ def stop_agent(db_path: Path | str, timeout: float = STOP_TIMEOUT) -> bool:
     stopped = False
     if supervisor is not None:
         stopped = _terminate(supervisor, timeout + 2.0, "the agent's supervisor")
-    pid = running_pid(paths)
+    pid = running_pid(paths)          # one its supervisor could not stop, or none had
     if pid is not None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except PermissionError:
-            raise PermissionDenied(f"cannot stop the agent (pid {pid})",
-                                   hint="run as root") from None
-        except ProcessLookupError:
-            pid = None
-        if pid is not None and not _wait_gone(pid, timeout):
-            os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid, 2.0)
-        stopped = stopped or pid is not None
+        stopped = _terminate(pid, timeout, "the agent") or stopped
     # After a crash or a SIGKILL the daemon could not tidy up: do it here.
     status = _read_json(paths.status) or {}
     listed = (status.get("limits") or {}).get("cgroups") or []

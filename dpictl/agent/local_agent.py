@@ -1,6 +1,7 @@
 """The local daemon's composition root: LocalBackend + AlertStore + the shared agent loop.
 
-One agent per state database: it holds a lock for its lifetime (a second one started by a
+One agent per state database, run as the child of its supervisor (`dpictl.agent.supervisor`,
+which restarts it when it dies): it holds a lock for its lifetime (a second one started by a
 race exits at once), writes its pid and status beside the database, captures inside the
 cluster's node netns, and reads which rules to load from the config `configure_agent` wrote.
 """
@@ -10,19 +11,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dpictl.agent.daemon import AgentPaths, hold_agent_lock, publish_status, read_config
-
-if TYPE_CHECKING:
-    from dpictl.backends.local import LocalBackend
 
 log = logging.getLogger(__name__)
 
 
-def run_local_agent(db: Path | str, backend: "LocalBackend | None" = None) -> int:
-    """Run the agent for this state database until SIGTERM; returns a process exit code.
-    `backend` is the state database's cluster when the caller opened it already."""
+def run_local_agent(db: Path | str) -> int:
+    """Run the agent for this state database until SIGTERM; returns a process exit code."""
     from dpictl.agent.limits import AgentLimits
     from dpictl.agent.local_source import BackendSource
     from dpictl.agent.runtime import run_agent
@@ -33,11 +29,9 @@ def run_local_agent(db: Path | str, backend: "LocalBackend | None" = None) -> in
     with hold_agent_lock(paths) as mine:
         if not mine:
             log.info("another agent already serves %s; exiting", paths.db)
-            if backend is not None:
-                backend.close()
             return 0
         paths.pid.write_text(f"{os.getpid()}\n")
-        backend = backend or open_backend("local", db=paths.db)
+        backend = open_backend("local", db=paths.db)
         store = AlertStore(paths.db)
         log.info("agent %d for %s: node %s, netns %s", os.getpid(), paths.db,
                  backend.node_name, backend.node_netns)

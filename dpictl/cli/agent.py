@@ -116,24 +116,26 @@ def run_cmd(
     """Run the agent in the foreground until SIGTERM (the DaemonSet's entry point)."""
     import logging
 
+    from dpictl.backends import check_backend
+
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from dpictl.backends import check_backend, open_backend
+    if check_backend(backend) == "kubernetes":
+        from dpictl.agent.kube_agent import default_node_name, run_kube_agent
 
-    if check_backend(backend) == "local" and (rules or netns):
-        raise UsageError("--rules and --netns are for --backend kubernetes",
-                         hint="the local agent takes its rules and node netns from "
-                              "its state database; pick that with --db")
-    cluster = open_backend(backend, db=db, kubeconfig=kubeconfig, context=context)
-    if cluster.name == "local":
+        run_kube_agent(_backend(kubeconfig, context), node=node or default_node_name(),
+                       netns=netns, rules=tuple(rules or ()),
+                       eve_out=sys.stdout if eve else None)
+    else:
+        if rules or netns:
+            raise UsageError("--rules and --netns are for --backend kubernetes",
+                             hint="the local agent takes its rules and node netns from "
+                                  "its state database; pick that with --db")
         from dpictl.agent.local_agent import run_local_agent
+        from dpictl.paths import default_db_path
 
         # The local agent reads its node, netns and rules from the cluster's state database.
-        raise typer.Exit(run_local_agent(cluster.db_path, backend=cluster))
-    from dpictl.agent.kube_agent import default_node_name, run_kube_agent
-
-    run_kube_agent(cluster, node=node or default_node_name(), netns=netns,
-                   rules=tuple(rules or ()), eve_out=sys.stdout if eve else None)
+        raise typer.Exit(run_local_agent(db or default_db_path()))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,11 @@
 """`dpictl run-lab` and `dpictl lab up|down|status`: the Calico DPI lab as one command.
 
-Thin: resolve the scenario, open the lab environment, call `dpictl.lab`, render. Progress
-goes to stderr (so `-o json` on stdout stays clean); the report to stdout. A run whose
-expectations did not all hold ends with ExpectationFailed (exit 7) after its report.
+Thin: resolve the scenario, lock the state database's lab (`dpictl.lab.lock`: a second
+command is refused), open the lab environment, call `dpictl.lab`, render. Progress goes to
+stderr (so `-o json` on stdout stays clean); the report to stdout. A run whose expectations
+did not all hold ends with ExpectationFailed (exit 7) after its report; one that SIGINT,
+SIGTERM or SIGHUP ended - even during its clean-up, which completes - with Interrupted
+(exit 128 + the signal).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ OUTPUTS = ("table", "json")
 DEFAULT_SCENARIO = "red-blue"
 
 class Interrupted(DpictlError):
-    """Ctrl-C during a run, after the clean-up ran. Raised as an error (not left to typer,
-    which turns KeyboardInterrupt into a return value that `main()` does not pass on)."""
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) during a run, after the clean-up ran; its exit code
+    is set per signal (130, 143, 129). Raised as an error (not left to typer, which turns
+    KeyboardInterrupt into a return value that `main()` does not pass on)."""
 
     exit_code = ExitCode.INTERRUPTED
 
@@ -176,7 +180,6 @@ def _run_with_progress(command: str, scenario: str, backend: str, db: Optional[P
 
     plan = load_scenario(_scenario_path(scenario))
     err = Console(stderr=True, highlight=False)
-    report = None
     try:
         with signals_interrupt(), \
                 _held_lab(f"dpictl {command} {plan.name}", backend, db, kubeconfig, context,
