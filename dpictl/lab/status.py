@@ -1,4 +1,5 @@
-"""`lab status` and `lab down`: what the lab environment holds, and removing all of it."""
+"""`lab status` and `lab down`: what the lab environment holds, and removing all of it (also
+what a run that died before its clean-up left behind)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
@@ -23,6 +24,15 @@ class PrivateLab(Lab):
         self.cluster = "harda" + secrets.token_hex(3)
         self.env.update(DPICTL_CLUSTER_ID=self.cluster,
                         XDG_STATE_HOME=str(tmp_path / "state"))
+
+    def assert_nothing_left(self) -> None:
+        """Also no objects in the state database (namespaces, pods, DPI resources)."""
+        super().assert_nothing_left()
+        status = subprocess.run(DPICTL + ["lab", "status", "-o", "json"], env=self.env,
+                                capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stderr
+        doc = json.loads(status.stdout)
+        assert (doc["namespaces"], doc["pods"], doc["dpi"]) == ([], [], [])
 
     def netns(self) -> list[str]:
         return [n for n in kernel.list_netns() if n.startswith(self.cluster + "-")]
