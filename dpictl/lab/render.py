@@ -89,7 +89,8 @@ def _supervision(supervisor: dict | None) -> str:
         return "\n  not supervised: `dpictl lab down` and up again, or `dpictl apply`, starts it"
     text = ""
     if supervisor.get("restarts"):
-        text += f"\n  restarted {supervisor['restarts']} times; last: {supervisor['last_exit']}"
+        n = supervisor["restarts"]
+        text += f"\n  restarted {n} time{'s' if n != 1 else ''}; last: {supervisor['last_exit']}"
     if supervisor.get("state") == "restarting" and supervisor.get("restart_at"):
         wait = max(0.0, supervisor["restart_at"] - time.time())
         text += f"\n  restarting it in {wait:.0f}s"

@@ -80,7 +80,7 @@ def test_a_killed_agent_shows_at_once_and_is_restarted(lab):
         table = _cli(lab, "lab", "status").stdout
         assert "Agent: not running, nothing is inspected" in table
         assert "inspecting" not in table
-        assert "restarted 1 times" in table
+        assert "restarted 1 time; last" in table
     finally:
         os.kill(supervisor, signal.SIGCONT)
 
