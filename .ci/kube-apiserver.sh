@@ -75,9 +75,20 @@ _dk_ready() {
     "https://127.0.0.1:$PORT/readyz" 2>/dev/null | grep -qx ok
 }
 
+# Stop the apiserver, then etcd; each gets 10 s after SIGTERM, then SIGKILL, so that when
+# this returns their ports are free and nothing of them runs.
 _dk_stop() {
+  local p pid
   for p in apiserver etcd; do
-    if [ -f "$DIR/$p.pid" ]; then kill "$(cat "$DIR/$p.pid")" 2>/dev/null || true; fi
+    [ -f "$DIR/$p.pid" ] || continue
+    pid=$(cat "$DIR/$p.pid")
+    if kill "$pid" 2>/dev/null; then
+      for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
     rm -f "$DIR/$p.pid"
   done
 }

@@ -1,11 +1,14 @@
 """The agent as a background daemon, one per state database.
 
 `ensure_agent(db)` is what `dpictl apply` (and the lab) call after changing DPI resources on
-the local backend: it starts `python -m dpictl.agent run --db DB` detached (double fork, new
-session, so it is never a zombie of the CLI and survives it), or, when one already runs for
-that database, sends it SIGHUP to re-read its configuration and reconcile at once.
-Everything about a daemon lives in one directory beside the database (`<db>.agent/`): the
-pid file, the log, the config (which rules) and the status the daemon publishes.
+the local backend: it starts `python -m dpictl.agent supervise --db DB` detached (double
+fork, new session, so it is never a zombie of the CLI and survives it), which runs the agent
+(`python -m dpictl.agent run --db DB`) as its child and restarts it when it dies (see
+`dpictl.agent.supervisor`). When the agent already runs, it gets SIGHUP to re-read its
+configuration and reconcile at once; when it waits for a restart, the supervisor gets SIGHUP
+to restart it now. Everything about a daemon lives in one directory beside the database
+(`<db>.agent/`): the pid files, the log, the config (which rules) and the statuses the agent
+and its supervisor publish.
 """
 
 from __future__ import annotations
@@ -63,6 +66,18 @@ class AgentPaths:
         return self.dir / "agent.lock"
 
     @property
+    def supervisor_pid(self) -> Path:
+        return self.dir / "supervisor.pid"
+
+    @property
+    def supervisor_status(self) -> Path:
+        return self.dir / "supervisor.json"
+
+    @property
+    def supervisor_lock(self) -> Path:
+        return self.dir / "supervisor.lock"
+
+    @property
     def cgroup_name(self) -> str:
         import hashlib
 
@@ -82,62 +97,91 @@ def read_config(db_path: Path | str) -> dict:
     return _read_json(AgentPaths.for_db(db_path).config) or {"rules": []}
 
 
-def ensure_agent(db_path: Path) -> int:
-    """Start the agent for this database if it is not running, else make it reconcile now.
+def ensure_agent(db_path: Path) -> int | None:
+    """Start the agent (and its supervisor) for this database if they are not running, else
+    make it reconcile now (or, between restarts, restart now).
 
-    Returns the agent's pid.
+    Returns the agent's pid, or None when it is not up (yet): then see `agent_status()`.
     """
     paths = AgentPaths.for_db(db_path)
     paths.dir.mkdir(parents=True, exist_ok=True)
     with _locked(paths.dir / "spawn.lock"):
         pid = running_pid(paths)
+        supervisor = supervisor_pid(paths)
         if pid is not None:
             # Only a daemon that published its status has its SIGHUP handler installed (a
             # default SIGHUP would kill it); one still starting reconciles from scratch anyway.
             if (_read_json(paths.status) or {}).get("pid") == pid:
                 os.kill(pid, signal.SIGHUP)
+            if supervisor is None:      # its supervisor died: a new one adopts it
+                _start_supervisor(paths)
             return pid
+        if supervisor is not None:
+            os.kill(supervisor, signal.SIGHUP)         # waiting to restart it: now
+            return None
         paths.status.unlink(missing_ok=True)
-        pid = _spawn(paths)
-        if pid <= 0:
-            raise ClusterError("could not start the DPI agent",
-                               hint=f"see its log: {paths.log}")
-        paths.pid.write_text(f"{pid}\n")
-        _wait_exec(paths, pid)
-        return pid
+        supervisor = _start_supervisor(paths)
+        return _wait_agent(paths, supervisor)
+
+
+def _start_supervisor(paths: AgentPaths) -> int:
+    pid = _spawn(paths)
+    if pid <= 0:
+        raise ClusterError("could not start the DPI agent",
+                           hint=f"see its log: {paths.log}")
+    paths.supervisor_pid.write_text(f"{pid}\n")
+    return pid
 
 
 def stop_agent(db_path: Path | str, timeout: float = STOP_TIMEOUT) -> bool:
-    """SIGTERM the agent (SIGKILL after `timeout`), clean up after it; True if one ran."""
+    """SIGTERM the supervisor, which stops the agent (each gets SIGKILL after `timeout`),
+    then the agent if it still runs; clean up after them. True if one ran."""
     paths = AgentPaths.for_db(db_path)
-    pid = running_pid(paths)
+    supervisor = supervisor_pid(paths)
     stopped = False
+    if supervisor is not None:
+        stopped = _terminate(supervisor, timeout + 2.0, "the agent's supervisor")
+    pid = running_pid(paths)          # one its supervisor could not stop, or none had
     if pid is not None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except PermissionError:
-            raise PermissionDenied(f"cannot stop the agent (pid {pid})",
-                                   hint="run as root") from None
-        except ProcessLookupError:
-            pid = None
-        if pid is not None and not _wait_gone(pid, timeout):
-            os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid, 2.0)
-        stopped = pid is not None
+        stopped = _terminate(pid, timeout, "the agent") or stopped
     # After a crash or a SIGKILL the daemon could not tidy up: do it here.
     status = _read_json(paths.status) or {}
     listed = (status.get("limits") or {}).get("cgroups") or []
     remove_cgroups(listed + [c for c in find_cgroups(paths.cgroup_name) if c not in listed])
-    for path in (paths.pid, paths.status):
+    for path in (paths.pid, paths.status, paths.supervisor_pid, paths.supervisor_status):
         path.unlink(missing_ok=True)
     return stopped
 
 
+def _terminate(pid: int, timeout: float, what: str) -> bool:
+    """SIGTERM, SIGKILL after `timeout`; False if it was already gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except PermissionError:
+        raise PermissionDenied(f"cannot stop {what} (pid {pid})", hint="run as root") from None
+    except ProcessLookupError:
+        return False
+    if not _wait_gone(pid, timeout):
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, 2.0)
+    return True
+
+
 def agent_status(db_path: Path | str) -> dict:
-    """Whether the agent runs, with what limits, on which interfaces; for `lab status`."""
+    """Whether the agent runs, with what limits, on which interfaces; for `lab status`.
+
+    What a dead agent published last is not what happens now: without a running agent
+    nothing is inspected (`monitors` is empty). `supervisor` says whether a supervisor will
+    restart it, how often it did, and why the last one ended.
+    """
     paths = AgentPaths.for_db(db_path)
     pid = running_pid(paths)
     published = _read_json(paths.status) or {}
+    if pid is None or published.get("pid") != pid:
+        published = {k: v for k, v in published.items() if k in ("limits", "rules")}
+        published["monitors"] = []
+    supervisor = supervisor_pid(paths)
+    supervised = _read_json(paths.supervisor_status) or {} if supervisor is not None else {}
     return {
         "running": pid is not None,
         "pid": pid,
@@ -145,6 +189,9 @@ def agent_status(db_path: Path | str) -> dict:
         "log": str(paths.log),
         "configured_rules": (read_config(paths.db).get("rules") or ["builtin"]),
         **{k: v for k, v in published.items() if k not in ("pid", "running")},
+        "supervisor": {"running": supervisor is not None, "pid": supervisor,
+                       **{k: v for k, v in supervised.items()
+                          if k in ("restarts", "last_exit", "restart_at", "state")}},
     }
 
 
@@ -153,10 +200,24 @@ def publish_status(paths: AgentPaths, status: dict) -> None:
     _write_json(paths.status, status)
 
 
+def publish_supervisor(paths: AgentPaths, status: dict) -> None:
+    """Written by the supervisor (atomically) for agent_status() to read."""
+    _write_json(paths.supervisor_status, status)
+
+
 def running_pid(paths: AgentPaths) -> int | None:
     """The pid in the pid file if that process is this database's agent."""
+    return _live_pid(paths, paths.pid, b"run")
+
+
+def supervisor_pid(paths: AgentPaths) -> int | None:
+    """The pid of this database's agent supervisor, if it runs."""
+    return _live_pid(paths, paths.supervisor_pid, b"supervise")
+
+
+def _live_pid(paths: AgentPaths, pid_file: Path, role: bytes) -> int | None:
     try:
-        pid = int(paths.pid.read_text().strip())
+        pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
     try:
@@ -166,16 +227,22 @@ def running_pid(paths: AgentPaths) -> int | None:
         return None
     if state == "Z":
         return None
-    if b"dpictl.agent" not in cmdline or str(paths.db).encode() not in cmdline:
+    if b"dpictl.agent" not in cmdline or role not in cmdline or \
+            str(paths.db).encode() not in cmdline:
         return None           # a stale pid file whose number now belongs to someone else
     return pid
 
 
+def hold_agent_lock(paths: AgentPaths):
+    """Held by a running agent for its lifetime; yields False if another one holds it."""
+    return hold_lock(paths.lock)
+
+
 @contextmanager
-def hold_agent_lock(paths: AgentPaths) -> Iterator[bool]:
-    """Held by a running daemon for its lifetime; yields False if another one holds it."""
-    paths.dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+def hold_lock(path: Path) -> Iterator[bool]:
+    """An exclusive flock for the holder's lifetime; yields False if another one holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -194,7 +261,7 @@ def _spawn(paths: AgentPaths) -> int:
             os.replace(paths.log, paths.log.with_name(paths.log.name + ".1"))
     except OSError:
         pass
-    argv = [sys.executable, "-m", "dpictl.agent", "run", "--db", str(paths.db)]
+    argv = [sys.executable, "-m", "dpictl.agent", "supervise", "--db", str(paths.db)]
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # intermediate: new session, fork the daemon, report its pid, exit
@@ -228,13 +295,15 @@ def _exec_daemon(argv: list[str], log: Path) -> None:
         os._exit(127)
 
 
-def _wait_exec(paths: AgentPaths, pid: int, timeout: float = 5.0) -> None:
-    """Until the forked child has exec'd the agent (so running_pid() recognises it)."""
+def _wait_agent(paths: AgentPaths, supervisor: int, timeout: float = 5.0) -> int | None:
+    """Until the supervisor has started the agent (so running_pid() recognises it)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and running_pid(paths) != pid:
-        if _wait_gone(pid, 0):
-            break
+    while time.monotonic() < deadline:
+        pid = running_pid(paths)
+        if pid is not None or _wait_gone(supervisor, 0):
+            return pid
         time.sleep(0.01)
+    return running_pid(paths)
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
@@ -275,4 +344,5 @@ def _read_json(path: Path) -> dict | None:
 
 
 __all__ = ["ensure_agent", "stop_agent", "agent_status", "configure_agent", "read_config",
-           "AgentPaths", "publish_status", "running_pid", "hold_agent_lock"]
+           "AgentPaths", "publish_status", "publish_supervisor", "running_pid",
+           "supervisor_pid", "hold_agent_lock", "hold_lock"]

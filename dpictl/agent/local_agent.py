@@ -1,6 +1,7 @@
 """The local daemon's composition root: LocalBackend + AlertStore + the shared agent loop.
 
-One agent per state database: it holds a lock for its lifetime (a second one started by a
+One agent per state database, run as the child of its supervisor (`dpictl.agent.supervisor`,
+which restarts it when it dies): it holds a lock for its lifetime (a second one started by a
 race exits at once), writes its pid and status beside the database, captures inside the
 cluster's node netns, and reads which rules to load from the config `configure_agent` wrote.
 """
@@ -23,7 +24,7 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
     from dpictl.agent.local_source import BackendSource
     from dpictl.agent.runtime import run_agent
     from dpictl.alerts.store import AlertStore
-    from dpictl.backends.local import LocalBackend
+    from dpictl.backends import open_backend
 
     paths = AgentPaths.for_db(db)
     with hold_agent_lock(paths) as mine:
@@ -31,7 +32,7 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
             log.info("another agent already serves %s; exiting", paths.db)
             return 0
         paths.pid.write_text(f"{os.getpid()}\n")
-        backend = LocalBackend(db=paths.db)
+        backend = open_backend("local", db=paths.db)
         store = AlertStore(paths.db)
         log.info("agent %d for %s: node %s, netns %s", os.getpid(), paths.db,
                  backend.node_name, backend.node_netns)

@@ -22,9 +22,9 @@ ImageOpt = typer.Option(None, "--image", help="Agent container image "
 
 
 def _backend(kubeconfig: Optional[Path], context: Optional[str]):
-    from dpictl.backends.kubernetes import KubernetesBackend
+    from dpictl.backends import open_backend
 
-    return KubernetesBackend(kubeconfig=kubeconfig, context=context)
+    return open_backend("kubernetes", kubeconfig=kubeconfig, context=context)
 
 
 def _options(namespace: str, image: Optional[str]):
@@ -120,15 +120,17 @@ def run_cmd(
     """Run the agent in the foreground until SIGTERM (the DaemonSet's entry point)."""
     import logging
 
+    from dpictl.backends import check_backend
+
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if backend == "kubernetes":
+    if check_backend(backend) == "kubernetes":
         from dpictl.agent.kube_agent import default_node_name, run_kube_agent
 
         run_kube_agent(_backend(kubeconfig, context), node=node or default_node_name(),
                        netns=netns, rules=tuple(rules or ()),
                        eve_out=sys.stdout if eve else None, workers=workers)
-    elif backend == "local":
+    else:
         if rules or netns:
             raise UsageError("--rules and --netns are for --backend kubernetes",
                              hint="the local agent takes its rules and node netns from "
@@ -138,8 +140,6 @@ def run_cmd(
 
         # The local agent reads its node, netns and rules from the cluster's state database.
         raise typer.Exit(run_local_agent(db or default_db_path(), workers=workers))
-    else:
-        raise UsageError(f"unknown backend {backend!r}", hint="use kubernetes or local")
 
 
 def register(app: typer.Typer) -> None:

@@ -76,20 +76,20 @@ def list_cmd(
     """List alerts, oldest first."""
     if output not in OUTPUTS:
         raise UsageError(f"unknown output {output!r}", hint="use one of: " + ", ".join(OUTPUTS))
+    from dpictl.backends import check_backend
+
     since_ts = since_timestamp(since)
-    if backend == "kubernetes":
+    if check_backend(backend) == "kubernetes":
         alerts = _filter(_cluster_alerts(kubeconfig, context, namespace, since_ts),
                          sid, since_ts, namespace, pod)
         if limit is not None:
             alerts = alerts[-limit:]
-    elif backend == "local":
+    else:
         from dpictl.alerts.store import AlertStore
 
         with AlertStore(db) as store:
             alerts = store.query(sid=sid, since=since_ts, namespace=namespace, pod=pod,
                                  limit=limit)
-    else:
-        raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
     _render(output, alerts)
 
 

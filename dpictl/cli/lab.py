@@ -1,8 +1,11 @@
 """`dpictl run-lab` and `dpictl lab up|down|status`: the Calico DPI lab as one command.
 
-Thin: resolve the scenario, open the lab environment, call `dpictl.lab`, render. Progress
-goes to stderr (so `-o json` on stdout stays clean); the report to stdout. A run whose
-expectations did not all hold ends with ExpectationFailed (exit 7) after its report.
+Thin: resolve the scenario, lock the state database's lab (`dpictl.lab.lock`: a second
+command is refused), open the lab environment, call `dpictl.lab`, render. Progress goes to
+stderr (so `-o json` on stdout stays clean); the report to stdout. A run whose expectations
+did not all hold ends with ExpectationFailed (exit 7) after its report; one that SIGINT,
+SIGTERM or SIGHUP ended - even during its clean-up, which completes - with Interrupted
+(exit 128 + the signal).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ OUTPUTS = ("table", "json")
 DEFAULT_SCENARIO = "red-blue"
 
 class Interrupted(DpictlError):
-    """Ctrl-C during a run, after the clean-up ran. Raised as an error (not left to typer,
-    which turns KeyboardInterrupt into a return value that `main()` does not pass on)."""
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) during a run, after the clean-up ran; its exit code
+    is set per signal (130, 143, 129). Raised as an error (not left to typer, which turns
+    KeyboardInterrupt into a return value that `main()` does not pass on)."""
 
     exit_code = ExitCode.INTERRUPTED
 
@@ -127,26 +131,66 @@ def _lab(backend: str, db: Optional[Path], kubeconfig: Optional[Path],
         env.close()
 
 
+@contextmanager
+def _held_lab(command: str, backend: str, db: Optional[Path], kubeconfig: Optional[Path],
+              context: Optional[str], err: "Console") -> Iterator[tuple[Any, Any]]:
+    """The lab of one state database, locked for this command (a second one is refused and
+    touches nothing), after removing what a dead run left: (lock, env)."""
+    from dpictl.lab import remove_dead_run
+    from dpictl.lab.lock import LabLock
+    from dpictl.paths import default_db_path
+
+    with LabLock(db or default_db_path(), command) as lock, \
+            _lab(backend, db, kubeconfig, context) as env:
+        for line in remove_dead_run(lock, env):
+            err.print(line, highlight=False, markup=False, soft_wrap=True)
+        yield lock, env
+
+
+def _interrupted(command: str, exc: BaseException, what: str) -> Interrupted:
+    """The error for a run a signal ended; its exit code is the shell's (128 + signal)."""
+    from dpictl.lab.signals import as_interrupt
+
+    signal = as_interrupt(exc)
+    error = Interrupted(f"{command} interrupted ({signal.name}); {what}")
+    error.exit_code = signal.exit_code
+    return error
+
+
 def _run_with_progress(command: str, scenario: str, backend: str, db: Optional[Path],
                        kubeconfig: Optional[Path], context: Optional[str],
                        step: Callable[[Any, Any, ConsoleObserver], Any]) -> tuple[Any, Any]:
-    """Load the scenario, open the lab and run `step(plan, env, observer)` with its progress
-    on stderr: (plan, report). The lab is closed whatever happens; Ctrl-C becomes Interrupted
-    (what the step created was already removed by then)."""
+    """Load the scenario, lock and open the lab and run `step(plan, env, observer)` with its
+    progress on stderr: (plan, report). The lab is closed whatever happens; SIGINT, SIGTERM
+    and SIGHUP become Interrupted (what the step created was already removed by then)."""
     from rich.console import Console
 
     from dpictl.lab import load_scenario
+    from dpictl.lab.lock import CLEAN, KEPT
+    from dpictl.lab.signals import signals_interrupt
 
     plan = load_scenario(_scenario_path(scenario))
     err = Console(stderr=True, highlight=False)
-    with _lab(backend, db, kubeconfig, context) as env:
-        try:
+    try:
+        with signals_interrupt(), \
+                _held_lab(f"dpictl {command} {plan.name}", backend, db, kubeconfig, context,
+                          err) as (lock, env):
             with ConsoleObserver(err, plan.name, len(plan.steps)) as observer:
                 report = step(plan, env, observer)
-        except KeyboardInterrupt:
-            raise Interrupted(f"{command} {plan.name} interrupted; what it created was "
-                              "removed")
+            lock.leave_as = KEPT if report.kept else CLEAN
+    except KeyboardInterrupt as exc:
+        raise _interrupted(f"{command} {plan.name}", exc, "what it created was removed") \
+            from None
     return plan, report
+
+
+def _raise_if_interrupted(command: str, report) -> None:
+    """A signal during the clean-up: the clean-up completed, the run still failed."""
+    if report.interrupted:
+        from dpictl.lab.signals import Interrupt
+
+        raise _interrupted(f"{command} {report.scenario}", Interrupt.named(report.interrupted),
+                           "it was remembered until the clean-up completed")
 
 
 def run_lab_cmd(
@@ -177,6 +221,7 @@ def run_lab_cmd(
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _render_report(report)
+    _raise_if_interrupted("run-lab", report)
     if report.error is not None and not isinstance(report.error, ClusterError):
         raise report.error            # e.g. not root: its own exit code and hint
     if not report.passed:
@@ -205,6 +250,7 @@ def up_cmd(
         lambda plan, env, observer: set_up_scenario(plan, env,
                                                     rules=_check_rules(list(rules or [])),
                                                     timeout=timeout, observer=observer))
+    _raise_if_interrupted("lab up", report)
     if report.error is not None:
         raise report.error
     if report.failures():
@@ -219,10 +265,20 @@ def down_cmd(backend: str = params.BackendOpt,
              context: Optional[str] = params.ContextOpt,
              db: Optional[Path] = params.DbOpt) -> None:
     """Stop the agent and remove everything the lab created (also after a crash)."""
-    from dpictl.lab import take_down
+    from rich.console import Console
 
-    with _lab(backend, db, kubeconfig, context) as env:
+    from dpictl.lab import take_down
+    from dpictl.lab.lock import CLEAN
+    from dpictl.lab.signals import signals_deferred
+
+    err = Console(stderr=True, highlight=False)
+    with _held_lab("dpictl lab down", backend, db, kubeconfig, context, err) as (lock, env), \
+            signals_deferred() as deferred:
         lines = take_down(env)
+        lock.leave_as = CLEAN
+    if deferred.first is not None:
+        raise _interrupted("lab down", deferred.first, "it was remembered until everything "
+                           "was removed")
     for line in lines or ["nothing to remove"]:
         typer.echo(line)
 

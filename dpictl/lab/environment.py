@@ -1,19 +1,19 @@
-"""Where a lab runs: a backend, where its alerts can be read, and how inspection is started.
+"""Where a lab runs, as the runner sees it: a backend, its alerts, and the inspection.
 
-The runner only talks to these three, so the same scenario runs on the local netns cluster
-and on Kubernetes; each backend supplies its own `LabEnvironment` (local: `local_lab()`;
-kubernetes: `dpictl.backends.kubernetes.lab.kubernetes_lab`, provided by that backend).
+Only Protocols: the runner and `lab status` talk to these, so the same scenario runs on the
+local netns cluster and on Kubernetes. This module imports nothing of the backends, so every
+backend's parts can satisfy it without an import cycle; `dpictl.lab.builders` puts the parts
+of each backend together (`open_lab`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
-from dpictl.alerts.record import Alert
-from dpictl.backends.base import Backend
-from dpictl.errors import UsageError
+if TYPE_CHECKING:
+    from dpictl.alerts.record import Alert
+    from dpictl.backends.base import Backend
 
 
 class AlertsSource(Protocol):
@@ -39,33 +39,14 @@ class InspectionControl(Protocol):
         """After the scenario's objects are deleted: stop what the lab started."""
 
 
-@dataclass
-class LabEnvironment:
+class LabEnvironment(Protocol):
+    """A backend with its alerts and its inspection; `close()` releases the backend."""
+
     backend: Backend
     alerts: AlertsSource
     inspection: InspectionControl
 
-    def close(self) -> None:
-        close = getattr(self.backend, "close", None)
-        if callable(close):
-            close()
+    def close(self) -> None: ...
 
 
-def open_lab(backend: str, *, db: Path | None = None, kubeconfig: Path | None = None,
-             context: str | None = None) -> LabEnvironment:
-    """The composition root for lab environments."""
-    if backend == "local":
-        from dpictl.lab.local_environment import local_lab
-
-        return local_lab(db)
-    if backend == "kubernetes":
-        try:
-            from dpictl.backends.kubernetes.lab import kubernetes_lab  # type: ignore
-        except ImportError:
-            raise UsageError("the kubernetes backend cannot run labs in this build",
-                             hint="use --backend local") from None
-        return kubernetes_lab(kubeconfig=kubeconfig, context=context, db=db)
-    raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
-
-
-__all__ = ["AlertsSource", "InspectionControl", "LabEnvironment", "open_lab"]
+__all__ = ["AlertsSource", "InspectionControl", "LabEnvironment"]

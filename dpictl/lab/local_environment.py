@@ -1,4 +1,5 @@
-"""The lab on the local netns cluster: LocalBackend, the SQLite alert store, the agent daemon."""
+"""The local netns cluster's lab parts: the SQLite alert store and the agent daemon
+(put together with the LocalBackend by `dpictl.lab.builders.local_lab`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from dpictl.alerts.record import Alert
 from dpictl.alerts.store import AlertStore
 from dpictl.backends.base import Backend
 from dpictl.errors import ClusterError
-from dpictl.lab.environment import LabEnvironment
-from dpictl.paths import default_db_path
 
 
 class StoreAlerts:
@@ -73,12 +72,4 @@ class LocalInspection:
         return lines
 
 
-def local_lab(db: Path | None = None) -> LabEnvironment:
-    from dpictl.backends.local import LocalBackend
-
-    db = Path(db) if db else default_db_path()
-    return LabEnvironment(backend=LocalBackend(db=db), alerts=StoreAlerts(db),
-                          inspection=LocalInspection(db))
-
-
-__all__ = ["local_lab", "StoreAlerts", "LocalInspection"]
+__all__ = ["StoreAlerts", "LocalInspection"]

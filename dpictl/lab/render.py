@@ -7,6 +7,8 @@ so lab alerts look exactly like `dpictl alerts list`.
 
 from __future__ import annotations
 
+import time
+
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -52,7 +54,9 @@ def traffic_table(report: LabReport) -> Table:
 
 def verdict(report: LabReport) -> RenderableType:
     head = Text()
-    if report.passed:
+    if report.interrupted:
+        head.append(f"INTERRUPTED  scenario {report.scenario}", style="bold red")
+    elif report.passed:
         head.append(f"PASSED  scenario {report.scenario}", style="bold green")
     else:
         head.append(f"FAILED  scenario {report.scenario}", style="bold red")
@@ -77,6 +81,22 @@ def verdict(report: LabReport) -> RenderableType:
     return Group(*parts)
 
 
+def _supervision(supervisor: dict | None) -> str:
+    """The agent's supervisor: restarts so far, why the last agent ended, when the next."""
+    if supervisor is None:               # a backend whose agent is not ours (kubernetes)
+        return ""
+    if not supervisor.get("running"):
+        return "\n  not supervised: `dpictl lab down` and up again, or `dpictl apply`, starts it"
+    text = ""
+    if supervisor.get("restarts"):
+        n = supervisor["restarts"]
+        text += f"\n  restarted {n} time{'s' if n != 1 else ''}; last: {supervisor['last_exit']}"
+    if supervisor.get("state") == "restarting" and supervisor.get("restart_at"):
+        wait = max(0.0, supervisor["restart_at"] - time.time())
+        text += f"\n  restarting it in {wait:.0f}s"
+    return text
+
+
 def status_tables(status: dict) -> list[RenderableType]:
     out: list[RenderableType] = []
     pods = Table(box=box.SIMPLE_HEAD, title="Pods", title_justify="left")
@@ -97,7 +117,8 @@ def status_tables(status: dict) -> list[RenderableType]:
     if agent.get("running"):
         lines.append(f"Agent: running, pid {agent['pid']}", style="bold green")
     else:
-        lines.append("Agent: not running", style="bold yellow")
+        lines.append("Agent: not running, nothing is inspected", style="bold red")
+    lines.append(_supervision(agent.get("supervisor")), style="yellow")
     limits = agent.get("limits") or {}
     if limits:
         lines.append(f"\n  cpu limit: {limits.get('cpu', '-')}\n  memory limit: "

@@ -84,10 +84,12 @@ class LabReport:
     # Where the cluster's own DPI (Calico Enterprise) does the inspection: per applied
     # DeepPacketInspection, its status.nodes as Calico reports it.
     dpi_status: list[dict] = field(default_factory=list)
+    # The signal (e.g. "SIGINT") that arrived during the clean-up, which completed anyway.
+    interrupted: str | None = None
 
     @property
     def passed(self) -> bool:
-        return (not self.problems and all(s.status != FAILED for s in self.steps)
+        return (not self.interrupted and not self.problems and all(s.status != FAILED for s in self.steps)
                 and all(t.passed for t in self.traffic) and bool(self.traffic))
 
     @property
@@ -97,7 +99,9 @@ class LabReport:
 
     def failures(self) -> list[str]:
         """Every reason the run did not pass, one line each."""
-        out = list(self.problems)
+        out = [f"interrupted by {self.interrupted} (the clean-up completed)"] \
+            if self.interrupted else []
+        out += self.problems
         out += [f"step {s.name!r} failed: {s.detail}" for s in self.steps if s.status == FAILED]
         out += [f"{t.name}: {p}" for t in self.traffic for p in t.problems]
         return out
@@ -112,6 +116,7 @@ class LabReport:
             "alerts": [to_calico(a) for a in self.alerts],
             "problems": self.failures(), "cleanup": self.cleanup, "kept": self.kept,
             "notes": self.notes, "dpi_status": self.dpi_status,
+            "interrupted": self.interrupted,
         }
 
 

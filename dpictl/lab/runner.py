@@ -1,19 +1,18 @@
 """Run a scenario end to end: steps, traffic, a bounded wait for alerts, checks, clean-up.
 
 Backend-agnostic: it uses only a `LabEnvironment` (Backend protocol + alerts source +
-inspection control). The clean-up runs in `finally` with SIGINT deferred, so Ctrl-C during
-a run - or during the clean-up itself - never leaves namespaces, pods or kernel objects
-behind; `keep=True` only keeps a run that got as far as checking its expectations.
+inspection control). The clean-up runs in `finally` with SIGINT, SIGTERM and SIGHUP deferred,
+so a signal during a run - or during the clean-up itself - never leaves namespaces, pods or
+kernel objects behind; one that arrives during the clean-up is remembered in
+`report.interrupted` (the run then neither passes nor exits 0). `keep=True` only keeps a run
+that got as far as checking its expectations.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from dpictl.alerts.record import Alert
 from dpictl.backends.base import Backend
@@ -22,6 +21,7 @@ from dpictl.lab.environment import LabEnvironment
 from dpictl.lab.expectations import counts_reached, evaluate
 from dpictl.lab.report import FAILED, SKIPPED, LabReport, StepResult
 from dpictl.lab.scenario import Scenario
+from dpictl.lab.signals import signals_deferred
 from dpictl.lab.steps import LabObserver, NullObserver, StepRunner
 
 # After the expected alerts are in, wait this long for any that should not come.
@@ -65,8 +65,7 @@ def run_scenario(scenario: Scenario, env: LabEnvironment, *, rules: Sequence[Pat
             report.kept = True
         else:
             observer.message("cleaning up")
-            with _sigint_deferred():
-                report.cleanup = steps.undo() + _finish(env, was_empty)
+            _clean_up(report, steps, env, was_empty)
         report.seconds = time.monotonic() - started
 
 
@@ -96,8 +95,7 @@ def set_up_scenario(scenario: Scenario, env: LabEnvironment, *, rules: Sequence[
         return report
     finally:
         if not ok:
-            with _sigint_deferred():
-                report.cleanup = steps.undo() + _finish(env, was_empty)
+            _clean_up(report, steps, env, was_empty)
         report.kept = ok
         report.seconds = time.monotonic() - started
 
@@ -195,17 +193,13 @@ def _finish(env: LabEnvironment, was_empty: bool) -> list[str]:
         return [f"could not finish clean-up: {exc}"]
 
 
-@contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ctrl-C during clean-up is remembered, not obeyed, so the clean-up completes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, lambda *_: None)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _clean_up(report: LabReport, steps: StepRunner, env: LabEnvironment,
+              was_empty: bool) -> None:
+    """Undo the steps and stop what the lab started; a signal meanwhile waits for the end."""
+    with signals_deferred() as deferred:
+        report.cleanup = steps.undo() + _finish(env, was_empty)
+    if deferred.first is not None:
+        report.interrupted = deferred.first.name
 
 
 __all__ = ["run_scenario", "set_up_scenario", "SETTLE_SECONDS"]

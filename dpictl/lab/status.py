@@ -1,10 +1,13 @@
-"""`lab status` and `lab down`: what the lab environment holds, and removing all of it."""
+"""`lab status` and `lab down`: what the lab environment holds, and removing all of it (also
+what a run that died before its clean-up left behind)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from dpictl.lab.environment import LabEnvironment
+from dpictl.lab.lock import LabLock
+from dpictl.lab.signals import signals_deferred
 
 
 def lab_status(env: LabEnvironment) -> dict:
@@ -40,4 +43,21 @@ def take_down(env: LabEnvironment) -> list[str]:
     return env.inspection.finish(env.backend, True)
 
 
-__all__ = ["lab_status", "take_down"]
+def remove_dead_run(lock: LabLock, env: LabEnvironment) -> list[str]:
+    """What a run that died before its clean-up (kill -9) left behind, removed; the lines
+    say so. Nothing when the last holder of `lock` ended properly. Signals wait until the
+    removal is complete, as in any clean-up."""
+    if not lock.previous_died:
+        return []
+    dead = lock.previous
+    with signals_deferred() as deferred:
+        removed = take_down(env)
+        lock.recovered = True
+    lines = [f"removed the leftovers of a dead run ({dead.describe()} is gone):"]
+    lines += [f"  {line}" for line in removed or ["nothing was left"]]
+    if deferred.first is not None:
+        raise deferred.first
+    return lines
+
+
+__all__ = ["lab_status", "take_down", "remove_dead_run"]

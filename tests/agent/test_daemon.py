@@ -75,3 +75,40 @@ def test_agent_log_says_what_limits_apply(db):
     assert wait_for(lambda: agent_status(db).get("limits") is not None)
     limits = agent_status(db)["limits"]
     assert limits["cpu"] == "unlimited" and limits["memory"] == "unlimited"
+
+
+def test_a_killed_agent_is_restarted_by_its_supervisor_and_stop_ends_both(db):
+    import signal
+
+    from dpictl.agent.daemon import supervisor_pid
+
+    paths = AgentPaths.for_db(db)
+    first = ensure_agent(db)
+    supervisor = supervisor_pid(paths)
+    assert first and supervisor and supervisor != first
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: running_pid(paths) not in (None, first), 15)
+    status = agent_status(db)
+    assert status["supervisor"]["restarts"] == 1
+    assert status["supervisor"]["last_exit"] == f"agent pid {first} was killed by SIGKILL"
+    second = running_pid(paths)
+    assert stop_agent(db) is True
+    assert wait_for(lambda: not Path(f"/proc/{second}").exists()
+                    and not Path(f"/proc/{supervisor}").exists(), 10)
+    assert agent_status(db)["supervisor"] == {"running": False, "pid": None}
+
+
+def test_a_new_supervisor_adopts_an_agent_whose_supervisor_died(db):
+    import signal
+
+    from dpictl.agent.daemon import supervisor_pid
+
+    paths = AgentPaths.for_db(db)
+    agent = ensure_agent(db)
+    os.kill(supervisor_pid(paths), signal.SIGKILL)
+    assert wait_for(lambda: supervisor_pid(paths) is None, 5)
+    assert ensure_agent(db) == agent                 # the agent kept running
+    assert wait_for(lambda: supervisor_pid(paths) is not None, 5)
+    assert wait_for(lambda: agent_status(db)["supervisor"].get("state") == "running", 5)
+    os.kill(agent, signal.SIGKILL)                   # and the new supervisor watches it
+    assert wait_for(lambda: running_pid(paths) not in (None, agent), 15)

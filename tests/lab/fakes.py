@@ -10,6 +10,7 @@ from dpictl.agent.selection import select
 from dpictl.alerts.record import Alert, Endpoint
 from dpictl.backends.base import ExecResult, WorkloadEndpoint
 from dpictl.errors import ClusterError, NotFound
+from dpictl.lab.builders import Lab
 from dpictl.lab.environment import LabEnvironment
 from dpictl.resources import workload_labels
 from dpictl.resources.models.dpi import record_node_status
@@ -153,5 +154,5 @@ class FakeInspection:
 
 def fake_env(sid: int = 1000001) -> LabEnvironment:
     backend = FakeBackend(sid)
-    return LabEnvironment(backend=backend, alerts=FakeAlerts(backend),
+    return Lab(backend=backend, alerts=FakeAlerts(backend),
                           inspection=FakeInspection())

@@ -3,6 +3,8 @@ failure and on Ctrl-C, and --keep."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,35 @@ def test_where_calico_inspects_an_inactive_dpi_fails():
     assert not report.passed
     # the traffic waits for the resource to be active first, and says why it did not start
     assert any("red/red-dpi-all did not become active" in f for f in report.failures())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_clean_up_is_remembered_and_the_clean_up_completes(signum):
+    env = fake_env()
+    finish = env.inspection.finish
+
+    def signalled_finish(backend, was_empty):
+        os.kill(os.getpid(), signum)          # arrives while the clean-up runs
+        return finish(backend, was_empty)
+    env.inspection.finish = signalled_finish
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=2)
+    assert env.backend.downed and not env.backend.pods          # completed
+    assert report.interrupted == signal.Signals(signum).name
+    assert not report.passed and report.to_dict()["interrupted"] == report.interrupted
+    assert report.failures()[0].startswith("interrupted by ")
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL    # handlers restored
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_during_a_run_clean_up_like_ctrl_c(signum):
+    from dpictl.lab.signals import Interrupt, signals_interrupt
+
+    env = fake_env()
+
+    def signalled(ns, pod, argv):
+        os.kill(os.getpid(), signum)
+    env.backend.exec_hook = signalled
+    with pytest.raises(Interrupt) as caught, signals_interrupt():
+        run_scenario(load_scenario(RED_BLUE), env, timeout=1)
+    assert caught.value.exit_code == 128 + signum
+    assert env.backend.downed and not env.backend.pods

@@ -7,14 +7,14 @@ any other cluster dpictl's agent DaemonSet (`dpictl agent install`) inspects and
 DPIAlert Events, which are the lab's alerts. Nothing is installed behind the user's back: a
 cluster with neither agent is an error that says which command fixes it.
 
-The returned object has the shape of `dpictl.lab.environment.LabEnvironment` (backend,
-alerts, inspection, close); backends may not import the lab package, so it is duck-typed.
+These are the kubernetes parts of a lab; `dpictl.lab.builders.kubernetes_lab` puts them
+together with the backend (backends do not import the lab package). They satisfy the
+Protocols of `dpictl.lab.environment`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -117,24 +117,4 @@ class KubernetesInspection:
         return []
 
 
-@dataclass
-class KubernetesLab:
-    backend: KubernetesBackend
-    alerts: EventAlerts
-    inspection: KubernetesInspection
-
-    def close(self) -> None:
-        self.backend.close()
-
-
-def kubernetes_lab(kubeconfig: Path | str | None = None, context: str | None = None,
-                   db: Path | None = None,
-                   backend: KubernetesBackend | None = None) -> KubernetesLab:
-    """The lab environment on a cluster (`backend` lets tests pass their own)."""
-    backend = backend or KubernetesBackend(kubeconfig=kubeconfig, context=context, db=db)
-    alerts = EventAlerts(backend)
-    return KubernetesLab(backend=backend, alerts=alerts,
-                         inspection=KubernetesInspection(backend, alerts))
-
-
-__all__ = ["kubernetes_lab", "KubernetesLab", "KubernetesInspection", "EventAlerts"]
+__all__ = ["KubernetesInspection", "EventAlerts"]

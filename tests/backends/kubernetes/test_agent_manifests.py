@@ -197,8 +197,8 @@ def test_install_refuses_where_calicos_dpi_runs(backend, kubeconfig) -> None:
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 6 and "Traceback" not in proc.stderr
         assert "tigera-dpi" in proc.stderr and "--force" in proc.stderr
-        from dpictl.backends.kubernetes.lab import kubernetes_lab
-        env = kubernetes_lab(kubeconfig=kubeconfig)
+        from dpictl.lab.builders import kubernetes_lab
+        env = kubernetes_lab(KubernetesBackend(kubeconfig=kubeconfig))
         env.inspection.start([])
         assert env.inspection.status()["provider"] == "calico"
         assert env.alerts.alerts(0) == []          # Calico's alerts are not in the API

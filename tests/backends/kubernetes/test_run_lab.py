@@ -17,7 +17,7 @@ import pytest
 
 from dpictl.backends.kubernetes import KubernetesBackend, agent_manifests
 from dpictl.backends.kubernetes.agent_manifests import AgentOptions
-from dpictl.backends.kubernetes.lab import kubernetes_lab
+from dpictl.lab.builders import kubernetes_lab
 from dpictl.errors import ClusterError, UsageError
 
 from .conftest import install_crds, unique
@@ -29,7 +29,7 @@ NODE = "dk8-lab-node"
 
 @pytest.mark.kube
 def test_without_an_agent_the_lab_says_how_to_get_one(clean_crds, kubeconfig) -> None:
-    env = kubernetes_lab(kubeconfig=kubeconfig)
+    env = kubernetes_lab(KubernetesBackend(kubeconfig=kubeconfig))
     with pytest.raises(ClusterError) as err:
         env.inspection.start([])
     assert "dpictl agent install" in err.value.hint
@@ -40,7 +40,7 @@ def test_without_an_agent_the_lab_says_how_to_get_one(clean_crds, kubeconfig) ->
 def test_custom_rules_are_refused_up_front(clean_crds, kubeconfig) -> None:
     ns = unique("sys")
     agent_manifests.install(clean_crds, agent_manifests.plan(clean_crds, AgentOptions(ns)))
-    env = kubernetes_lab(kubeconfig=kubeconfig)
+    env = kubernetes_lab(KubernetesBackend(kubeconfig=kubeconfig))
     with pytest.raises(UsageError, match="--rules"):
         env.inspection.start([Path("/x.rules")])
     agent_manifests.uninstall(clean_crds, agent_manifests.all_manifests(AgentOptions(ns)))
@@ -72,7 +72,7 @@ def test_run_lab_red_blue_passes_on_kubernetes(clean_crds, kubeconfig, local_clu
          "--kubeconfig", str(kubeconfig), "--node", NODE, "--netns", local_cluster.node_netns],
         stdout=subprocess.DEVNULL, stderr=log)
     node.start()
-    env = kubernetes_lab(backend=NodeBackedBackend(kubeconfig=kubeconfig, local=local_cluster))
+    env = kubernetes_lab(NodeBackedBackend(kubeconfig=kubeconfig, local=local_cluster))
     try:
         report = run_scenario(load_scenario(SCENARIO), env, timeout=40)
     finally:
