@@ -18,6 +18,13 @@ def state_dir() -> Path:
     return Path(base) / "dpictl"
 
 
+def cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/dpictl` (default ~/.cache/dpictl): things dpictl can rebuild, such
+    as compiled rule sets."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dpictl"
+
+
 def default_db_path() -> Path:
     """`$DPICTL_DB`, else `$XDG_STATE_HOME/dpictl/dpictl.db`."""
     env = os.environ.get(DB_ENV)
@@ -29,4 +36,4 @@ def run_dir() -> Path:
     return state_dir() / "run"
 
 
-__all__ = ["DB_ENV", "state_dir", "default_db_path", "run_dir"]
+__all__ = ["DB_ENV", "state_dir", "cache_dir", "default_db_path", "run_dir"]

@@ -40,16 +40,16 @@ class LoadedRules:
 
 def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
     """Compile the rule files (none: dpictl's built-in rules) into one shared Engine."""
-    from dpictl.engine import Engine
-    from dpictl.rules import builtin_rules, load_rules
+    from dpictl.engine import Engine, load_compiled
 
     started = time.monotonic()
-    loaded = load_rules([Path(p) for p in paths]) if paths else builtin_rules()
-    rules = list(getattr(loaded, "rules", loaded))
-    errors = list(getattr(loaded, "errors", []))
+    compiled = load_compiled([Path(p) for p in paths])   # none: the built-in rules
+    loaded = compiled.ruleset
+    rules = list(loaded.rules)
+    errors = list(loaded.errors)
     for err in errors[:20]:
         log.warning("rule not loaded: %s", err)
-    engine = Engine(rules)
+    engine = Engine(rules, compiled=compiled.compiled)
     return LoadedRules(engine=engine, paths=tuple(str(p) for p in paths), rules=len(rules),
                        errors=len(errors), seconds=time.monotonic() - started)
 

@@ -35,19 +35,18 @@ def _parse_vars(items: list[str]) -> dict[str, str]:
 
 
 def load_ruleset(paths: list[Path], variables: dict[str, str],
-                 err: Console) -> tuple[list, int, int]:
-    """(rules, loaded, failed), each load error reported as one `file:line: reason` line.
-    Raises InputError when not one rule loads."""
-    from dpictl import rules as rules_pkg
+                 err: Console) -> tuple[list, Any, int, int]:
+    """(rules, compiled rules, loaded, failed), each load error reported as one
+    `file:line: reason` line. Compiled through the on-disk rule cache (unchanged rules
+    start in a fraction of the compile time). Raises InputError when not one rule loads."""
+    from dpictl import engine
     from dpictl.cli.render.progress import print_line
 
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such rule file or directory")
-    if paths:
-        ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
-    else:
-        ruleset = rules_pkg.builtin_rules(variables or None)
+    loaded_rules = engine.load_compiled([str(p) for p in paths], variables or None)
+    ruleset = loaded_rules.ruleset
     rules = list(getattr(ruleset, "rules", ruleset))
     errors = [_error_text(e) for e in getattr(ruleset, "errors", [])]
     if not rules:
@@ -60,7 +59,7 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
         print_line(err, line, style="warning")
     loaded = int(getattr(ruleset, "loaded", len(rules)))
     failed = int(getattr(ruleset, "failed", len(errors)))
-    return rules, loaded, failed
+    return rules, loaded_rules.compiled, loaded, failed
 
 
 def _error_text(error: Any) -> str:
@@ -213,13 +212,13 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
              netns: Optional[str], rule_paths: list[Path], variables: dict[str, str],
              output: str, db: Optional[Path], no_store: bool, out: Console,
              err: Console) -> None:
-    rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
+    rule_list, compiled, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
     from dpictl.cli.render.progress import print_line, summary_line
     from dpictl.engine import Engine
 
-    engine = Engine(rule_list)
+    engine = Engine(rule_list, compiled=compiled)
     unsupported = sum(1 for p in getattr(engine, "rule_report", []) if getattr(p, "dropped", 1))
     store = _open_store(db, no_store)
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.

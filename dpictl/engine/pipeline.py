@@ -32,11 +32,12 @@ class Engine:
     (rule variables such as $HOME_NET are expanded by the rule loader, not here).
     `midstream`: track TCP flows picked up without their handshake (Suricata's
     `stream.midstream`; off by default, as in the oracle).
+    `compiled`: `rules` already compiled (`dpictl.engine.rule_cache.load_compiled`).
     """
 
     def __init__(self, rules: list[Rule], *, home_net: list[str] | None = None,
-                 midstream: bool = False, _compiled: CompiledRules | None = None) -> None:
-        self._compiled = _compiled if _compiled is not None else compile_rules(list(rules))
+                 midstream: bool = False, compiled: CompiledRules | None = None) -> None:
+        self._compiled = compiled if compiled is not None else compile_rules(list(rules))
         self._rules = rules
         self._home_net = home_net
         self._home = (AddressMatcher(AddressSpec(any=False, include=tuple(home_net)))
@@ -78,7 +79,7 @@ class Engine:
     def fork(self) -> Engine:
         """A fresh engine (flows, streams, thresholds) sharing the compiled rules."""
         return Engine(self._rules, home_net=self._home_net, midstream=self._midstream,
-                      _compiled=self._compiled)
+                      compiled=self._compiled)
 
     def feed(self, ts: float, frame: bytes, linktype: int,
              iface: str | None = None) -> list[Detection]:
