@@ -10,7 +10,8 @@ the variables, `include_disabled`, dpictl's version and the files of its rules a
 packages (size and mtime, so that an edited or rebuilt module invalidates), the Python,
 hyperscan and pcre2 versions and the machine. The entry carries the key and a SHA-256 of
 its payload: a truncated, corrupt or foreign file is detected, rebuilt and replaced, never
-trusted. Entries are written atomically (temporary file + rename) and only a few are kept.
+trusted. Entries are written atomically (temporary file + rename) and only the few most
+recently written are kept.
 
 A pickle runs code when loaded, so the cache is only used in a directory owned by the
 current user and writable by no one else. `DPICTL_NO_RULE_CACHE=1` turns it off.
@@ -22,9 +23,8 @@ import gc
 import hashlib
 import os
 import pickle
-import platform
 import sys
-import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from dpictl.rules.ruleset import (RuleSet, RuleSource, builtin_rule_sources,
 DISABLE_ENV = "DPICTL_NO_RULE_CACHE"
 # Bump when the entry layout or anything pickled changes shape without a version bump.
 _FORMAT = b"dpictl-rules-1\n"
-_KEEP = 8                      # entries kept; the least recently used go first
+_KEEP = 8                      # entries kept; the oldest written go first
 _PACKAGE = Path(dpictl.__file__).resolve().parent
 _CODE_DIRS = ("rules", "engine")
 _CODE_SUFFIXES = (".py", ".so", ".pyd")
@@ -93,7 +93,7 @@ def default_cache_dir() -> Path | None:
 def cache_key(sources: list[RuleSource], vars: dict[str, str] | None,
               include_disabled: bool) -> bytes:
     h = hashlib.sha256(_FORMAT)
-    for part in (dpictl.__version__, sys.version, platform.machine(), _library_versions(),
+    for part in (dpictl.__version__, sys.version, os.uname().machine, _library_versions(),
                  _code_fingerprint(), repr(sorted((vars or {}).items())),
                  repr(include_disabled)):
         _feed(h, part.encode("utf-8", "surrogateescape"))
@@ -157,10 +157,6 @@ def _read(entry: Path, key: bytes) -> tuple[RuleSet, CompiledRules] | None:
     if (not isinstance(value, tuple) or len(value) != 2 or not isinstance(value[0], RuleSet)
             or not isinstance(value[1], CompiledRules)):
         return None
-    try:
-        os.utime(entry)   # recently used: pruned last
-    except OSError:
-        pass
     return value
 
 
@@ -170,6 +166,8 @@ def _write(entry: Path, key: bytes, value: tuple[RuleSet, CompiledRules]) -> Non
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - something unpicklable: run uncached, do not fail
         return
+    import tempfile   # only on a miss: not worth its import time on every start
+
     directory = entry.parent
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -204,10 +202,13 @@ def _private_dir(directory: Path) -> bool:
 
 
 def _prune(directory: Path) -> None:
+    """Keep the newest entries; drop temporary files a killed writer left (an hour old)."""
     try:
         entries = sorted(directory.glob("rules-*.pickle"), key=lambda p: p.stat().st_mtime,
                          reverse=True)
-        for old in entries[_KEEP:]:
+        stale = [tmp for tmp in directory.glob(".rules-*.tmp")
+                 if time.time() - tmp.stat().st_mtime > 3600]
+        for old in entries[_KEEP:] + stale:
             old.unlink()
     except OSError:
         pass
