@@ -3,6 +3,6 @@
 from dpictl.engine.detect import RuleProblem
 from dpictl.engine.packet import Detection, Packet
 from dpictl.engine.pipeline import Engine
-from dpictl.engine.rule_cache import LoadedRules, load_compiled
+from dpictl.engine.rule_cache import CompiledRuleSet, load_compiled
 
-__all__ = ["Engine", "Detection", "Packet", "RuleProblem", "LoadedRules", "load_compiled"]
+__all__ = ["Engine", "Detection", "Packet", "RuleProblem", "CompiledRuleSet", "load_compiled"]

@@ -44,7 +44,7 @@ _CODE_SUFFIXES = (".py", ".so", ".pyd")
 
 
 @dataclass(frozen=True, slots=True)
-class LoadedRules:
+class CompiledRuleSet:
     """Rules as loaded (counts, errors) and as compiled, ready for `Engine(...)`."""
 
     ruleset: RuleSet
@@ -54,7 +54,7 @@ class LoadedRules:
 
 def load_compiled(paths: list[Path | str] | tuple[Path | str, ...],
                   vars: dict[str, str] | None = None, *, include_disabled: bool = False,
-                  cache: Path | None = None) -> LoadedRules:
+                  cache: Path | None = None) -> CompiledRuleSet:
     """`load_rules` + `compile_rules`, through the cache. An empty `paths`: the built-in
     rules. InputError when a file cannot be read (nothing is cached then)."""
     sources = read_rule_sources(paths) if paths else builtin_rule_sources()
@@ -62,20 +62,20 @@ def load_compiled(paths: list[Path | str] | tuple[Path | str, ...],
 
 
 def compile_sources(sources: list[RuleSource], vars: dict[str, str] | None = None, *,
-                    include_disabled: bool = False, cache: Path | None = None) -> LoadedRules:
+                    include_disabled: bool = False, cache: Path | None = None) -> CompiledRuleSet:
     directory = cache if cache is not None else default_cache_dir()
     key = cache_key(sources, vars, include_disabled)
     entry = directory / f"rules-{key.hex()[:32]}.pickle" if directory is not None else None
     loaded = _read(entry, key) if entry is not None else None
     if loaded is not None:
         ruleset, compiled = loaded
-        result = LoadedRules(ruleset, compiled, from_cache=True)
+        result = CompiledRuleSet(ruleset, compiled, from_cache=True)
     else:
         ruleset = parse_rule_sources(sources, vars, include_disabled=include_disabled)
         compiled = compile_rules(ruleset.rules)
         if entry is not None:
             _write(entry, key, (ruleset, compiled))
-        result = LoadedRules(ruleset, compiled, from_cache=False)
+        result = CompiledRuleSet(ruleset, compiled, from_cache=False)
     # The compiled rules live as long as the process: out of the cyclic collector's sight,
     # its full collections no longer walk their half-million objects (a ~100 ms pause on
     # whichever packet triggered one).
@@ -214,5 +214,5 @@ def _prune(directory: Path) -> None:
         pass
 
 
-__all__ = ["LoadedRules", "load_compiled", "compile_sources", "default_cache_dir",
+__all__ = ["CompiledRuleSet", "load_compiled", "compile_sources", "default_cache_dir",
            "cache_key", "DISABLE_ENV"]

@@ -32,7 +32,7 @@ def builtin_rules(vars=None):  # noqa: A002
     return RuleSet([rule(1000001)], total=1)
 
 
-class LoadedRules:
+class CompiledRuleSet:
     def __init__(self, ruleset):
         self.ruleset = ruleset
         self.compiled = None
@@ -43,8 +43,8 @@ def load_compiled(paths, vars=None):  # noqa: A002
     import dpictl.rules
 
     if paths:
-        return LoadedRules(dpictl.rules.load_rules(paths, vars))
-    return LoadedRules(dpictl.rules.builtin_rules(vars))
+        return CompiledRuleSet(dpictl.rules.load_rules(paths, vars))
+    return CompiledRuleSet(dpictl.rules.builtin_rules(vars))
 
 
 class Engine:
