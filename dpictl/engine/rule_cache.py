@@ -2,8 +2,7 @@
 
 Parsing the ~4,000 community rules and compiling their hyperscan databases costs about a
 second of CPU; reading back the pickled result costs a fraction of that (hyperscan
-databases travel in their own serialized form, see `Prefilter`). Suricata has the same
-idea (`detect.sgh-mpm-caching`).
+databases travel in their own serialized form, see `Prefilter`).
 
 An entry is keyed by everything that shapes the result: the rule files' names and bytes,
 the variables, `include_disabled`, dpictl's version and the files of its rules and engine
@@ -62,7 +61,10 @@ def load_compiled(paths: list[Path | str] | tuple[Path | str, ...],
 
 
 def compile_sources(sources: list[RuleSource], vars: dict[str, str] | None = None, *,
-                    include_disabled: bool = False, cache: Path | None = None) -> CompiledRuleSet:
+                    include_disabled: bool = False,
+                    cache: Path | None = None) -> CompiledRuleSet:
+    """The rule files already read: from the cache when an entry has exactly this key,
+    else parsed, compiled and stored. `cache`: the directory (default: `default_cache_dir`)."""
     directory = cache if cache is not None else default_cache_dir()
     key = cache_key(sources, vars, include_disabled)
     entry = directory / f"rules-{key.hex()[:32]}.pickle" if directory is not None else None
