@@ -17,7 +17,8 @@ child process so that start-up (rule load and compile) is counted:
 
 It prints CPU seconds (user+sys of the child, from getrusage(RUSAGE_CHILDREN)), wall
 seconds, packets/s and Mbit/s by CPU, peak RSS, alert counts, and the CPU ratios.
-This is a measurement script, not a test.
+This is a measurement script, not a test. It needs editcap, capinfos and mergecap (Debian:
+`apt-get install wireshark-common`).
 
     .venv/bin/python benchmarks/bench_engine.py [--copies 4] [--scratch /tmp/dpictl-bench]
 """
