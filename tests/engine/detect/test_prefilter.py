@@ -94,3 +94,15 @@ def test_prefilter_survives_pickling(backend, monkeypatch):
     for buf, _ in CASES:
         assert sorted(copy.scan(buf)) == sorted(pf.scan(buf))
     assert sorted(copy.scan(b"xxabc")) == [0, 3, 4, 6]
+
+
+def test_short_and_long_bounded_patterns_agree_on_the_same_bounds():
+    """Short patterns carry their bound into hyperscan, longer ones are checked on the
+    reported end: both must give the same verdicts."""
+    pf = Prefilter([(b"ab", False, 0, 4), (b"abcdef", False, 0, 8)])
+    if pf.backend != "hyperscan":
+        pytest.skip("bounds are a hyperscan refinement")
+    assert sorted(pf.scan(b"xxabcdef")) == [0, 1]
+    assert pf.scan(b"xxxabcdef") == []
+    assert pf.scan(b"xxxabcdef" * 20) == []
+    assert sorted(pf.scan(b"abcdefabcdef")) == [0, 1]
