@@ -36,7 +36,7 @@ from dpictl.rules.ruleset import (RuleSet, RuleSource, builtin_rule_sources,
 DISABLE_ENV = "DPICTL_NO_RULE_CACHE"
 # Bump when the entry layout or anything pickled changes shape without a version bump.
 _FORMAT = b"dpictl-rules-1\n"
-_KEEP = 8                      # entries kept; the oldest written go first
+_KEEP = 4                      # entries kept (~9 MB each for 4,000 rules); oldest go first
 _PACKAGE = Path(dpictl.__file__).resolve().parent
 _CODE_DIRS = ("rules", "engine")
 _CODE_SUFFIXES = (".py", ".so", ".pyd")
