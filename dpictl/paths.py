@@ -27,6 +27,13 @@ def state_dir() -> Path:
     return Path(base) / "dpictl"
 
 
+def cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/dpictl` (default ~/.cache/dpictl): things dpictl can rebuild, such
+    as compiled rule sets."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dpictl"
+
+
 def default_db_path() -> Path:
     """`$DPICTL_DB`, else `$XDG_STATE_HOME/dpictl/dpictl.db`."""
     env = os.environ.get(DB_ENV)
@@ -95,5 +102,6 @@ def check_private_dir(path: Path) -> None:
                                hint=f"chmod go-w {path}, or use another --db")
 
 
-__all__ = ["DB_ENV", "RULES_DIR_ENV", "state_dir", "default_db_path", "run_dir", "rules_dir",
+__all__ = ["DB_ENV", "RULES_DIR_ENV", "state_dir", "cache_dir", "default_db_path", "run_dir",
+           "rules_dir",
            "open_log", "private_dir", "check_private_dir"]

@@ -29,6 +29,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="DPICTL_TEST_KUBECONFIG is not set"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Compiled rule sets are cached under $XDG_CACHE_HOME: the suite uses its own, never
+    the user's (child processes inherit it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        cache = tmp_path_factory.mktemp("xdg-cache")
+        mp.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """../shared beside the project (read-only): rules, pcaps, oracle, reference."""

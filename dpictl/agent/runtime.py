@@ -42,17 +42,18 @@ class LoadedRules:
 
 def build_engine(paths: Sequence[Path | str]) -> LoadedRules:
     """Compile the rule files (none: the built-in rules, plus the managed ruleset and its
-    threshold.config once `dpictl rules update` wrote them) into one shared Engine."""
-    from dpictl.engine import Engine
-    from dpictl.rules import load_rules
-    from dpictl.rulesets.active import default_ruleset
+    threshold.config once `dpictl rules update` wrote them) into one shared Engine, through
+    the compiled-rules cache."""
+    from dpictl.engine import Engine, load_compiled
+    from dpictl.rulesets.active import default_compiled
 
     started = time.monotonic()
-    loaded = load_rules([Path(p) for p in paths]) if paths else default_ruleset()
-    rules, errors = list(loaded.rules), list(loaded.errors)
+    compiled = load_compiled([Path(p) for p in paths]) if paths else default_compiled()
+    rules, errors = list(compiled.ruleset.rules), list(compiled.ruleset.errors)
     for err in errors[:20]:
         log.warning("rule not loaded: %s", err)
-    engine = Engine(rules, threshold_config=None if paths else _thresholds())
+    engine = Engine(rules, threshold_config=None if paths else _thresholds(),
+                    compiled=compiled.compiled)
     return LoadedRules(engine=engine, paths=tuple(str(p) for p in paths), rules=len(rules),
                        errors=len(errors), seconds=time.monotonic() - started)
 

@@ -34,21 +34,23 @@ def _parse_vars(items: list[str]) -> dict[str, str]:
 
 
 def load_ruleset(paths: list[Path], variables: dict[str, str],
-                 err: Console) -> tuple[list, int, int]:
-    """(rules, loaded, failed), each load error reported as one `file:line: reason` line.
-    Raises InputError when not one rule loads."""
-    from dpictl import rules as rules_pkg
+                 err: Console) -> tuple[list, Any, int, int]:
+    """(rules, compiled rules, loaded, failed), each load error reported as one
+    `file:line: reason` line. Compiled through the on-disk rule cache (unchanged rules
+    start in a fraction of the compile time). Raises InputError when not one rule loads."""
+    from dpictl import engine
     from dpictl.cli.render.progress import print_line
 
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such rule file or directory")
     if paths:
-        ruleset = rules_pkg.load_rules([str(p) for p in paths], variables)
+        loaded_rules = engine.load_compiled([str(p) for p in paths], variables or None)
     else:  # the built-in rules, plus the managed ruleset once `rules update` wrote one
-        from dpictl.rulesets.active import default_ruleset
+        from dpictl.rulesets.active import default_compiled
 
-        ruleset = default_ruleset(variables or None)
+        loaded_rules = default_compiled(variables or None)
+    ruleset = loaded_rules.ruleset
     rules = list(ruleset.rules)
     errors = [_error_text(e) for e in ruleset.errors]
     if not rules:
@@ -59,7 +61,7 @@ def load_ruleset(paths: list[Path], variables: dict[str, str],
                          hint="fix the rule file or pass another --rules file")
     for line in errors:
         print_line(err, line, style="warning")
-    return rules, ruleset.loaded, ruleset.failed
+    return rules, loaded_rules.compiled, ruleset.loaded, ruleset.failed
 
 
 def _error_text(error: Any) -> str:
@@ -241,13 +243,13 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
              output: str, db: Optional[Path], no_store: bool, out: Console,
              err: Console, *, eve_packet: bool = False, packet_limit: int = 65536,
              thresholds: Any = None) -> None:
-    rule_list, loaded, failed = load_ruleset(rule_paths, variables, err)
+    rule_list, compiled, loaded, failed = load_ruleset(rule_paths, variables, err)
 
     from dpictl.alerts.inspection import Inspection
     from dpictl.cli.render.progress import print_line, summary_line
     from dpictl.engine import Engine
 
-    engine = Engine(rule_list, threshold_config=thresholds)
+    engine = Engine(rule_list, threshold_config=thresholds, compiled=compiled)
     unsupported = sum(1 for problem in engine.rule_report if problem.dropped)
     store = _open_store(db, no_store)
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.

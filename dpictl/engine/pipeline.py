@@ -34,16 +34,21 @@ class Engine:
     (rule variables such as $HOME_NET are expanded by the rule loader, not here).
     `midstream`: track TCP flows picked up without their handshake (Suricata's
     `stream.midstream`; off by default, as in the oracle).
+    `compiled`: `rules` already compiled (`dpictl.engine.rule_cache.load_compiled`).
     """
 
     def __init__(self, rules: list[Rule], *, home_net: list[str] | None = None,
                  midstream: bool = False, threshold_config: ThresholdConfig | None = None,
-                 _compiled: CompiledRules | None = None) -> None:
+                 compiled: CompiledRules | None = None) -> None:
         # threshold.config (suppress, event/rate filters) acts on what the rules detected
         self._alert_filter = AlertFilter(threshold_config) if threshold_config else None
-        if _compiled is None and self._alert_filter is not None:
-            rules = self._alert_filter.strip_overridden(list(rules))
-        self._compiled = _compiled if _compiled is not None else compile_rules(list(rules))
+        if self._alert_filter is not None:
+            stripped = self._alert_filter.strip_overridden(list(rules))
+            if any(len(a.options) != len(b.options) for a, b in zip(stripped, rules)):
+                # a sid-specific entry replaces the rule's own threshold: compiled rules
+                # (from the cache) still carry it, so these rules are compiled as stripped
+                rules, compiled = stripped, None
+        self._compiled = compiled if compiled is not None else compile_rules(list(rules))
         self._rules = rules
         self._home_net = home_net
         self._home = (AddressMatcher(AddressSpec(any=False, include=tuple(home_net)))
@@ -86,7 +91,7 @@ class Engine:
         """A fresh engine (flows, streams, thresholds) sharing the compiled rules."""
         return Engine(self._rules, home_net=self._home_net, midstream=self._midstream,
                       threshold_config=self._alert_filter.config if self._alert_filter else None,
-                      _compiled=self._compiled)
+                      compiled=self._compiled)
 
     def feed(self, ts: float, frame: bytes, linktype: int,
              iface: str | None = None) -> list[Detection]:

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from dpictl import rules as rules_pkg
+from dpictl.engine.rule_cache import CompiledRuleSet, compile_sources
 from dpictl.rules import RuleSet
+from dpictl.rules.ruleset import builtin_rule_sources, read_rule_sources
 from dpictl.rules.threshold_config import ThresholdConfig, load_threshold_config
 from dpictl.rulesets.layout import RulesDir
 
@@ -32,6 +34,18 @@ def default_ruleset(variables: dict[str, str] | None = None,
     result.total += managed.total
     result.files += managed.files
     return result
+
+
+def default_compiled(variables: dict[str, str] | None = None,
+                     rules: RulesDir | None = None) -> CompiledRuleSet:
+    """`default_ruleset`, parsed and compiled through the compiled-rules cache (what
+    `inspect` and the agents run when no rule file is named). A gid:sid in both keeps the
+    higher rev, as for any duplicate among rule files."""
+    rules = rules or RulesDir.default()
+    sources = builtin_rule_sources()
+    if rules.managed.exists():
+        sources += read_rule_sources([rules.managed])
+    return compile_sources(sources, variables)
 
 
 def default_threshold_config(variables: dict[str, str] | None = None,
@@ -55,4 +69,4 @@ def version(paths: Sequence[Path | str], rules: RulesDir | None = None) -> tuple
     return tuple(out)
 
 
-__all__ = ["default_ruleset", "default_threshold_config", "version"]
+__all__ = ["default_ruleset", "default_compiled", "default_threshold_config", "version"]

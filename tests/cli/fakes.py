@@ -32,6 +32,21 @@ def builtin_rules(vars=None):  # noqa: A002
     return RuleSet([rule(1000001)], total=1)
 
 
+class CompiledRuleSet:
+    def __init__(self, ruleset):
+        self.ruleset = ruleset
+        self.compiled = None
+
+
+def load_compiled(paths, vars=None):  # noqa: A002
+    """The real one compiles through the rule cache; this one only parses, as above."""
+    import dpictl.rules
+
+    if paths:
+        return CompiledRuleSet(dpictl.rules.load_rules(paths, vars))
+    return CompiledRuleSet(dpictl.rules.builtin_rules(vars))
+
+
 class Engine:
     """Alerts on every frame containing b'smk=' for each of its rules; ts 0 frames buffer
     a detection that only flush() releases (like a half-open HTTP request)."""
@@ -92,8 +107,12 @@ def install(monkeypatch) -> None:
     import dpictl.capture
     import dpictl.engine
     import dpictl.rules
+    import dpictl.rulesets.active
 
     monkeypatch.setattr(dpictl.rules, "load_rules", load_rules, raising=False)
     monkeypatch.setattr(dpictl.rules, "builtin_rules", builtin_rules, raising=False)
     monkeypatch.setattr(dpictl.engine, "Engine", Engine, raising=False)
+    monkeypatch.setattr(dpictl.engine, "load_compiled", load_compiled, raising=False)
+    monkeypatch.setattr(dpictl.rulesets.active, "default_compiled",
+                        lambda vars=None: load_compiled([], vars))
     monkeypatch.setattr(dpictl.capture, "open_pcap", open_pcap, raising=False)

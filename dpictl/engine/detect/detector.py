@@ -6,8 +6,9 @@ itype, dsize-only rules...). The latter are filtered by port once per (proto, sp
 dport) and cached, so an empty TCP ACK — the most common packet — costs a dict lookup.
 Application signatures (HTTP buffers) have one prefilter per buffer name.
 
-Prefilter databases are built lazily, on the first packet that needs them: a capture
-without ICMP never pays for the ICMP database, and start-up stays short.
+Every prefilter database is built in the constructor, never on a packet: a lazy build
+stalled the first packet of each kind for up to a second; start-up cost is paid once, and
+the on-disk rule cache (`dpictl.engine.rule_cache`) makes it cheap on the next start.
 `Detector` is immutable after construction and shared by forked engines; per-engine
 state (thresholds, flows) lives elsewhere.
 """
@@ -34,7 +35,7 @@ REQUEST, RESPONSE = 1, 2
 
 
 class _Group:
-    """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
+    """Signatures that can see one kind of buffer, with their prefilter."""
 
     __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "icmp",
                  "_patterns", "_prefilter", "_port_cache")
@@ -59,11 +60,17 @@ class _Group:
             self.fp_sigs.append(sig)
             self._patterns.append(fast)
 
+    def build(self, built: dict[tuple, Prefilter]) -> None:
+        """Compile the prefilter; groups with the same patterns (ICMP and ICMPv6) share one."""
+        if self.fp_sigs:
+            key = tuple(self._patterns)
+            if key not in built:
+                built[key] = Prefilter(self._patterns)
+            self._prefilter = built[key]
+
     def prefilter(self, buf: bytes) -> list[Signature]:
         if not self.fp_sigs or not buf:
             return []
-        if self._prefilter is None:
-            self._prefilter = Prefilter(self._patterns)
         fp = self.fp_sigs
         return [fp[i] for i in self._prefilter.scan(buf)]
 
@@ -122,6 +129,9 @@ class Detector:
                 if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
                     self._segment.add(sig, fast)
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
+        built: dict[tuple, Prefilter] = {}
+        for group in (*self._packet.values(), self._segment, *self._app.values()):
+            group.build(built)
 
     def _add_app(self, sig: Signature) -> None:
         if sig.fast is None:

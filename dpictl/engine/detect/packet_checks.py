@@ -1,13 +1,17 @@
 """Header keywords tested on the decoded packet: dsize, ttl, id, itype/icode, icmp_id/seq,
 seq, ack, window, ip_proto, tos, TCP flags and IP fragbits.
 
-Each keyword compiles to one closure `check(pkt) -> bool` so the signature evaluates a flat
-tuple of calls; the closures read the `Packet` fields directly (no per-packet dispatch on
-the keyword name).
+Each keyword compiles to one callable `check(pkt) -> bool` so the signature evaluates a flat
+tuple of calls that read the `Packet` fields directly (no per-packet dispatch on the keyword
+name). The callables are `functools.partial`s of module functions rather than closures so
+that compiled signatures pickle (the on-disk rule cache); a partial calls as fast as a
+closure, and a comparison such as `partial(operator.lt, 5)` runs entirely in C.
 """
 
 from __future__ import annotations
 
+import operator
+from functools import partial
 from typing import Callable
 
 from dpictl.engine.packet import Packet
@@ -26,26 +30,29 @@ _TCP_FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x
                   "E": 0x40, "C": 0x80, "2": 0x40, "1": 0x80, "0": 0x00}
 _FRAG_BITS = {"M": 0x1, "D": 0x2, "R": 0x4}
 
+# `v OP value` as a one-argument call on v: operator.X(value, v) with the operands swapped.
+_SWAPPED = {"=": operator.eq, "!=": operator.ne, "<": operator.gt, ">": operator.lt,
+            "<=": operator.ge, ">=": operator.le}
+
 
 def numeric_compare(op: str, value: int, high: int | None) -> Callable[[int], bool]:
-    if op == "=":
-        return lambda v: v == value
-    if op == "!=":
-        return lambda v: v != value
-    if op == "<":
-        return lambda v: v < value
-    if op == ">":
-        return lambda v: v > value
-    if op == "<=":
-        return lambda v: v <= value
-    if op == ">=":
-        return lambda v: v >= value
+    swapped = _SWAPPED.get(op)
+    if swapped is not None:
+        return partial(swapped, value)
     hi = value if high is None else high
     if op == "<>":
-        return lambda v: value < v < hi
+        return partial(_between, value, hi)
     if op == "<=>":
-        return lambda v: value <= v <= hi
+        return partial(_between_inclusive, value, hi)
     raise ValueError(f"unknown comparison {op!r}")
+
+
+def _between(low: int, high: int, v: int) -> bool:
+    return low < v < high
+
+
+def _between_inclusive(low: int, high: int, v: int) -> bool:
+    return low <= v <= high
 
 
 def is_packet_numeric(test: NumericTest) -> bool:
@@ -56,17 +63,41 @@ def compile_numeric(test: NumericTest) -> Check:
     cmp = numeric_compare(test.op, test.value, test.high)
     kw = test.keyword
     if kw == "dsize":
-        return lambda p: cmp(len(p.payload))
+        return partial(_dsize, cmp)
     attr = _PACKET_FIELDS[kw]
     if kw in ("itype", "icode"):
-        return lambda p: p.icmp_type >= 0 and cmp(getattr(p, attr))
+        return partial(_icmp_field, cmp, attr)
     if kw in ("icmp_id", "icmp_seq"):
-        return lambda p: p.icmp_type in _ICMP_ID_TYPES and cmp(getattr(p, attr))
+        return partial(_icmp_id_field, cmp, attr)
     if kw in ("seq", "ack", "window"):
-        return lambda p: p.ip_proto == 6 and cmp(getattr(p, attr))
+        return partial(_tcp_field, cmp, attr)
     if kw in ("ttl", "id", "tos"):
-        return lambda p: p.ip_version != 0 and cmp(getattr(p, attr))
-    return lambda p: cmp(getattr(p, attr))
+        return partial(_ip_field, cmp, attr)
+    return partial(_field, cmp, attr)
+
+
+def _dsize(cmp: Callable[[int], bool], p: Packet) -> bool:
+    return cmp(len(p.payload))
+
+
+def _icmp_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
+    return p.icmp_type >= 0 and cmp(getattr(p, attr))
+
+
+def _icmp_id_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
+    return p.icmp_type in _ICMP_ID_TYPES and cmp(getattr(p, attr))
+
+
+def _tcp_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
+    return p.ip_proto == 6 and cmp(getattr(p, attr))
+
+
+def _ip_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
+    return p.ip_version != 0 and cmp(getattr(p, attr))
+
+
+def _field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
+    return cmp(getattr(p, attr))
 
 
 def compile_flags(opt: Flags) -> Check:
@@ -80,12 +111,28 @@ def compile_flags(opt: Flags) -> Check:
     keep = 0xFF & ~ignore
     mod = opt.modifier
     if mod == "+":
-        return lambda p: p.ip_proto == 6 and (p.tcp_flags & keep & want) == want
+        return partial(_flags_all, keep & want, want)
     if mod == "*":
-        return lambda p: p.ip_proto == 6 and (p.tcp_flags & keep & want) != 0
+        return partial(_flags_any, keep & want)
     if mod == "!":
-        return lambda p: p.ip_proto == 6 and (p.tcp_flags & keep & want) != want
-    return lambda p: p.ip_proto == 6 and (p.tcp_flags & keep) == want
+        return partial(_flags_not_all, keep & want, want)
+    return partial(_flags_exact, keep, want)
+
+
+def _flags_all(mask: int, want: int, p: Packet) -> bool:
+    return p.ip_proto == 6 and (p.tcp_flags & mask) == want
+
+
+def _flags_any(mask: int, p: Packet) -> bool:
+    return p.ip_proto == 6 and (p.tcp_flags & mask) != 0
+
+
+def _flags_not_all(mask: int, want: int, p: Packet) -> bool:
+    return p.ip_proto == 6 and (p.tcp_flags & mask) != want
+
+
+def _flags_exact(keep: int, want: int, p: Packet) -> bool:
+    return p.ip_proto == 6 and (p.tcp_flags & keep) == want
 
 
 def compile_fragbits(opt: Fragbits) -> Check:
@@ -94,12 +141,24 @@ def compile_fragbits(opt: Fragbits) -> Check:
         want |= _FRAG_BITS.get(ch, 0)
     mod = opt.modifier
     if mod == "+":
-        return lambda p: p.ip_version == 4 and (p.ip_flags & want) == want
+        return partial(_frag_all, want, want)
     if mod == "*":
-        return lambda p: p.ip_version == 4 and (p.ip_flags & want) != 0
+        return partial(_frag_any, want)
     if mod == "!":
-        return lambda p: p.ip_version == 4 and (p.ip_flags & want) != want
-    return lambda p: p.ip_version == 4 and (p.ip_flags & 0x7) == want
+        return partial(_frag_not_all, want, want)
+    return partial(_frag_all, 0x7, want)
+
+
+def _frag_all(mask: int, want: int, p: Packet) -> bool:
+    return p.ip_version == 4 and (p.ip_flags & mask) == want
+
+
+def _frag_any(mask: int, p: Packet) -> bool:
+    return p.ip_version == 4 and (p.ip_flags & mask) != 0
+
+
+def _frag_not_all(mask: int, want: int, p: Packet) -> bool:
+    return p.ip_version == 4 and (p.ip_flags & mask) != want
 
 
 __all__ = ["Check", "compile_numeric", "compile_flags", "compile_fragbits", "numeric_compare",
