@@ -200,6 +200,7 @@ def _option_text(option: Any) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add `dpictl rules ...` to the root app."""
+    from dpictl.cli import rules_translate; rules_translate.register(rules_app)  # noqa: E702
     app.add_typer(rules_app, name="rules")
 
 

@@ -50,20 +50,24 @@ class SuricataProcess:
     """One running Suricata. `start()` returns at once; `stop()` ends the whole group."""
 
     def __init__(self, binary: str, settings: SuricataSettings, *,
-                 pcap: Path | None = None) -> None:
+                 pcap: Path | None = None, netns: str | None = None) -> None:
         self.binary = binary
         self.settings = settings
         self.pcap = pcap
+        self.netns = netns
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def start(self) -> None:
         check_log_dir(self.settings.log_dir)
         config = write_config(self.settings)
+        cmd = command(self.binary, config, self.settings, pcap=self.pcap)
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns, *cmd]
         stderr = open(self.settings.log_dir / "suricata.stderr", "wb")
         try:
             self.proc = subprocess.Popen(
-                command(self.binary, config, self.settings, pcap=self.pcap),
+                cmd,
                 stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
                 start_new_session=True)
         finally:

@@ -90,6 +90,12 @@ _RANGE_KEYWORDS = frozenset({"dsize", "ttl", "itype", "icode", "bsize", "urilen"
 _EQUALITY_KEYWORDS = frozenset({"seq", "ack", "window"})
 _STREAM_SIZE_SIDES = {"client": "client", "server": "server", "both": "both",
                       "either": "either"}
+# The transports Suricata 7 parses each app-layer protocol on (default: TCP only).
+_APP_TRANSPORTS: dict[str, tuple[str, ...]] = {
+    "dns": ("tcp", "udp"), "krb5": ("tcp", "udp"), "snmp": ("udp",), "tftp": ("udp",),
+    "dhcp": ("udp",), "ntp": ("udp",), "sip": ("udp",), "nfs": ("tcp", "udp"),
+    "dcerpc": ("tcp", "udp"), "dnp3": ("tcp", "udp"), "enip": ("tcp", "udp"),
+}
 _FILE_PROTOCOLS = frozenset({"http", "smtp", "ftp-data", "smb", "nfs", "http2"})
 _DROPPED_KEYWORDS = frozenset({"tag"})   # no effect on which packets alert
 _ACTIONS = {"alert": "alert", "log": "alert", "pass": "pass", "drop": "drop",
@@ -194,9 +200,24 @@ class _Writer:
         services = self.rule.services
         if proto in ("tcp", "udp") and len(services) == 1 and services[0] in APP_PROTOCOLS:
             app = APP_PROTOCOLS[services[0]]
-            if self._buffers_fit(app):
+            if (proto in _APP_TRANSPORTS.get(app, ("tcp",)) and self._buffers_fit(app)
+                    and not self._packet_level()):
                 return app
         return proto
+
+    def _packet_level(self) -> bool:
+        """Snort 3 still matches a service rule on packets of flows whose service is unknown
+        (a SYN scan of port 161 fires `service:snmp` rules); a Suricata app-layer rule would
+        not, so rules about single packets keep their transport protocol."""
+        for option in self.rule.options:
+            if isinstance(option, (Flags, Fragbits)):
+                return True
+            if isinstance(option, Flow) and (option.stateless or option.no_stream):
+                return True
+            if isinstance(option, NumericTest) and option.keyword not in ("bufferlen",
+                                                                          "urilen"):
+                return True
+        return False
 
     def _buffers_fit(self, app: str) -> bool:
         """Whether every buffer the rule inspects exists for `app` in Suricata (Snort 3 lets
@@ -366,6 +387,8 @@ class _Writer:
         words = [name for name in ("established", "not_established", "stateless",
                                    "to_server", "to_client", "only_stream", "no_stream",
                                    "only_frag", "no_frag") if getattr(f, name)]
+        if _packet_size_test(self.rule) and not (f.only_stream or f.no_stream):
+            words.append("no_stream")
         if words:
             self.parts.append("flow:" + ",".join(words))
 
@@ -425,6 +448,14 @@ class _Writer:
             self.parts.append("depth:" + str(len(code)))
         else:
             raise Untranslatable(f"{keyword} has no Suricata 7 equivalent")
+
+
+def _packet_size_test(rule: Rule) -> bool:
+    """`isdataat:!N` on the payload is a packet-size test in Snort 3 (raw TCP segments are
+    inspected one by one); Suricata would apply it to a reassembled stream chunk, which is
+    longer, so such rules are kept to single packets (`no_stream`)."""
+    return any(isinstance(o, IsDataAt) and o.negated and not o.relative
+               and o.buffer in ("pkt_data", "raw_data") for o in rule.options)
 
 
 def _byte_flags(relative: bool, endian: str, string: str | None, dce: bool,
