@@ -185,6 +185,7 @@ def inspect_cmd(
     output: str = typer.Option("table", "--output", "-o", help="table, eve (JSON lines) or json."),
     db: Optional[Path] = params.DbOpt,
     no_store: bool = typer.Option(False, "--no-store", help="do not store the alerts."),
+    engine: str = typer.Option("python", "--engine", help="python (built in) or suricata."),
 ) -> None:
     """Inspect pcap files or live interfaces with Snort rules; alerts are stored, then shown."""
     if output not in OUTPUTS:
@@ -201,6 +202,11 @@ def inspect_cmd(
     err = Console(stderr=True, theme=THEME, highlight=False)
     out = _stdout_console()
     variables = _parse_vars(list(var or []))
+    if engine != "python":
+        from dpictl.cli.inspect_suricata import inspect_with_suricata
+
+        return inspect_with_suricata(engine, pcaps, interfaces, netns, list(rules or []),
+                                     variables, output, db, no_store, out, err)
     sources = _open_pcaps(pcaps) if pcaps else [_open_live(interfaces, netns)]
     try:
         _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,

@@ -209,6 +209,9 @@ class _Writer:
         """Snort 3 still matches a service rule on packets of flows whose service is unknown
         (a SYN scan of port 161 fires `service:snmp` rules); a Suricata app-layer rule would
         not, so rules about single packets keep their transport protocol."""
+        if any(getattr(o, "buffer", None) not in (None, "pkt_data", "raw_data")
+               for o in self.rule.options):
+            return False          # app-layer buffers make it an app-layer rule anyway
         for option in self.rule.options:
             if isinstance(option, (Flags, Fragbits)):
                 return True
@@ -454,8 +457,11 @@ def _packet_size_test(rule: Rule) -> bool:
     """`isdataat:!N` on the payload is a packet-size test in Snort 3 (raw TCP segments are
     inspected one by one); Suricata would apply it to a reassembled stream chunk, which is
     longer, so such rules are kept to single packets (`no_stream`)."""
+    if any(getattr(o, "buffer", None) not in (None, "pkt_data", "raw_data")
+           for o in rule.options):
+        return False          # an app-layer rule: Suricata refuses no_stream there
     return any(isinstance(o, IsDataAt) and o.negated and not o.relative
-               and o.buffer in ("pkt_data", "raw_data") for o in rule.options)
+               for o in rule.options)
 
 
 def _byte_flags(relative: bool, endian: str, string: str | None, dce: bool,
