@@ -2,12 +2,14 @@
 
 Kept apart from cli/inspect.py so that module stays about the Python engine; this one only
 checks the engine choice, opens the same sinks and store, and hands everything to
-`dpictl.suricata.session.SuricataSession`.
+`dpictl.suricata.session.SuricataSession`. Suricata's own logs go to a temporary directory
+that is removed afterwards, or to $DPICTL_SURICATA_LOG_DIR when set (kept).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -44,7 +46,9 @@ def inspect_with_suricata(engine: str, pcaps: list[Path], interfaces: list[str],
     sink, collected = _sink(output, out, keys)
     store = _open_store(db, no_store)
     try:
-        session = SuricataSession(binary, ruleset, variables, sink, store)
+        log_dir = os.environ.get("DPICTL_SURICATA_LOG_DIR")
+        session = SuricataSession(binary, ruleset, variables, sink, store,
+                                  log_dir=Path(log_dir) if log_dir else None)
         for error in session.errors:
             print_line(err, _error_text(error), style="warning")
         try:
