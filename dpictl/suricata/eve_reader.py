@@ -139,18 +139,15 @@ class EveFollower:
         self._file.close()
 
 
-def follow(path: Path, keep_going: Callable[[], bool], timeout: float = 0.5) -> Iterator[dict]:
-    """Yield EVE records from a FIFO until `keep_going()` is false and nothing is left."""
-    follower = EveFollower(path)
-    try:
-        while True:
-            records = follower.poll(timeout)
-            yield from records
-            if not records and not keep_going():
-                yield from follower.poll(0)
-                return
-    finally:
-        follower.close()
+def follow(follower: EveFollower, keep_going: Callable[[], bool],
+           timeout: float = 0.5) -> Iterator[dict]:
+    """Yield EVE records until `keep_going()` is false and nothing more is waiting."""
+    while True:
+        records = follower.poll(timeout)
+        yield from records
+        if not records and not keep_going():
+            yield from follower.poll(0)
+            return
 
 
 __all__ = ["STATS_COUNTERS", "detection_from_eve", "stats_from_eve", "parse_timestamp",

@@ -85,6 +85,14 @@ class SuricataProcess:
         assert self.proc is not None
         return self.proc.wait(timeout)
 
+    def terminate(self) -> None:
+        """Ask the group to exit (SIGTERM) without waiting: the caller keeps reading EVE."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the group (Suricata flushes its logs), SIGKILL if it does not go."""
         if self.proc is None or self.proc.poll() is not None:

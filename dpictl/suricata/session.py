@@ -25,8 +25,8 @@ from dpictl.rules import RuleLoadError, RuleSet
 from dpictl.rules.ast import Rule
 from dpictl.suricata.binary import SuricataBinary
 from dpictl.suricata.config import SuricataSettings
-from dpictl.suricata.eve_reader import (detection_from_eve, follow, make_fifo, read_file,
-                                        stats_from_eve)
+from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow, make_fifo,
+                                        read_file, stats_from_eve)
 from dpictl.suricata.process import SuricataFailed, SuricataProcess, check_log_dir
 from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, translate_ruleset
 
@@ -99,40 +99,45 @@ class SuricataSession:
         fifo = make_fifo(self.log_dir / "eve.fifo")
         settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo)
         proc = SuricataProcess(self.binary.path, settings, netns=netns)
-        stopping = False
-
-        def keep_going() -> bool:
-            return not stopping and proc.poll() is None
-
+        interrupted = False
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        proc.start()
-        if on_started:
-            on_started()
+        follower = EveFollower(fifo)
         try:
-            self._consume(follow(fifo, keep_going), add_stats=False)
-        except KeyboardInterrupt:
-            stopping = True
+            proc.start()
+            if on_started:
+                on_started()
+            try:
+                self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+            except KeyboardInterrupt:
+                interrupted = True
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            proc.terminate()
+            # Suricata writes its last alerts and stats as it exits: read them too.
+            self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
         finally:
             signal.signal(signal.SIGTERM, previous)
             proc.stop()
+            follower.close()
         code = proc.poll()
-        if not stopping and code not in (0, None, -signal.SIGTERM):
+        if not interrupted and code not in (0, None, -signal.SIGTERM):
             raise SuricataFailed(f"Suricata exited with status {code}: {proc.last_error()}")
 
     def _consume(self, records: Any, *, add_stats: bool) -> None:
-        batch = []
-        for event in records:
-            det = detection_from_eve(event, self.by_key)
-            if det is not None:
-                batch.append(det)
-                continue
-            stats = stats_from_eve(event)
-            if stats is not None:
-                self._take_stats(stats, add_stats)
-                if batch:
-                    self._emit(batch)
-                    batch = []
-        self._emit(batch)
+        batch: list = []
+        try:
+            for event in records:
+                det = detection_from_eve(event, self.by_key)
+                if det is not None:
+                    batch.append(det)
+                    if len(batch) >= 64 or not add_stats:   # live: show alerts at once
+                        self._emit(batch)
+                        batch = []
+                    continue
+                stats = stats_from_eve(event)
+                if stats is not None:
+                    self._take_stats(stats, add_stats)
+        finally:
+            self._emit(batch)     # also when Ctrl-C ends the run: nothing read is lost
 
     def _take_stats(self, stats: dict[str, int], add: bool) -> None:
         """pcap runs: one process per file, so counters add up; live: the latest wins."""
