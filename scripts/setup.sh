@@ -2,12 +2,21 @@
 # Installs everything dpictl needs on a fresh Debian/Ubuntu machine, from scratch; safe to rerun.
 #   scripts/setup.sh          Debian packages + .venv with dpictl (what `dpictl run-lab` needs)
 #   scripts/setup.sh --test   the same, plus the test extras and the test kube-apiserver
+#                             (and Suricata 7, which the tests run)
+#   scripts/setup.sh --suricata   the first, plus Suricata 7 for `--engine suricata`
 # Run as root (the local backend makes network namespaces; the tests do too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_suricata=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) want_test=1; want_suricata=1 ;;
+        --suricata) want_suricata=1 ;;
+        *) echo "usage: scripts/setup.sh [--test] [--suricata]" >&2; exit 2 ;;
+    esac
+done
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -18,10 +27,11 @@ as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
     python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates graphviz \
     >/dev/null
 
-if [ "$want_test" = 1 ]; then
-    # Suricata 7 is the oracle the differential tests run dpictl against (bookworm-backports).
+if [ "$want_suricata" = 1 ]; then
+    # Suricata 7 (bookworm-backports): the engine behind `--engine suricata`, and the oracle
+    # the differential tests run dpictl against.
     if ! command -v suricata >/dev/null 2>&1; then
-        echo "==> suricata (the reference engine for the differential tests)"
+        echo "==> suricata 7 (--engine suricata; the reference engine for the tests)"
         if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
            && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
             echo 'deb http://deb.debian.org/debian bookworm-backports main' \
