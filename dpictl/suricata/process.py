@@ -18,6 +18,17 @@ from dpictl.errors import DpictlError, InputError
 from dpictl.suricata.config import SuricataSettings, write_config
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when dpictl dies, even by SIGKILL, so no Suricata is left over
+    (the child has its own session, so a signal to dpictl's group does not reach it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class SuricataFailed(DpictlError):
     """Suricata exited with an error; the message carries its last error line."""
 
@@ -69,7 +80,7 @@ class SuricataProcess:
             self.proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         finally:
             stderr.close()
         self.started_at = time.monotonic()
