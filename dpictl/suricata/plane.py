@@ -274,8 +274,7 @@ class SuricataSource:
         plane = self.plane
         lived = time.monotonic() - self.started_at
         plane.failures = plane.failures + 1 if lived < 60 else 1
-        message = (f"Suricata (pid {proc.pid}) exited with status {proc.poll()}: "
-                   f"{proc.last_error()}")
+        message = f"Suricata (pid {proc.pid}) exited: {proc.last_error()}"
         log.warning("%s", message)
         if plane.on_error is not None:
             for iface in sorted(self.running):

@@ -125,7 +125,12 @@ class SuricataProcess:
             return "no output"
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         errors = [ln for ln in lines if ln.startswith("E:") and "Loading signatures" not in ln]
-        return (errors or lines or ["no output"])[-1]
+        if errors:
+            return errors[-1]
+        code = self.poll()
+        if code is not None and code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return lines[-1] if lines and code else "no error logged"
 
 
 def run_pcap(binary: str, settings: SuricataSettings, pcap: Path) -> Path:
