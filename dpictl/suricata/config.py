@@ -34,6 +34,7 @@ class SuricataSettings:
     stats_interval: int = 8               # seconds between EVE stats records
     unix_socket: Path | None = None       # suricatasc command socket (rule reloads)
     threads: int | None = None
+    cluster_id_base: int = 90             # AF_PACKET fanout group ids (one per interface)
 
 
 def port_text(value: str, variables: Variables) -> str:
@@ -134,12 +135,15 @@ def render(settings: SuricataSettings) -> str:
         "pcre": {"match-limit": 3500, "match-limit-recursion": 1500},
         "host-os-policy": {"linux": ["0.0.0.0/0"]},
         "pcap-file": {"checksum-checks": False},
+        # a packet crossing two inspected interfaces is two flows: one alert per endpoint
+        "livedev": {"use-for-tracking": True},
         "unix-command": ({"enabled": True, "filename": str(settings.unix_socket)}
                          if settings.unix_socket else {"enabled": False}),
     }
     if settings.interfaces:
         doc["af-packet"] = [
-            {"interface": name, "cluster-id": 90 + i, "cluster-type": "cluster_flow",
+            {"interface": name, "cluster-id": settings.cluster_id_base + i,
+             "cluster-type": "cluster_flow",
              "defrag": True, "use-mmap": True, "tpacket-v3": True,
              "threads": settings.threads or 1, "checksum-checks": False}
             for i, name in enumerate(settings.interfaces)

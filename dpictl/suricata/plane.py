@@ -12,8 +12,11 @@ The agent loop (`dpictl.agent.runtime`) knows two pluggable things: a rule compi
 - the "engine" (`EveEngine`) turns such a record into a Detection carrying the dpictl rule.
 
 Rule changes are applied with Suricata's `reload-rules` (unix socket, no capture gap).
-Interface changes need a restart (Suricata 7 cannot add an AF_PACKET interface to a running
-engine); the blind time is measured and published. Removals are applied after a short delay,
+Interface changes need a new Suricata (Suricata 7 cannot add an AF_PACKET interface to a
+running engine): the new one is started beside the old one (other fanout groups, same EVE
+FIFO) and the old one stops only once the new one captures, so interfaces that stay selected
+are never blind; a new interface is inspected once the new Suricata has loaded its rules
+(`last_restart_seconds`). Removals are applied after a short delay,
 so a "stop everything, start again" pass of the controller (new rules) costs no restart. A
 Suricata that dies is reported on every interface it served (the controller puts that in
 status.nodes[].errorConditions) and restarted with exponential backoff.
@@ -94,6 +97,7 @@ class SuricataPlane:
         self.failures = 0
         self.restarts = 0
         self.last_blind_seconds: float | None = None
+        self.last_restart_seconds: float | None = None
         self.stats: dict[str, int] = {}
 
     def bind(self, controller: Any) -> None:
@@ -143,7 +147,8 @@ class SuricataPlane:
             "pid": source.process.pid if source and source.process else None,
             "interfaces": sorted(source.running) if source else [],
             "restarts": self.restarts, "failures": self.failures,
-            "last_blind_seconds": self.last_blind_seconds, "stats": dict(self.stats)}}
+            "last_blind_seconds": self.last_blind_seconds,
+            "last_restart_seconds": self.last_restart_seconds, "stats": dict(self.stats)}}
 
 
 class SuricataSource:
@@ -159,21 +164,31 @@ class SuricataSource:
         self.removed: dict[str, float] = {}
         self.stopping = False
         self.restarting = False
+        self.generation = 0
+        self.run_dir: Path | None = None
         self._start(set(ifaces))
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def _settings(self, ifaces: set[str]) -> SuricataSettings:
-        return SuricataSettings(log_dir=self.plane.work_dir, rule_files=[self.plane.rules_path],
+    def _settings(self, ifaces: set[str], run_dir: Path) -> SuricataSettings:
+        # Alternate fanout groups: while an old and a new Suricata overlap during a restart,
+        # each must get every packet, not half of them.
+        base = 100 + 100 * (self.generation % 2)
+        return SuricataSettings(log_dir=run_dir, rule_files=[self.plane.rules_path],
                                 variables=self.plane.variables, interfaces=sorted(ifaces),
-                                eve_path=self.fifo,
-                                unix_socket=self.plane.work_dir / "suricata.socket")
+                                eve_path=self.fifo, unix_socket=run_dir / "suricata.socket",
+                                cluster_id_base=base)
 
     def _start(self, ifaces: set[str]) -> None:
-        log_file = self.plane.work_dir / "suricata.log"
-        if log_file.exists():
-            log_file.unlink()
-        proc = SuricataProcess(self.plane.binary.path, self._settings(ifaces),
+        """Start a Suricata on `ifaces` and wait until it captures; only then stop the one
+        it replaces (make before break: the interfaces both watch are never blind)."""
+        self.generation += 1
+        run_dir = self.plane.work_dir / f"run-{self.generation % 2}"
+        if run_dir.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        log_file = run_dir / "suricata.log"
+        proc = SuricataProcess(self.plane.binary.path, self._settings(ifaces, run_dir),
                                netns=self.plane.netns)
         proc.start()
         deadline = time.monotonic() + START_TIMEOUT
@@ -187,27 +202,36 @@ class SuricataSource:
         else:
             proc.stop()
             raise RuntimeError(f"Suricata did not start within {START_TIMEOUT:.0f}s")
-        self.process = proc
+        old, self.process = self.process, proc
+        self.run_dir = run_dir
         self.running = set(ifaces)
-        self.started_at = time.monotonic()
+        self.started_at = capturing = time.monotonic()
+        if old is not None:
+            old_stops = time.monotonic()
+            old.stop()
+            # blind = from the old capture ending to the new one capturing (never, here)
+            self.plane.last_blind_seconds = round(max(0.0, capturing - old_stops), 3)
         log.info("Suricata %d capturing on %s", proc.pid, ", ".join(sorted(ifaces)))
 
     def _restart(self, ifaces: set[str]) -> None:
-        """Stop, start on the new set; the capture gap is the blind time."""
+        """Move to a new interface set. Interfaces kept are watched throughout (the old
+        Suricata runs until the new one captures); `last_blind_seconds` is how long they
+        were not inspected - 0 unless Suricata had to be stopped first (nothing left)."""
         with self.lock:
             self.restarting = True
             try:
-                blind_from = time.monotonic()
-                if self.process is not None:
-                    self.process.stop()
-                self.process = None
+                started = time.monotonic()
                 if ifaces:
                     self._start(ifaces)
                     self.plane.restarts += 1
-                    self.plane.last_blind_seconds = round(time.monotonic() - blind_from, 2)
-                    log.info("Suricata restarted for an interface change: blind %.2fs",
-                             self.plane.last_blind_seconds)
+                    self.plane.last_restart_seconds = round(time.monotonic() - started, 2)
+                    log.info("Suricata moved to %d interface(s) in %.2fs, blind %.3fs",
+                             len(ifaces), self.plane.last_restart_seconds,
+                             self.plane.last_blind_seconds or 0.0)
                 else:
+                    if self.process is not None:
+                        self.process.stop()
+                    self.process = None
                     self.running = set()
             finally:
                 self.restarting = False
@@ -243,7 +267,7 @@ class SuricataSource:
         with self.lock:
             if self.process is None or self.process.poll() is not None or sc is None:
                 return
-            socket_path = self.plane.work_dir / "suricata.socket"
+            socket_path = (self.run_dir or self.plane.work_dir) / "suricata.socket"
             done = subprocess.run([sc, "-c", "reload-rules", str(socket_path)],
                                   capture_output=True, text=True, timeout=300)
             if done.returncode != 0 or "OK" not in done.stdout:

@@ -74,7 +74,8 @@ def test_selection_change_death_and_clean_up(tmp_path):
         assert made.returncode == 0, made.stderr
         grown = _until(lambda: len(_status(db)["suricata"]["interfaces"]) == 3
                        and _status(db)["suricata"])
-        assert grown["pid"] != first and grown["last_blind_seconds"] > 0
+        assert grown["pid"] != first and grown["last_restart_seconds"] > 0
+        assert grown["last_blind_seconds"] == 0.0      # make before break
         os.kill(grown["pid"], signal.SIGKILL)
         again = _until(lambda: _status(db)["suricata"]["pid"] not in (None, grown["pid"])
                        and _status(db)["suricata"])
