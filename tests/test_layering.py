@@ -24,6 +24,8 @@ FORBIDDEN = {
     "backends": ("dpictl.cli", "dpictl.lab", "dpictl.engine", "dpictl.rules", "typer"),
     "agent": ("dpictl.cli", "dpictl.lab", "typer"),
     "lab": ("dpictl.cli", "typer"),
+    "suricata": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
+                 "typer", "rich"),
 }
 
 

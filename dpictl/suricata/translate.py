@@ -364,9 +364,6 @@ class _Writer:
                 self._bufferlen_relative(n)
                 return
             keyword = "bsize"
-        if keyword == "urilen":
-            self._enter("http_uri", None)
-            self.buffer = "http.uri"
         value = _comparison(keyword, n)
         suffix = ""
         if n.keyword == "urilen":
