@@ -12,8 +12,8 @@ _dpictl_complete() {
     case "$path" in
         "") words="agent alerts apply completion create delete exec get graph inspect lab patch rules run run-lab --debug --help --version" ;;
         "agent") words="install manifests run uninstall --help" ;;
-        "agent install") words="--context --dry-run --force --help --image --kubeconfig --namespace -n" ;;
-        "agent manifests") words="--context --help --image --kubeconfig --namespace --offline -n" ;;
+        "agent install") words="--context --dry-run --engine --force --help --image --kubeconfig --namespace -n" ;;
+        "agent manifests") words="--context --engine --help --image --kubeconfig --namespace --offline -n" ;;
         "agent run") words="--backend --context --db --eve --help --kubeconfig --netns --no-eve --node --rules --verbose --workers -B -r -v -w" ;;
         "agent uninstall") words="--context --crds --help --kubeconfig --namespace -n" ;;
         "alerts") words="clear export list show --help" ;;
@@ -29,13 +29,13 @@ _dpictl_complete() {
         "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--db --help --image --namespace --output --since -n -o" ;;
-        "inspect") words="--db --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
+        "inspect") words="--db --engine --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
         "lab") words="down status up --help" ;;
         "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
         "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;
-        "lab up") words="--backend --context --db --help --kubeconfig --rules --timeout -B -r" ;;
+        "lab up") words="--backend --context --db --engine --help --kubeconfig --rules --timeout -B -r" ;;
         "patch") words="--backend --context --db --help --kubeconfig --namespace --patch --type -B -n -p" ;;
-        "rules") words="check disable enable list modify show source update --help" ;;
+        "rules") words="check disable enable list modify show source translate update --help" ;;
         "rules check") words="--conf --help --include-disabled --output --var -o" ;;
         "rules disable") words="--help" ;;
         "rules enable") words="--help" ;;
@@ -48,9 +48,10 @@ _dpictl_complete() {
         "rules source enable") words="--help" ;;
         "rules source list") words="--help --output -o" ;;
         "rules source remove") words="--help" ;;
+        "rules translate") words="--check --conf --errors --help --include-disabled --no-check --output --to --var -o" ;;
         "rules update") words="--backend --context --help --kubeconfig --namespace -B -n" ;;
         "run") words="--backend --context --db --help --image --kubeconfig --labels --namespace -B -l -n" ;;
-        "run-lab") words="--backend --context --db --help --keep --kubeconfig --output --rules --timeout -B -o -r" ;;
+        "run-lab") words="--backend --context --db --engine --help --keep --kubeconfig --output --rules --timeout -B -o -r" ;;
     esac
     COMPREPLY=( $(compgen -W "$words" -- "$cur") )
     [[ ${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=( $(compgen -f -- "$cur") )
@@ -94,6 +95,7 @@ _dpictl_known() {
         "rules source enable") return 0 ;;
         "rules source list") return 0 ;;
         "rules source remove") return 0 ;;
+        "rules translate") return 0 ;;
         "rules update") return 0 ;;
         "run") return 0 ;;
         "run-lab") return 0 ;;

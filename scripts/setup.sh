@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Installs everything dpictl needs on a fresh Debian/Ubuntu machine, from scratch; safe to rerun.
 #   scripts/setup.sh          Debian packages + .venv with dpictl (what `dpictl run-lab` needs)
-#   scripts/setup.sh --test   the same, plus the test extras, Suricata, tcpreplay and the test
-#                             kube-apiserver
-#   scripts/setup.sh --bench  the same as plain setup, plus what benchmarks/ runs: tcpreplay,
+#   scripts/setup.sh --test   the same, plus the test extras, Suricata 7 (the tests run it),
+#                             tcpreplay and the test kube-apiserver
+#   scripts/setup.sh --suricata   the first, plus Suricata 7 for `--engine suricata`
+#   scripts/setup.sh --bench  the first, plus what benchmarks/ runs: tcpreplay,
 #                             editcap/mergecap/capinfos (wireshark-common) and Suricata
-#                             (--test --bench: both)
 # Run as root (the local backend makes network namespaces; the tests do too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_test=0 want_bench=0
+want_test=0 want_bench=0 want_suricata=0
 for arg in "$@"; do
     case "$arg" in
-        --test) want_test=1 ;;
-        --bench) want_bench=1 ;;
-        *) echo "setup.sh: unknown option $arg (use --test and/or --bench)" >&2; exit 2 ;;
+        --test) want_test=1; want_suricata=1 ;;
+        --bench) want_bench=1; want_suricata=1 ;;
+        --suricata) want_suricata=1 ;;
+        *) echo "usage: scripts/setup.sh [--test] [--suricata] [--bench]" >&2; exit 2 ;;
     esac
 done
 
@@ -41,10 +42,11 @@ if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
         $bench_pkgs >/dev/null
 fi
 
-if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
-    # Suricata 7 is the oracle the differential tests run dpictl against (bookworm-backports).
+if [ "$want_suricata" = 1 ]; then
+    # Suricata 7 (bookworm-backports): the engine behind `--engine suricata`, and the oracle
+    # the differential tests run dpictl against.
     if ! command -v suricata >/dev/null 2>&1; then
-        echo "==> suricata (the reference engine for the differential tests and benchmarks)"
+        echo "==> suricata 7 (--engine suricata; the reference engine for the tests)"
         if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
            && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
             echo 'deb http://deb.debian.org/debian bookworm-backports main' \

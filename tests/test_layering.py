@@ -30,6 +30,8 @@ FORBIDDEN = {
                     "rich", "kubernetes"),
     "rulesets": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
                  "typer", "rich"),
+    "suricata": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
+                 "typer", "rich"),
 }
 
 

@@ -84,11 +84,14 @@ class AgentPaths:
         return hashlib.sha1(str(self.db).encode()).hexdigest()[:12]
 
 
-def configure_agent(db_path: Path | str, rules: list[Path] | None = None) -> Path:
-    """Set which rule files the agent loads (None or []: the built-in rules)."""
+def configure_agent(db_path: Path | str, rules: list[Path] | None = None,
+                    engine: str | None = None) -> Path:
+    """Set which rule files the agent loads (None or []: the built-in rules) and its data
+    plane (default: $DPICTL_ENGINE, else python), read when the agent starts."""
     paths = AgentPaths.for_db(db_path)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    config = {"rules": [str(Path(r).expanduser().resolve()) for r in (rules or [])]}
+    config = {"rules": [str(Path(r).expanduser().resolve()) for r in (rules or [])],
+              "engine": engine or os.environ.get("DPICTL_ENGINE") or "python"}
     _write_json(paths.config, config)
     return paths.config
 

@@ -38,10 +38,15 @@ def run_kube_agent(backend, *, node: str, netns: str | None = None,
     sync = None if rule_paths else start_rules_sync(backend)
     log.info("dpictl agent on node %s (API %s, DPI in %s)", node, backend.conn.server,
              _dpi_group(backend))
+    planes: dict = {"capture_factory": capture_factory, "workers": workers}
+    if os.environ.get("DPICTL_ENGINE") == "suricata" and capture_factory is None:
+        from dpictl.suricata.agent_plane import suricata_plane   # the DaemonSet's --engine
+
+        planes.update(suricata_plane(Path(os.environ.get("DPICTL_STATE", "/var/lib/dpictl"))
+                                     / "suricata", netns))
     try:
         run_agent(source, sink, node=node, netns=netns, rule_paths=lambda: rule_paths,
-                  capture_factory=capture_factory, publish=publish,
-                  reconcile_interval=reconcile_interval, workers=workers)
+                  publish=publish, reconcile_interval=reconcile_interval, **planes)
     finally:
         source.stop()
         if sync is not None:

@@ -36,13 +36,17 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
         store = AlertStore(paths.db)
         log.info("agent %d for %s: node %s, netns %s", os.getpid(), paths.db,
                  backend.node_name, backend.node_netns)
+        planes: dict = {"workers": workers}
+        if read_config(paths.db).get("engine") == "suricata":
+            from dpictl.suricata.agent_plane import suricata_plane
+
+            planes.update(suricata_plane(paths.dir / "suricata", backend.node_netns))
         try:
             run_agent(BackendSource(backend), store, node=backend.node_name,
-                      netns=backend.node_netns,
+                      netns=backend.node_netns, **planes,
                       rule_paths=lambda: read_config(paths.db).get("rules") or (),
                       limits=AgentLimits(os.getpid(), paths.cgroup_name),
-                      publish=lambda status: publish_status(paths, status),
-                      workers=workers)
+                      publish=lambda status: publish_status(paths, status))
         finally:
             store.close()
             backend.close()

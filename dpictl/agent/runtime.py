@@ -132,6 +132,7 @@ class AgentRuntime:
                                   controller.on_capture_error)
         controller.capture = capture
         self._workers_running = workers
+        getattr(self.capture_factory, "bind", lambda c: None)(controller)   # Suricata plane
         next_reconcile = 0.0
         next_heartbeat = 0.0
         last: dict = {}
@@ -228,6 +229,7 @@ class AgentRuntime:
             "settings": ({"cpu": settings.cpu, "memory": settings.memory,
                           "flush_interval": settings.flush_interval} if settings else None),
             **controller.snapshot(),
+            **getattr(self.capture_factory, "snapshot", dict)(),
         }
 
     @staticmethod
@@ -263,6 +265,7 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
               rule_paths: Callable[[], Sequence[Path | str]] = lambda: (),
               limits: AgentLimits | None = None, publish: Callable[[dict], None] | None = None,
               capture_factory: SourceFactory | None = None,
+              engine_factory: Callable[[Sequence[Path | str]], Any] = build_engine,
               reconcile_interval: float = RECONCILE_INTERVAL,
               workers: int | None = None) -> None:
     """Run the agent until SIGTERM/SIGINT; SIGHUP reloads the rules and reconciles now.
@@ -272,6 +275,7 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
     runtime = AgentRuntime(source=source, sink=sink, node=node,
                            capture_factory=capture_factory or afpacket_factory(netns),
                            rule_paths=rule_paths, limits=limits, publish=publish,
+                           engine_factory=engine_factory,
                            reconcile_interval=reconcile_interval, workers=workers)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: runtime.stop())

@@ -27,16 +27,24 @@ def _backend(kubeconfig: Optional[Path], context: Optional[str]):
     return open_backend("kubernetes", kubeconfig=kubeconfig, context=context)
 
 
-def _options(namespace: str, image: Optional[str]):
-    from dpictl.backends.kubernetes.agent_manifests import DEFAULT_IMAGE, AgentOptions
+EngineOpt = typer.Option("python", "--engine", help="Data plane of the agents: python or "
+                         "suricata (Suricata 7 is in the agent image).")
 
-    return AgentOptions(namespace=namespace, image=image or DEFAULT_IMAGE)
+
+def _options(namespace: str, image: Optional[str], engine: str = "python"):
+    from dpictl.backends.kubernetes.agent_manifests import DEFAULT_IMAGE, AgentOptions
+    from dpictl.errors import UsageError
+
+    if engine not in ("python", "suricata"):
+        raise UsageError(f"unknown engine {engine!r}", hint="use --engine python or suricata")
+    return AgentOptions(namespace=namespace, image=image or DEFAULT_IMAGE, engine=engine)
 
 
 @agent_app.command("manifests")
 def manifests_cmd(
     namespace: str = NamespaceOpt,
     image: Optional[str] = ImageOpt,
+    engine: str = EngineOpt,
     offline: bool = typer.Option(False, "--offline", help="Do not ask the cluster: include "
                                  "both dpictl CRDs and the default resources."),
     kubeconfig: Optional[Path] = params.KubeconfigOpt,
@@ -47,7 +55,7 @@ def manifests_cmd(
 
     from dpictl.backends.kubernetes import agent_manifests
 
-    options = _options(namespace, image)
+    options = _options(namespace, image, engine)
     if offline:
         docs = agent_manifests.all_manifests(options)
     else:
@@ -59,6 +67,7 @@ def manifests_cmd(
 def install_cmd(
     namespace: str = NamespaceOpt,
     image: Optional[str] = ImageOpt,
+    engine: str = EngineOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Server-side dry run: validate "
                                  "everything, change nothing."),
     force: bool = typer.Option(False, "--force", help="Install even where Calico's DPI "
@@ -72,7 +81,7 @@ def install_cmd(
     backend = _backend(kubeconfig, context)
     if not force:
         agent_manifests.check_no_calico_dpi(backend)
-    docs = agent_manifests.plan(backend, _options(namespace, image))
+    docs = agent_manifests.plan(backend, _options(namespace, image, engine))
     for line in agent_manifests.install(backend, docs, dry_run=dry_run):
         typer.echo(line)
 

@@ -205,6 +205,7 @@ def inspect_cmd(
     threshold_file: Optional[Path] = typer.Option(
         None, "--threshold-file", help="threshold.config: suppress, threshold, event_filter, "
         "rate_filter (default without --rules: the managed one, if any)."),
+    engine: str = typer.Option("python", "--engine", help="python (built in) or suricata."),
 ) -> None:
     """Inspect pcap files or live interfaces with Snort rules; alerts are stored, then shown."""
     if output not in OUTPUTS:
@@ -221,6 +222,11 @@ def inspect_cmd(
     err = Console(stderr=True, theme=THEME, highlight=False)
     out = _stdout_console()
     variables = _parse_vars(list(var or []))
+    if engine != "python":
+        from dpictl.cli.inspect_suricata import inspect_with_suricata
+
+        return inspect_with_suricata(engine, pcaps, interfaces, netns, list(rules or []),
+                                     variables, output, db, no_store, out, err)
     if pcaps:
         sources = _open_pcaps(pcaps)
     else:

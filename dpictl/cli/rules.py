@@ -229,9 +229,9 @@ def _option_text(option: Any) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add `dpictl rules ...` to the root app."""
-    from dpictl.cli import rules_policy, rules_sources, rules_update  # managed rules
+    from dpictl.cli import rules_policy, rules_sources, rules_translate, rules_update
 
-    for module in (rules_sources, rules_update, rules_policy):
+    for module in (rules_sources, rules_update, rules_policy, rules_translate):
         module.register(rules_app)
     app.add_typer(rules_app, name="rules")
 

@@ -1,7 +1,7 @@
 """The dpictl agent's manifests: rendered from the templates in `dpictl/deploy/`, applied in order.
 
-The templates are data (YAML a reviewer can read and `kubectl apply` by hand); only three
-things are filled in: the namespace, the image, and the container's resources, which come
+The templates are data (YAML a reviewer can read and `kubectl apply` by hand); only four
+things are filled in: the namespace, the image, the engine, and the container's resources, which come
 from IntrusionDetection `componentResources` (DeepPacketInspection) when the cluster has one,
 else Calico's defaults. The CRDs in dpictl's own group are added only for what the cluster
 does not already serve (Calico's DeepPacketInspection, the operator's IntrusionDetection).
@@ -42,6 +42,7 @@ def deploy_dir() -> Path:
 class AgentOptions:
     namespace: str = DEFAULT_NAMESPACE
     image: str = DEFAULT_IMAGE
+    engine: str = "python"           # the data plane: python or suricata (DPICTL_ENGINE)
 
 
 def _load(path: Path, values: dict[str, str]) -> list[dict]:
@@ -65,7 +66,8 @@ def render(options: AgentOptions = AgentOptions(), intrusion_detection: dict | N
            crds_for: tuple[str, ...] = ()) -> list[dict]:
     """Every manifest of the agent, CRDs first (for the kinds in `crds_for`)."""
     base = deploy_dir()
-    values = {"NAMESPACE": options.namespace, "IMAGE": options.image}
+    values = {"NAMESPACE": options.namespace, "IMAGE": options.image,
+              "ENGINE": options.engine}
     docs: list[dict] = []
     for kind in crds_for:
         docs += _load(base / "crds" / CRD_TEMPLATES[kind], values)

@@ -1,0 +1,170 @@
+"""`dpictl inspect --engine suricata`: Suricata does the packet work, dpictl everything else.
+
+One `SuricataSession` prepares the rules (load with dpictl's parser, translate, let
+`suricata -T` weed out what it rejects), then runs Suricata over pcaps (`-r`, one process
+per file, as the oracle does) or live interfaces (AF_PACKET, workers, cluster_flow, EVE to a
+FIFO). Every EVE alert becomes a Detection and goes through the same builder and store as the
+Python engine's, so `alerts list`, `-o eve` and `-o json` cannot tell the engines apart. The
+last EVE stats record is kept for the summary (kernel packets/drops, decoder counters).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from dpictl.alerts.builder import alert_from_detection
+from dpictl.alerts.record import Alert
+from dpictl.errors import InputError
+from dpictl.rules import RuleLoadError, RuleSet
+from dpictl.rules.ast import Rule
+from dpictl.suricata.binary import SuricataBinary
+from dpictl.suricata.config import SuricataSettings
+from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow, make_fifo,
+                                        read_file, stats_from_eve)
+from dpictl.suricata.process import SuricataFailed, SuricataProcess, check_log_dir
+from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, translate_ruleset
+
+AlertSink = Callable[[list[Alert]], None]
+
+
+@dataclass
+class SessionCounts:
+    """The summary of one run, in the Python engine's terms plus Suricata's own counters."""
+
+    packets: int = 0
+    bytes: int = 0
+    alerts: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class SuricataSession:
+    """Rules prepared once; `run_pcaps` or `run_live` then feed alerts to `sink`/`store`."""
+
+    def __init__(self, binary: SuricataBinary, ruleset: RuleSet, variables: dict[str, str],
+                 sink: AlertSink, store: Any = None, *, log_dir: Path | None = None) -> None:
+        self.binary = binary
+        self.variables = variables
+        self.sink = sink
+        self.store = store
+        self._own_dir = log_dir is None
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="dpictl-suricata-"))
+        check_log_dir(self.log_dir)
+        self.rules: SuricataRules = check_with_suricata(
+            translate_ruleset(ruleset), binary.path, variables)
+        if not self.rules.lines:
+            first = self.rules.errors[0] if self.rules.errors else "no rules"
+            raise InputError(f"Suricata can run none of the rules (first: {first})")
+        self.rules_path = self.rules.write(self.log_dir / "dpictl.rules")
+        self.by_key: dict[tuple[int, int], Rule] = {r.key: r for r in self.rules.rules}
+        self.counts = SessionCounts()
+
+    @property
+    def errors(self) -> list[RuleLoadError]:
+        return self.rules.errors
+
+    def _settings(self, log_dir: Path, **kw: Any) -> SuricataSettings:
+        return SuricataSettings(log_dir=log_dir, rule_files=[self.rules_path],
+                                variables=self.variables, **kw)
+
+    def run_pcaps(self, pcaps: list[Path]) -> None:
+        for i, pcap in enumerate(pcaps):
+            run_dir = self.log_dir / f"pcap-{i}"
+            run_dir.mkdir(exist_ok=True)
+            settings = self._settings(run_dir)
+            proc = SuricataProcess(self.binary.path, settings, pcap=pcap)
+            proc.start()
+            try:
+                code = proc.wait()
+            except KeyboardInterrupt:
+                proc.stop()
+                raise
+            if code != 0:
+                raise SuricataFailed(f"Suricata failed on {pcap}: {proc.last_error()}")
+            self._consume(read_file(run_dir / "eve.json"), add_stats=True)
+
+    def run_live(self, interfaces: list[str], *, netns: str | None = None,
+                 on_started: Callable[[], None] | None = None) -> None:
+        """Capture until Ctrl-C/SIGTERM or until Suricata exits (an error if it failed)."""
+        fifo = make_fifo(self.log_dir / "eve.fifo")
+        settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo)
+        proc = SuricataProcess(self.binary.path, settings, netns=netns)
+        interrupted = False
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        follower = EveFollower(fifo)
+        try:
+            proc.start()
+            if on_started:
+                on_started()
+            try:
+                self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+            except KeyboardInterrupt:
+                interrupted = True
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            proc.terminate()
+            # Suricata writes its last alerts and stats as it exits: read them too.
+            self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            proc.stop()
+            follower.close()
+        code = proc.poll()
+        if not interrupted and code not in (0, None, -signal.SIGTERM):
+            raise SuricataFailed(f"Suricata exited with status {code}: {proc.last_error()}")
+
+    def _consume(self, records: Any, *, add_stats: bool) -> None:
+        batch: list = []
+        try:
+            for event in records:
+                det = detection_from_eve(event, self.by_key)
+                if det is not None:
+                    batch.append(det)
+                    if len(batch) >= 64 or not add_stats:   # live: show alerts at once
+                        self._emit(batch)
+                        batch = []
+                    continue
+                stats = stats_from_eve(event)
+                if stats is not None:
+                    self._take_stats(stats, add_stats)
+        finally:
+            self._emit(batch)     # also when Ctrl-C ends the run: nothing read is lost
+
+    def _take_stats(self, stats: dict[str, int], add: bool) -> None:
+        """pcap runs: one process per file, so counters add up; live: the latest wins."""
+        if add:
+            for key, value in stats.items():
+                self.counts.stats[key] = self.counts.stats.get(key, 0) + value
+        else:
+            self.counts.stats = stats
+        self.counts.packets = self.counts.stats.get("decoder.pkts", 0)
+        self.counts.bytes = self.counts.stats.get("decoder.bytes", 0)
+
+    def _emit(self, detections: list) -> None:
+        if not detections:
+            return
+        alerts = [alert_from_detection(d) for d in detections]
+        if self.store is not None:
+            alerts = self.store.add(alerts)
+        self.counts.alerts += len(alerts)
+        self.sink(alerts)
+
+    def close(self) -> None:
+        if self._own_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+__all__ = ["SuricataSession", "SessionCounts"]

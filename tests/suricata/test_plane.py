@@ -1,0 +1,103 @@
+"""SuricataPlane without the agent: rule reload through the unix socket keeps capturing.
+
+Root only: a veth pair (one end in a netns this test makes) and one Suricata on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from dpictl.suricata.binary import find_suricata
+from dpictl.suricata.plane import LINKTYPE_EVE, EveEngine, SuricataPlane
+
+NS, HOST_IF, NS_IF = "suricata-pl", "suricata-pla", "suricata-plb"
+HOST_IP, NS_IP = "10.199.9.1", "10.199.9.2"
+
+
+def sh(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@pytest.fixture()
+def veth():
+    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+    subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
+    sh("ip", "netns", "add", NS)
+    try:
+        sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
+        sh("ip", "link", "set", NS_IF, "netns", NS)
+        sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", HOST_IF)
+        sh("ip", "link", "set", HOST_IF, "up")
+        sh("ip", "-n", NS, "addr", "add", f"{NS_IP}/24", "dev", NS_IF)
+        sh("ip", "-n", NS, "link", "set", NS_IF, "up")
+        yield
+    finally:
+        subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
+        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+
+
+def test_eve_engine_maps_an_alert_record_to_a_detection():
+    from dpictl.rules import parse_rule
+
+    rule = parse_rule('alert tcp any any -> any any (msg:"m"; content:"x"; sid:7; rev:2;)')
+    engine = EveEngine({rule.key: rule})
+    record = {"event_type": "alert", "timestamp": "2023-11-14T22:13:20.000300+0000",
+              "src_ip": "10.0.0.1", "src_port": 1, "dest_ip": "10.0.0.2", "dest_port": 80,
+              "proto": "TCP", "in_iface": "cali1", "alert": {"gid": 1, "signature_id": 7}}
+    (det,) = engine.fork().feed(0.0, record, LINKTYPE_EVE, "cali1")
+    assert det.rule is rule and det.iface == "cali1" and det.dst_port == 80
+    assert det.ts == pytest.approx(1700000000.0003)
+    assert engine.feed(0.0, b"\x00" * 60, 1, "cali1") == []          # a real frame: nothing
+    assert engine.feed(0.0, {**record, "alert": {"signature_id": 8}}, LINKTYPE_EVE) == []
+
+
+def _send(payload: bytes) -> None:
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", NS, sys.executable, "-c",
+         "import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)"
+         f"\ns.bind(('{NS_IP}',8080));s.listen(1);c,_=s.accept();c.recv(4096);"
+         "c.sendall(b'ok');c.close()"])
+    time.sleep(0.5)
+    with socket.create_connection((NS_IP, 8080), timeout=5) as s:
+        s.sendall(payload)
+        s.recv(10)
+    server.wait(10)
+
+
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("suricata") is None, reason="Suricata is not installed")
+def test_new_rules_reload_without_a_new_suricata(veth, tmp_path):
+    plane = SuricataPlane(find_suricata(), tmp_path / "plane")
+    plane.load_rules([])                                     # the built-in rules
+    source = plane.open_source([HOST_IF])
+    records: list = []
+    reader = threading.Thread(target=lambda: records.extend(source), daemon=True)
+    reader.start()
+    try:
+        pid = source.process.pid
+        rules = tmp_path / "mine.rules"
+        rules.write_text('alert tcp any any -> any 8080 (msg:"mine"; flow:to_server; '
+                         'content:"hello-dpictl"; sid:9000001; rev:1;)\n')
+        loaded = plane.load_rules([rules])
+        assert source.process.pid == pid and loaded.rules == 1
+        _send(b"hello-dpictl")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not records:
+            time.sleep(0.2)
+        (ts, record, linktype, iface), *_ = records
+        assert linktype == LINKTYPE_EVE and iface == HOST_IF
+        det, = loaded.engine.feed(ts, record, linktype, iface)
+        assert det.rule.sid == 9000001 and det.dst_ip == NS_IP
+    finally:
+        source.stop()
+        reader.join(5)
+        source.close()
+    assert source.process is None
+    assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout == b""
