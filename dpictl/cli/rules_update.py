@@ -33,12 +33,11 @@ def update_cmd(backend: str = params.BackendOpt,
     With --backend kubernetes it is then published as the ConfigMap dpictl-rules in the
     agent's namespace, which every DaemonSet agent reloads.
     """
-    from dpictl.errors import UsageError
+    from dpictl.backends import check_backend
     from dpictl.rulesets import RulesDir
     from dpictl.rulesets.update import update
 
-    if backend not in ("local", "kubernetes"):
-        raise UsageError(f"unknown backend {backend!r}", hint="use local or kubernetes")
+    backend = check_backend(backend)
     rules = RulesDir.default()
     err = console(stderr=True)
     with _download_progress(err) as progress:
@@ -51,14 +50,14 @@ def update_cmd(backend: str = params.BackendOpt,
 
 def _publish(out: Console, rules, kubeconfig: Optional[Path], context: Optional[str],
              namespace: str) -> None:
-    from dpictl.backends.kubernetes import KubernetesBackend
+    from dpictl.backends import open_backend
     from dpictl.backends.kubernetes.rules_configmap import CONFIGMAP, publish_ruleset
     from dpictl.cli.render.progress import print_line
 
     files = {"managed.rules": rules.managed.read_bytes()}
     if rules.threshold.exists():
         files["threshold.config"] = rules.threshold.read_bytes()
-    backend = KubernetesBackend(kubeconfig=kubeconfig, context=context)
+    backend = open_backend("kubernetes", kubeconfig=kubeconfig, context=context)
     try:
         _, verdict = publish_ruleset(backend, namespace, files)
     finally:
