@@ -16,7 +16,7 @@ from __future__ import annotations
 from dpictl.engine.decode import Decoder
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
-from dpictl.engine.detect.http_inspection import HttpInspection
+from dpictl.engine.detect.app_inspection import AppLayerInspection
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
@@ -47,7 +47,7 @@ class Engine:
         self._flows = FlowTable(midstream=midstream)
         self._thresholds = ThresholdTable()
         self._chunks: dict[int, StreamChunks] = {}
-        self._http = HttpInspection(self._detector)
+        self._http = AppLayerInspection(self._detector)
         self._num = 0
         self._counters: dict[str, int] = {
             "packets": 0, "bytes": 0, "decoder_exceptions": 0, "inspect_errors": 0,

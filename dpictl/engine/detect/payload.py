@@ -109,8 +109,9 @@ def _propagate_negated_limits(ops: list[Op]) -> None:
                 break
 
 
-class Inspection:
-    """State of one signature evaluation: variables, the lower-cased buffer cache, budget."""
+class ChainState:
+    """What one signature's evaluation carries from chain to chain: byte_extract variables,
+    the lower-cased buffer cache, the backtracking budget and the base64_decode output."""
 
     __slots__ = ("env", "budget", "base64", "_lower_src", "_lower")
 
@@ -128,11 +129,11 @@ class Inspection:
         return self._lower
 
 
-def match_chain(ops: tuple[Op, ...], buf: bytes, st: Inspection) -> bool:
+def match_chain(ops: tuple[Op, ...], buf: bytes, st: ChainState) -> bool:
     return _run(ops, 0, buf, 0, st) == MATCH
 
 
-def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -> int:
+def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: ChainState) -> int:
     n = len(ops)
     env = st.env
     while i < n:
@@ -285,5 +286,5 @@ def _base64_decode(node: Base64Decode, buf: bytes, cursor: int) -> bytes:
         return b""
 
 
-__all__ = ["Op", "Inspection", "compile_chain", "match_chain", "MATCH", "NO_MATCH", "STOP",
+__all__ = ["Op", "ChainState", "compile_chain", "match_chain", "MATCH", "NO_MATCH", "STOP",
            "STEP_BUDGET"]

@@ -1,4 +1,5 @@
-"""HTTP transactions -> app signatures, driven by the app layer's events.
+"""App-layer inspection: HTTP transactions and SMTP parts -> app signatures, driven by the
+app layer's events.
 
 The app layer (`dpictl.engine.app.AppLayer`) turns each flow's in-order bytes into HTTP
 events. Like Suricata, which runs a transaction's inspection engines as the transaction
@@ -69,7 +70,7 @@ class _SideFields(_SideBuffers):
         return default if value is None else value
 
 
-class HttpInspection:
+class AppLayerInspection:
     """One per engine; per-transaction bookkeeping is keyed by (flow id, tx id, side)."""
 
     def __init__(self, detector: Detector) -> None:
@@ -130,4 +131,4 @@ class HttpInspection:
         return out
 
 
-__all__ = ["HttpInspection"]
+__all__ = ["AppLayerInspection"]
