@@ -15,13 +15,16 @@ state (thresholds, flows) lives elsewhere.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dpictl.engine.detect.matcher import (chains_ok, conditions_ok, header_ok, post_match)
 from dpictl.engine.detect.prefilter import Prefilter
 from dpictl.engine.detect.signature import KIND_APP, PACKET_BUFFERS, Signature, itype_of
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.packet import Packet
+
+if TYPE_CHECKING:
+    from dpictl.engine.flow_table import Flow
 
 _PROTO_CLASSES = (6, 17, 1, 58, 0)   # 0: any other IP protocol
 _PORT_CACHE_MAX = 65536
@@ -34,7 +37,12 @@ REQUEST, RESPONSE = 1, 2
 
 
 class _Group:
-    """Signatures that can see one kind of buffer, with their prefilter (built lazily)."""
+    """Signatures that can see one kind of buffer, with their prefilter (built lazily).
+
+    Fast patterns whose match must end within the first bytes of the buffer (content with
+    depth) get a prefilter of their own that scans only those bytes: a 64 KB segment costs
+    no more than its first few hundred bytes for them.
+    """
 
     __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "icmp",
                  "_patterns", "_prefilter", "_port_cache")
@@ -46,7 +54,8 @@ class _Group:
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
         self._patterns: list[tuple[bytes, bool, int, int]] = []
-        self._prefilter: Prefilter | None = None
+        # (prefilter, scan limit (0: the whole buffer), its signatures), built lazily
+        self._prefilter: list[tuple[Prefilter, int, list[Signature]]] | None = None
         self._port_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
 
     def add(self, sig: Signature, fast: tuple[bytes, bool, int, int] | None) -> None:
@@ -59,13 +68,29 @@ class _Group:
             self.fp_sigs.append(sig)
             self._patterns.append(fast)
 
+    def _build(self) -> list[tuple[Prefilter, int, list[Signature]]]:
+        bounded = [i for i, p in enumerate(self._patterns) if p[3]]
+        full = [i for i, p in enumerate(self._patterns) if not p[3]]
+        parts = []
+        for ids, limit in ((bounded, max((self._patterns[i][3] for i in bounded), default=0)),
+                           (full, 0)):
+            if ids:
+                parts.append((Prefilter([self._patterns[i] for i in ids]), limit,
+                              [self.fp_sigs[i] for i in ids]))
+        self._prefilter = parts
+        return parts
+
     def prefilter(self, buf: bytes) -> list[Signature]:
         if not self.fp_sigs or not buf:
             return []
-        if self._prefilter is None:
-            self._prefilter = Prefilter(self._patterns)
-        fp = self.fp_sigs
-        return [fp[i] for i in self._prefilter.scan(buf)]
+        parts = self._prefilter
+        if parts is None:
+            parts = self._build()
+        out: list[Signature] = []
+        for pf, limit, sigs in parts:
+            for i in pf.scan(buf[:limit] if limit and len(buf) > limit else buf):
+                out.append(sigs[i])
+        return out
 
     def nofp_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
         """Signatures without a fast pattern whose ports allow this packet (cached)."""
@@ -120,10 +145,16 @@ class Detector:
                             or proto == 0 and any(p not in _PROTO_CLASSES for p in sig.protos)):
                         self._packet[proto].add(sig, fast)
                 if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
-                    self._segment.add(sig, fast)
+                    self._segment.add(sig, sig.segment_fast or fast)
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
+        # when a side's headers are complete, signatures that read a body do not run yet:
+        # the groups holding only those are not scanned then
+        self._app_header_groups = {name: group for name, group in self._app.items()
+                                   if not all(sig.reads_body for sig in group.sigs)}
 
     def _add_app(self, sig: Signature) -> None:
+        sig.app_sides = _sides(sig)
+        sig.reads_body = _reads_body(sig)
         if sig.fast is None:
             self._app_nofp.append(sig)
             return
@@ -146,39 +177,51 @@ class Detector:
         hits = group.prefilter(data)
         if not hits:
             return nofp
+        if not nofp and len(hits) == 1:
+            return hits
         cands = [*nofp, *hits]
         cands.sort(key=_order)
         return cands
 
-    def inspect_packet(self, pkt: Packet, data: bytes, flow, to_server: bool | None,
-                       thresholds: ThresholdTable, stream: bool = False,
-                       stream_added: bool = False) -> list[Signature]:
+    def inspect_packet(self, pkt: Packet, data: bytes, flow: Flow | None,
+                       to_server: bool | None, thresholds: ThresholdTable,
+                       stream: bool = False, stream_added: bool = False) -> list[Signature]:
         """Packet signatures matching `data` (the packet payload or a raw stream chunk).
 
         `stream_added`: the payload also went into a tracked TCP stream, so only the
         signatures that need the packet itself inspect it here.
         """
+        cands = self.packet_candidates(pkt, data, stream_added, stream)
+        if not cands:
+            return []
         out: list[Signature] = []
-        buffers = {"pkt_data": data, "raw_data": data}
+        buffers: dict[str, bytes] | None = None
         dport = pkt.dport
-        for sig in self.packet_candidates(pkt, data, stream_added, stream):
+        for sig in cands:
             dset = sig.dport_set
             if dset is not None and dport not in dset:
                 continue
-            if stream and (sig.packet_only or not sig.chains) or not stream and sig.stream_only:
+            chained = sig.chains
+            if stream:
+                if sig.packet_only or not chained:
+                    continue
+            elif sig.stream_only:
                 continue
-            if sig.chains and (not data or stream_added and not sig.on_packet):
+            if chained and (not data or stream_added and not sig.on_packet):
                 continue
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue
-            if sig.chains and not chains_ok(sig, buffers):
-                continue
+            if chained:
+                if buffers is None:
+                    buffers = {"pkt_data": data, "raw_data": data}
+                if not chains_ok(sig, buffers):
+                    continue
             if post_match(sig, pkt, flow, thresholds):
                 out.append(sig)
         return out
 
     # -- HTTP transactions ------------------------------------------------------------
-    def inspect_app(self, pkt: Packet, flow, side: int, body: bool,
+    def inspect_app(self, pkt: Packet, flow: Flow | None, side: int, body: bool,
                     buffers: Mapping[str, bytes], fields: Mapping[str, bytes],
                     thresholds: ThresholdTable, done: set[int],
                     only: frozenset[str] | None = None) -> list[Signature]:
@@ -192,7 +235,7 @@ class Detector:
         """
         seen: set[int] = set()
         cands: list[Signature] = []
-        for name, group in self._app.items():
+        for name, group in (self._app if body else self._app_header_groups).items():
             buf = buffers.get(name)
             if buf:
                 for sig in group.prefilter(buf):
@@ -205,7 +248,7 @@ class Detector:
         to_server = side == REQUEST
         for sig in cands:
             order = sig.order
-            if order in done or not _sides(sig) & side or not body and _reads_body(sig):
+            if order in done or not sig.app_sides & side or not body and sig.reads_body:
                 continue
             if only is not None and not _reads_only(sig, only):
                 continue
