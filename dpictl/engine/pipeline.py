@@ -124,12 +124,14 @@ class Engine:
             stream_added = not (stream.closed or stream.depth_reached)
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
-        for sig in matched:
-            out.append(self._detection(sig, pkt, flow, to_server_opt))
+        if matched:
+            for sig in matched:
+                out.append(self._detection(sig, pkt, flow, to_server_opt))
         if flow is not None and pkt.ip_proto == PROTO_TCP:
             self._tcp(pkt, flow, to_server, out)
-        for gone in self._flows.pop_evicted():
-            self._finish_flow(gone, None, out)
+        if self._flows.evicted:
+            for gone in self._flows.pop_evicted():
+                self._finish_flow(gone, None, out)
 
     def flush(self) -> list[Detection]:
         """End of input: inspect what every stream still holds, then forget all flows."""
@@ -164,8 +166,9 @@ class Engine:
                     out.append(self._detection(sig, pkt, flow, to_server))
                 # a completed HTTP message triggers raw inspection (Suricata's
                 # AppLayerParserTriggerRawStreamReassembly)
-                for direction in self._http.pop_raw_triggers():
-                    self._inspect_chunk(pkt, flow, direction, chunks, out)
+                if self._http.raw_triggers:
+                    for direction in self._http.pop_raw_triggers():
+                        self._inspect_chunk(pkt, flow, direction, chunks, out)
             if waiting >= UNACKED_LIMIT:
                 self._inspect_chunk(pkt, flow, to_server, chunks, out)
 
