@@ -147,10 +147,14 @@ class Detector:
                 if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
                     self._segment.add(sig, sig.segment_fast or fast)
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
-        # when a side's headers are complete, signatures that read a body do not run yet:
-        # the groups holding only those are not scanned then
-        self._app_header_groups = {name: group for name, group in self._app.items()
-                                   if not all(sig.reads_body for sig in group.sigs)}
+        # the groups worth scanning per (side, body): a group none of whose signatures
+        # runs on that side (http_uri on a response), or only once the body is complete,
+        # is not scanned
+        self._app_groups = {
+            (side, body): {name: group for name, group in self._app.items()
+                           if any(sig.app_sides & side and (body or not sig.reads_body)
+                                  for sig in group.sigs)}
+            for side in (REQUEST, RESPONSE) for body in (False, True)}
 
     def _add_app(self, sig: Signature) -> None:
         sig.app_sides = _sides(sig)
@@ -235,7 +239,8 @@ class Detector:
         """
         seen: set[int] = set()
         cands: list[Signature] = []
-        for name, group in (self._app if body else self._app_header_groups).items():
+        groups = self._app_groups.get((side, body))
+        for name, group in (groups if groups is not None else self._app).items():
             buf = buffers.get(name)
             if buf:
                 for sig in group.prefilter(buf):
