@@ -69,14 +69,17 @@ class _Group:
             self._patterns.append(fast)
 
     def _build(self) -> list[tuple[Prefilter, int, list[Signature]]]:
-        bounded = [i for i, p in enumerate(self._patterns) if p[3]]
-        full = [i for i, p in enumerate(self._patterns) if not p[3]]
-        parts = []
-        for ids, limit in ((bounded, max((self._patterns[i][3] for i in bounded), default=0)),
-                           (full, 0)):
-            if ids:
-                parts.append((Prefilter([self._patterns[i] for i in ids]), limit,
-                              [self.fp_sigs[i] for i in ids]))
+        pats = self._patterns
+        bounded = [i for i, p in enumerate(pats) if p[3]]
+        # a second database costs compile time: split only when nearly all patterns are
+        # bounded (the segment group: 384 of 434), so that most of the scan is a prefix
+        if len(bounded) < 0.8 * len(pats):
+            parts = [(Prefilter(pats), 0, self.fp_sigs)]
+        else:
+            full = [i for i, p in enumerate(pats) if not p[3]]
+            limit = max(pats[i][3] for i in bounded)
+            parts = [(Prefilter([pats[i] for i in ids]), lim, [self.fp_sigs[i] for i in ids])
+                     for ids, lim in ((bounded, limit), (full, 0)) if ids]
         self._prefilter = parts
         return parts
 
