@@ -56,3 +56,20 @@ def test_large_segment_matches_only_where_the_rule_can():
     assert _sids(det, late, stream_added=False) == []
     tail = b"GET " + filler + b"needle-in-the-tail"
     assert _sids(det, tail, stream_added=True) == [anywhere.sid]
+
+
+def test_one_byte_fast_patterns_keep_their_case_rule():
+    # one-byte patterns are answered by a membership test, not by hyperscan
+    exact = make_rule(ast.Content(b"Q"), proto="udp")
+    caseless = make_rule(ast.Content(b"z", nocase=True), proto="udp")
+    det = compile_rules([exact, caseless]).detector
+
+    def sids(payload: bytes) -> set[int]:
+        pkt = make_packet(payload, proto=17)
+        return {s.sid for s in det.inspect_packet(pkt, payload, None, None, ThresholdTable())}
+
+    assert sids(b"..Q..") == {exact.sid}
+    assert sids(b"..q..") == set()
+    assert sids(b"..Z..") == {caseless.sid}
+    assert sids(b"zQ") == {exact.sid, caseless.sid}
+    assert sids(b"nothing") == set()
