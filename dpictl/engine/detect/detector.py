@@ -189,6 +189,9 @@ class Detector:
             self._app_nofp.append(sig)
             return
         buffer, pattern, nocase = sig.fast
+        # raw_data is pkt_data under another name (both the message, or absent): one scan
+        if buffer == "raw_data":
+            buffer = "pkt_data"
         self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase, *sig.fast_bounds))
 
     # -- packets and raw stream -------------------------------------------------------
