@@ -109,8 +109,9 @@ class _Group:
             parts = self._build()
         out: list[Signature] = []
         for pf, limit, sigs in parts:
-            for i in pf.scan(buf[:limit] if limit and len(buf) > limit else buf):
-                out.append(sigs[i])
+            hits = pf.scan(buf[:limit] if limit and len(buf) > limit else buf)
+            if hits:
+                out.extend(map(sigs.__getitem__, hits))
         if self._short:
             short_sigs = self._short_sigs
             for n, (one, other) in enumerate(self._short):
