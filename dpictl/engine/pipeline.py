@@ -17,7 +17,7 @@ from dpictl.engine.decode import Decoder
 from dpictl.engine.detect.alert_filter import AlertFilter
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
-from dpictl.engine.detect.http_inspection import HttpInspection
+from dpictl.engine.detect.app_inspection import AppLayerInspection
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
@@ -59,7 +59,7 @@ class Engine:
         self._flows = FlowTable(midstream=midstream)
         self._thresholds = ThresholdTable()
         self._chunks: dict[int, StreamChunks] = {}
-        self._http = HttpInspection(self._detector)
+        self._http = AppLayerInspection(self._detector)
         self._num = 0
         self._counters: dict[str, int] = {
             "packets": 0, "bytes": 0, "decoder_exceptions": 0, "inspect_errors": 0,
@@ -139,12 +139,14 @@ class Engine:
             stream_added = not (stream.closed or stream.depth_reached)
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
-        for sig in matched:
-            out.append(self._detection(sig, pkt, flow, to_server_opt))
+        if matched:
+            for sig in matched:
+                out.append(self._detection(sig, pkt, flow, to_server_opt))
         if flow is not None and pkt.ip_proto == PROTO_TCP:
             self._tcp(pkt, flow, to_server, out)
-        for gone in self._flows.pop_evicted():
-            self._finish_flow(gone, None, out)
+        if self._flows.evicted:
+            for gone in self._flows.pop_evicted():
+                self._finish_flow(gone, None, out)
 
     def flush(self) -> list[Detection]:
         """End of input: inspect what every stream still holds, then forget all flows."""
@@ -181,8 +183,9 @@ class Engine:
                     out.append(self._detection(sig, pkt, flow, to_server))
                 # a completed HTTP message triggers raw inspection (Suricata's
                 # AppLayerParserTriggerRawStreamReassembly)
-                for direction in self._http.pop_raw_triggers():
-                    self._inspect_chunk(pkt, flow, direction, chunks, out)
+                if self._http.raw_triggers:
+                    for direction in self._http.pop_raw_triggers():
+                        self._inspect_chunk(pkt, flow, direction, chunks, out)
             if waiting >= UNACKED_LIMIT:
                 self._inspect_chunk(pkt, flow, to_server, chunks, out)
 

@@ -16,13 +16,16 @@ state (thresholds, flows) lives elsewhere.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dpictl.engine.detect.matcher import (chains_ok, conditions_ok, header_ok, post_match)
 from dpictl.engine.detect.prefilter import Prefilter
 from dpictl.engine.detect.signature import KIND_APP, PACKET_BUFFERS, Signature, itype_of
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.packet import Packet
+
+if TYPE_CHECKING:
+    from dpictl.engine.flow_table import Flow
 
 _PROTO_CLASSES = (6, 17, 1, 58, 0)   # 0: any other IP protocol
 _PORT_CACHE_MAX = 65536
@@ -35,10 +38,15 @@ REQUEST, RESPONSE = 1, 2
 
 
 class _Group:
-    """Signatures that can see one kind of buffer, with their prefilter."""
+    """Signatures that can see one kind of buffer, with their prefilters (built at start-up).
+
+    Fast patterns whose match must end within the first bytes of the buffer (content with
+    depth) get a prefilter of their own that scans only those bytes: a 64 KB segment costs
+    no more than its first few hundred bytes for them.
+    """
 
     __slots__ = ("sigs", "fp_sigs", "nofp", "nofp_chained", "icmp",
-                 "_patterns", "_prefilter", "_port_cache")
+                 "_patterns", "_prefilter", "_short", "_port_cache")
 
     def __init__(self, icmp: bool = False) -> None:
         self.icmp = icmp          # ICMP groups index their header-only rules by itype
@@ -47,7 +55,10 @@ class _Group:
         self.fp_sigs: list[Signature] = []
         self.nofp: list[Signature] = []
         self._patterns: list[tuple[bytes, bool, int, int]] = []
-        self._prefilter: Prefilter | None = None
+        # (prefilter, scan limit (0: the whole buffer), its signatures), set by build()
+        self._prefilter: list[tuple[Prefilter, int, list[Signature]]] = []
+        # one-byte patterns: (byte, its other case when nocase, their signatures)
+        self._short: list[tuple[bytes, bytes | None, tuple[Signature, ...]]] = []
         self._port_cache: dict[tuple[int, int], tuple[Signature, ...]] = {}
 
     def add(self, sig: Signature, fast: tuple[bytes, bool, int, int] | None) -> None:
@@ -61,18 +72,57 @@ class _Group:
             self._patterns.append(fast)
 
     def build(self, built: dict[tuple, Prefilter]) -> None:
-        """Compile the prefilter; groups with the same patterns (ICMP and ICMPv6) share one."""
-        if self.fp_sigs:
-            key = tuple(self._patterns)
+        """Compile the prefilters now (nothing is compiled on a packet); groups with the same
+        patterns (ICMP and ICMPv6) share one compiled database."""
+        # One-byte patterns that may occur anywhere ('|00|', '.', ';') hit nearly every
+        # buffer and slow the whole hyperscan scan down (pkt6 chunks of the bench pcap:
+        # 0.129 -> 0.035 s without its 13 of them); `bytes.find` (memchr) answers each one.
+        pats: list[tuple[bytes, bool, int, int]] = []
+        sigs: list[Signature] = []
+        short: dict[tuple[bytes, bytes | None], list[Signature]] = {}
+        for pat, sig in zip(self._patterns, self.fp_sigs):
+            byte, nocase, _low, high = pat
+            if len(byte) == 1 and not high:
+                other = byte.upper() if nocase and byte.upper() != byte.lower() else None
+                short.setdefault((byte.lower() if nocase else byte, other), []).append(sig)
+            else:
+                pats.append(pat)
+                sigs.append(sig)
+        self._short = [(one, other, tuple(found)) for (one, other), found in short.items()]
+
+        def compiled(patterns: list[tuple[bytes, bool, int, int]]) -> Prefilter:
+            key = tuple(patterns)
             if key not in built:
-                built[key] = Prefilter(self._patterns)
-            self._prefilter = built[key]
+                built[key] = Prefilter(patterns)
+            return built[key]
+
+        bounded = [j for j, p in enumerate(pats) if p[3]]
+        # a second database costs compile time: split only when nearly all patterns are
+        # bounded (the segment group: 384 of 434), so that most of the scan is a prefix
+        parts: list[tuple[Prefilter, int, list[Signature]]] = []
+        if not pats:
+            pass
+        elif len(bounded) < 0.8 * len(pats):
+            parts = [(compiled(pats), 0, sigs)]
+        else:
+            full = [j for j, p in enumerate(pats) if not p[3]]
+            limit = max(pats[j][3] for j in bounded)
+            parts = [(compiled([pats[j] for j in part]), lim, [sigs[j] for j in part])
+                     for part, lim in ((bounded, limit), (full, 0)) if part]
+        self._prefilter = parts
 
     def prefilter(self, buf: bytes) -> list[Signature]:
         if not self.fp_sigs or not buf:
             return []
-        fp = self.fp_sigs
-        return [fp[i] for i in self._prefilter.scan(buf)]
+        out: list[Signature] = []
+        for pf, limit, sigs in self._prefilter:
+            hits = pf.scan(buf[:limit] if limit and len(buf) > limit else buf)
+            if hits:
+                out.extend(map(sigs.__getitem__, hits))
+        for one, other, found in self._short:
+            if one in buf or other is not None and other in buf:
+                out += found
+        return out
 
     def nofp_for(self, sport: int, dport: int) -> tuple[Signature, ...]:
         """Signatures without a fast pattern whose ports allow this packet (cached)."""
@@ -127,17 +177,30 @@ class Detector:
                             or proto == 0 and any(p not in _PROTO_CLASSES for p in sig.protos)):
                         self._packet[proto].add(sig, fast)
                 if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
-                    self._segment.add(sig, fast)
+                    self._segment.add(sig, sig.segment_fast or fast)
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
         built: dict[tuple, Prefilter] = {}
         for group in (*self._packet.values(), self._segment, *self._app.values()):
             group.build(built)
+        # the groups worth scanning per (side, body): a group none of whose signatures
+        # runs on that side (http_uri on a response), or only once the body is complete,
+        # is not scanned
+        self._app_groups = {
+            (side, body): {name: group for name, group in self._app.items()
+                           if any(sig.app_sides & side and (body or not sig.reads_body)
+                                  for sig in group.sigs)}
+            for side in (REQUEST, RESPONSE) for body in (False, True)}
 
     def _add_app(self, sig: Signature) -> None:
+        sig.app_sides = _sides(sig)
+        sig.reads_body = _reads_body(sig)
         if sig.fast is None:
             self._app_nofp.append(sig)
             return
         buffer, pattern, nocase = sig.fast
+        # raw_data is pkt_data under another name (both the message, or absent): one scan
+        if buffer == "raw_data":
+            buffer = "pkt_data"
         self._app.setdefault(buffer, _Group()).add(sig, (pattern, nocase, *sig.fast_bounds))
 
     # -- packets and raw stream -------------------------------------------------------
@@ -156,39 +219,51 @@ class Detector:
         hits = group.prefilter(data)
         if not hits:
             return nofp
+        if not nofp and len(hits) == 1:
+            return hits
         cands = [*nofp, *hits]
         cands.sort(key=_order)
         return cands
 
-    def inspect_packet(self, pkt: Packet, data: bytes, flow, to_server: bool | None,
-                       thresholds: ThresholdTable, stream: bool = False,
-                       stream_added: bool = False) -> list[Signature]:
+    def inspect_packet(self, pkt: Packet, data: bytes, flow: Flow | None,
+                       to_server: bool | None, thresholds: ThresholdTable,
+                       stream: bool = False, stream_added: bool = False) -> list[Signature]:
         """Packet signatures matching `data` (the packet payload or a raw stream chunk).
 
         `stream_added`: the payload also went into a tracked TCP stream, so only the
         signatures that need the packet itself inspect it here.
         """
+        cands = self.packet_candidates(pkt, data, stream_added, stream)
+        if not cands:
+            return []
         out: list[Signature] = []
-        buffers = {"pkt_data": data, "raw_data": data}
+        buffers: dict[str, bytes] | None = None
         dport = pkt.dport
-        for sig in self.packet_candidates(pkt, data, stream_added, stream):
+        for sig in cands:
             dset = sig.dport_set
             if dset is not None and dport not in dset:
                 continue
-            if stream and (sig.packet_only or not sig.chains) or not stream and sig.stream_only:
+            chained = sig.chains
+            if stream:
+                if sig.packet_only or not chained:
+                    continue
+            elif sig.stream_only:
                 continue
-            if sig.chains and (not data or stream_added and not sig.on_packet):
+            if chained and (not data or stream_added and not sig.on_packet):
                 continue
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue
-            if sig.chains and not chains_ok(sig, buffers):
-                continue
+            if chained:
+                if buffers is None:
+                    buffers = {"pkt_data": data, "raw_data": data}
+                if not chains_ok(sig, buffers):
+                    continue
             if post_match(sig, pkt, flow, thresholds):
                 out.append(sig)
         return out
 
     # -- HTTP transactions ------------------------------------------------------------
-    def inspect_app(self, pkt: Packet, flow, side: int, body: bool,
+    def inspect_app(self, pkt: Packet, flow: Flow | None, side: int, body: bool,
                     buffers: Mapping[str, bytes], fields: Mapping[str, bytes],
                     thresholds: ThresholdTable, done: set[int],
                     only: frozenset[str] | None = None) -> list[Signature]:
@@ -202,7 +277,8 @@ class Detector:
         """
         seen: set[int] = set()
         cands: list[Signature] = []
-        for name, group in self._app.items():
+        groups = self._app_groups.get((side, body))
+        for name, group in (groups if groups is not None else self._app).items():
             buf = buffers.get(name)
             if buf:
                 for sig in group.prefilter(buf):
@@ -215,7 +291,7 @@ class Detector:
         to_server = side == REQUEST
         for sig in cands:
             order = sig.order
-            if order in done or not _sides(sig) & side or not body and _reads_body(sig):
+            if order in done or not sig.app_sides & side or not body and sig.reads_body:
                 continue
             if only is not None and not _reads_only(sig, only):
                 continue

@@ -8,14 +8,17 @@ Suricata's DetectRunPostMatch.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from dpictl.engine.detect import flowbits
 from dpictl.engine.detect.packet_checks import numeric_compare
-from dpictl.engine.detect.payload import Inspection, match_chain
+from dpictl.engine.detect.payload import ChainState, match_chain
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.packet import Packet
+
+if TYPE_CHECKING:
+    from dpictl.engine.flow_table import Flow
 
 
 def header_ok(sig: Signature, pkt: Packet) -> bool:
@@ -35,7 +38,7 @@ def _one_way(sig: Signature, src: str, sport: int, dst: str, dport: int) -> bool
     return sig.dst is None or sig.dst.match(dst)
 
 
-def flow_ok(sig: Signature, flow, to_server: bool | None) -> bool:
+def flow_ok(sig: Signature, flow: Flow | None, to_server: bool | None) -> bool:
     f = sig.flow
     if f is None or f.stateless and not (f.to_server or f.to_client or f.established):
         return True
@@ -45,7 +48,7 @@ def flow_ok(sig: Signature, flow, to_server: bool | None) -> bool:
         return False
     if f.to_client and to_server:
         return False
-    established = bool(getattr(flow, "established", False))
+    established = flow.established
     if f.established and not established:
         return False
     if f.not_established and established:
@@ -53,20 +56,27 @@ def flow_ok(sig: Signature, flow, to_server: bool | None) -> bool:
     return True
 
 
-def conditions_ok(sig: Signature, pkt: Packet, flow, to_server: bool | None) -> bool:
-    """Everything except the content chains: header, packet fields, flow, flowbits."""
-    if not header_ok(sig, pkt):
-        return False
+def conditions_ok(sig: Signature, pkt: Packet, flow: Flow | None,
+                  to_server: bool | None) -> bool:
+    """Everything except the content chains: packet fields, header, flow, flowbits.
+
+    Packet checks (flags, dsize...) come first: they are what rejects most candidates
+    (the header-only rules every TCP packet is tested against), and one closure call is
+    cheaper than the header test.
+    """
     for check in sig.checks:
         if not check(pkt):
             return False
-    if not flow_ok(sig, flow, to_server):
+    if not _one_way(sig, pkt.src, pkt.sport, pkt.dst, pkt.dport) and not (
+            sig.bidirectional and _one_way(sig, pkt.dst, pkt.dport, pkt.src, pkt.sport)):
         return False
-    if sig.stream_size and not _stream_size_ok(sig, flow, to_server):
+    if sig.flow is not None and not flow_ok(sig, flow, to_server):
+        return False
+    if sig.stream_size and not _stream_size_ok(sig, flow):
         return False
     if sig.flowbit_checks:
-        bits = getattr(flow, "flowbits", None) if flow is not None else None
-        if not flowbits.check(bits, sig.flowbit_checks):
+        if not flowbits.check(flow.flowbits if flow is not None else None,
+                              sig.flowbit_checks):
             return False
     return True
 
@@ -74,7 +84,7 @@ def conditions_ok(sig: Signature, pkt: Packet, flow, to_server: bool | None) -> 
 def chains_ok(sig: Signature, buffers: Mapping[str, bytes],
               fields: Mapping[str, bytes] | None = None) -> bool:
     """All content chains of the signature match their buffers (missing buffer: no match)."""
-    st = Inspection()
+    st = ChainState()
     for chain in sig.chains:
         if chain.buffer == "base64_data":
             buf = st.base64
@@ -96,10 +106,10 @@ def chains_ok(sig: Signature, buffers: Mapping[str, bytes],
     return True
 
 
-def post_match(sig: Signature, pkt: Packet, flow, thresholds: ThresholdTable) -> bool:
+def post_match(sig: Signature, pkt: Packet, flow: Flow | None, thresholds: ThresholdTable) -> bool:
     """Apply flowbit actions and rate limits; True when the match should alert."""
     if sig.flowbit_actions and flow is not None:
-        flowbits.apply(getattr(flow, "flowbits", None), sig.flowbit_actions)
+        flowbits.apply(flow.flowbits, sig.flowbit_actions)
     if sig.noalert:
         return False
     key = sig.rule.key
@@ -112,11 +122,10 @@ def post_match(sig: Signature, pkt: Packet, flow, thresholds: ThresholdTable) ->
     return True
 
 
-def _stream_size_ok(sig: Signature, flow, to_server: bool | None) -> bool:
+def _stream_size_ok(sig: Signature, flow: Flow | None) -> bool:
     if flow is None:
         return False
-    client = int(getattr(flow, "client_bytes", getattr(flow, "bytes_toserver", 0)))
-    server = int(getattr(flow, "server_bytes", getattr(flow, "bytes_toclient", 0)))
+    client, server = flow.bytes_toserver, flow.bytes_toclient
     for test in sig.stream_size:
         cmp = numeric_compare(test.op, test.value, test.high)
         side = test.extra or "both"

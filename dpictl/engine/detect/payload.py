@@ -33,7 +33,7 @@ class Op:
     """One compiled option of a chain. `rel_next`: the next option is relative to this one."""
 
     __slots__ = ("kind", "node", "pattern", "nocase", "negated", "relative", "rel_next",
-                 "regex", "min_start", "ends_with")
+                 "regex", "min_start", "ends_with", "fixed", "start", "span")
 
     def __init__(self, node) -> None:
         self.kind = _KINDS[type(node)]
@@ -45,10 +45,22 @@ class Op:
         self.min_start: int | None = None   # lowest start Suricata's limit propagation allows
         self.ends_with = False              # the match must end the buffer (folded isdataat)
         self.regex: Regex | None = None
+        # a content whose offset/depth/distance/within are all numbers (not byte_extract
+        # variables) has its window precomputed: `start` (offset, or distance) and `span`
+        # (depth, or within; None: to the end of the buffer)
+        self.fixed = False
+        self.start = 0
+        self.span: int | None = None
         if self.kind == K_CONTENT:
             self.nocase = node.nocase
             self.pattern = node.pattern.lower() if node.nocase else node.pattern
             self.relative = node.relative
+            first, second = ((node.distance, node.within) if self.relative
+                             else (node.offset, node.depth))
+            if not isinstance(first, str) and not isinstance(second, str):
+                self.fixed = True
+                self.start = first or 0
+                self.span = second
         else:
             self.relative = bool(getattr(node, "relative", False))
         if self.kind == K_PCRE:
@@ -109,8 +121,9 @@ def _propagate_negated_limits(ops: list[Op]) -> None:
                 break
 
 
-class Inspection:
-    """State of one signature evaluation: variables, the lower-cased buffer cache, budget."""
+class ChainState:
+    """What one signature's evaluation carries from chain to chain: byte_extract variables,
+    the lower-cased buffer cache, the backtracking budget and the base64_decode output."""
 
     __slots__ = ("env", "budget", "base64", "_lower_src", "_lower")
 
@@ -128,11 +141,11 @@ class Inspection:
         return self._lower
 
 
-def match_chain(ops: tuple[Op, ...], buf: bytes, st: Inspection) -> bool:
+def match_chain(ops: tuple[Op, ...], buf: bytes, st: ChainState) -> bool:
     return _run(ops, 0, buf, 0, st) == MATCH
 
 
-def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -> int:
+def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: ChainState) -> int:
     n = len(ops)
     env = st.env
     while i < n:
@@ -141,7 +154,19 @@ def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: Inspection) -
         if kind == K_CONTENT:
             node = op.node
             blen = len(buf)
-            if op.relative:
+            if op.fixed:
+                span = op.span
+                if op.relative:
+                    start = cursor + op.start
+                    end = blen if span is None else min(blen, start + span)
+                    if start < 0:
+                        start = 0
+                    if op.min_start is not None and start < op.min_start:
+                        start = op.min_start
+                else:
+                    start = op.start
+                    end = blen if span is None else min(blen, start + span)
+            elif op.relative:
                 dist = byte_ops.resolve(node.distance, env)
                 if dist is None:
                     return NO_MATCH
@@ -285,5 +310,5 @@ def _base64_decode(node: Base64Decode, buf: bytes, cursor: int) -> bytes:
         return b""
 
 
-__all__ = ["Op", "Inspection", "compile_chain", "match_chain", "MATCH", "NO_MATCH", "STOP",
+__all__ = ["Op", "ChainState", "compile_chain", "match_chain", "MATCH", "NO_MATCH", "STOP",
            "STEP_BUDGET"]

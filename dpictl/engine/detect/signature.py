@@ -72,10 +72,20 @@ class Signature:
     # explicit destination-port set for a one-way rule (None: test with `dports`), so the
     # hot loop can drop most prefilter hits with one set lookup
     dport_set: frozenset[int] | None = None
+    # the prefilter pattern for a TCP segment that also went into a stream (None: `fast`):
+    # a required content with depth, whose match must end within the first bytes, so the
+    # segment prefilter scans those bytes only - (pattern, nocase, min end, max end)
+    segment_fast: tuple[bytes, bool, int, int] | None = None
+    # app rules: which transaction side(s) it runs on (set by the Detector, which knows the
+    # HTTP buffer names) and whether it reads a body buffer (runs once the message is done)
+    app_sides: int = 3
+    reads_body: bool = False
 
     def __post_init__(self) -> None:
         if self.dports is not None and not self.bidirectional:
             self.dport_set = self.dports.ports()
+        if self.fast is not None and self.fast_bounds[1] == 0:
+            self.segment_fast = _bounded_payload_content(self.chains)
 
     @property
     def sid(self) -> int:
@@ -246,17 +256,67 @@ def _fast_pattern(chains: tuple[Chain, ...]
             buffer = "http_header" if chain.field else chain.buffer
             score = (1 << 20 if node.fast_pattern else 0) + len(node.pattern)
             if best is None or score > best[0]:
-                best = (score, buffer, node, chain.field is None)
+                best = (score, buffer, node, chain)
     if best is None:
         return None, (0, 0)
-    _, buffer, node, whole_buffer = best
+    _, buffer, node, chain = best
     bounds = (0, 0)
-    if whole_buffer and not node.relative and not _has_vars(node):
+    if chain.field is None and not node.relative and not _has_vars(node):
         offset = node.offset or 0
         low = offset + len(node.pattern) if offset else 0
         high = offset + node.depth if node.depth is not None else 0
         bounds = (low, high)
+    elif chain.field is None and node.relative:
+        # relative to a content with depth (|00| depth 1, then |FF|SMB within 4): the
+        # match still ends within known bytes of the start
+        high = next((h for n, h in _content_max_ends(chain.ops) if n is node), None)
+        bounds = (0, high or 0)
     return (buffer, node.pattern, node.nocase), bounds
+
+
+def _bounded_payload_content(chains: tuple[Chain, ...]) -> tuple[bytes, bool, int, int] | None:
+    """The longest positive payload content whose match must end within a known number of
+    bytes from the buffer start, and that bound: every packet the signature matches
+    contains it there. Too short a pattern (fewer than 3 bytes) filters nothing: None."""
+    best: tuple[int, int, ast.Content] | None = None
+    for chain in chains:
+        if chain.buffer not in PACKET_BUFFERS or chain.field is not None:
+            continue
+        for node, high in _content_max_ends(chain.ops):
+            if node.negated or high is None or not node.pattern:
+                continue
+            if best is None or (len(node.pattern), -high) > (len(best[2].pattern), -best[1]):
+                best = (len(node.pattern), high, node)
+    if best is None or best[0] < 3:
+        return None
+    _, high, node = best
+    low = (node.offset or 0) + len(node.pattern) if not node.relative and node.offset else 0
+    return node.pattern, node.nocase, low, high
+
+
+def _content_max_ends(ops) -> list[tuple[ast.Content, int | None]]:
+    """Each content of a chain with the furthest offset at which any match of it can end
+    (None: anywhere). An absolute content ends by offset+depth; a relative one by the
+    furthest cursor before it + distance + within; keywords that move the cursor by an
+    amount read from the data (pcre, byte_jump, byte_extract) leave it unbounded."""
+    out: list[tuple[ast.Content, int | None]] = []
+    cursor: int | None = 0          # furthest the cursor can be before the current option
+    for op in ops:
+        node = op.node
+        if isinstance(node, ast.Content):
+            if _has_vars(node) or isinstance(node.distance, str) or isinstance(node.within, str):
+                high = None
+            elif node.relative:
+                high = (cursor + (node.distance or 0) + node.within
+                        if cursor is not None and node.within is not None else None)
+            else:
+                high = (node.offset or 0) + node.depth if node.depth is not None else None
+            out.append((node, high))
+            if not node.negated:
+                cursor = high
+        elif isinstance(node, (ast.Pcre, ast.ByteJump, ast.ByteExtract)):
+            cursor = None
+    return out
 
 
 def _has_vars(node: ast.Content) -> bool:

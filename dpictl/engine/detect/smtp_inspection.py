@@ -12,11 +12,16 @@ HTTP-only buffers (http_uri...) never match SMTP data, so such signatures are no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dpictl.engine.app.mime import MimePart
 from dpictl.engine.app.smtp import MESSAGE_DONE, PART_DONE, SmtpEvent
 from dpictl.engine.detect.detector import REQUEST, Detector
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.thresholds import ThresholdTable
+
+if TYPE_CHECKING:
+    from dpictl.engine.flow_table import Flow
 
 SMTP_BUFFERS = frozenset({"file_data"})
 _NO_FIELDS: dict[str, bytes] = {}
@@ -39,18 +44,18 @@ class SmtpInspection:
 
     def __init__(self, detector: Detector) -> None:
         self._detector = detector
-        self._matched: dict[tuple[int, int], set[int]] = {}
+        # flow id -> message id -> orders of the signatures that alerted on it
+        self._matched: dict[int, dict[int, set[int]]] = {}
 
-    def inspect(self, event: SmtpEvent, oriented, flow,
+    def inspect(self, event: SmtpEvent, oriented, flow: Flow,
                 thresholds: ThresholdTable) -> list[Signature]:
-        key = (flow.flow_id, event.tx_id)
         if event.kind == MESSAGE_DONE:
-            self._matched.pop(key, None)
+            self._matched.get(flow.flow_id, {}).pop(event.tx_id, None)
             return []
         part = event.part
         if event.kind != PART_DONE or part is None or not part.is_attachment or not part.data:
             return []
-        matched = self._matched.setdefault(key, set())
+        matched = self._matched.setdefault(flow.flow_id, {}).setdefault(event.tx_id, set())
         out = self._detector.inspect_app(oriented(True), flow, REQUEST, True,
                                          _PartBuffers(part), _NO_FIELDS, thresholds,
                                          set(matched), only=SMTP_BUFFERS)
@@ -59,8 +64,7 @@ class SmtpInspection:
 
     def forget(self, flow_id: int) -> None:
         """The flow ended: drop what is left of its messages."""
-        for key in [k for k in self._matched if k[0] == flow_id]:
-            del self._matched[key]
+        self._matched.pop(flow_id, None)
 
 
 __all__ = ["SmtpInspection", "SMTP_BUFFERS"]

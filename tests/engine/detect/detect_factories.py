@@ -37,8 +37,10 @@ def make_packet(payload: bytes = b"", *, proto: int = 6, src: str = "10.0.0.1",
 
 
 class FakeFlow:
-    """The attributes the detector reads from a flow."""
+    """The attributes of `dpictl.engine.flow_table.Flow` the detector reads."""
 
     def __init__(self, established: bool = True) -> None:
         self.established = established
         self.flowbits: set[str] = set()
+        self.bytes_toserver = 0
+        self.bytes_toclient = 0

@@ -70,7 +70,7 @@ def test_feeding_packets_compiles_nothing(shared_dir, tmp_path, monkeypatch, cac
 def test_the_counters_see_a_compile(monkeypatch):
     """The hook works: building an engine goes through every wrapped function."""
     calls = count_compiles(monkeypatch)
-    Engine(parse_rules_text('alert tcp 10.0.0.0/8 any -> any 80 (content:"x"; pcre:"/a/"; '
+    Engine(parse_rules_text('alert tcp 10.0.0.0/8 any -> any 80 (content:"xyz"; pcre:"/a/"; '
                             'sid:1;)').rules)
     assert set(calls) >= {"dpictl.engine.detect.prefilter._hyperscan_db", "pcre2.compile",
                           "dpictl.engine.detect.ruleset.compile_rule",

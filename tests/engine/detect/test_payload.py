@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from dpictl.engine.detect.payload import Inspection, compile_chain, match_chain
+from dpictl.engine.detect.payload import ChainState, compile_chain, match_chain
 from dpictl.rules.ast import (Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Content,
                               IsDataAt, Pcre)
 
 
 def run(nodes, buf: bytes) -> bool:
-    return match_chain(compile_chain(list(nodes)), buf, Inspection())
+    return match_chain(compile_chain(list(nodes)), buf, ChainState())
 
 
 C = Content

@@ -1,4 +1,5 @@
-"""HTTP transactions -> app signatures, driven by the app layer's events.
+"""App-layer inspection: HTTP transactions and SMTP parts -> app signatures, driven by the
+app layer's events.
 
 The app layer (`dpictl.engine.app.AppLayer`) turns each flow's in-order bytes into HTTP
 events. Like Suricata, which runs a transaction's inspection engines as the transaction
@@ -14,6 +15,8 @@ The app layer also parses SMTP; its events (decoded MIME parts) go to `SmtpInspe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dpictl.engine.app import AppLayer, SmtpEvent
 from dpictl.engine.detect.detector import REQUEST, RESPONSE, Detector
 from dpictl.engine.detect.signature import Signature
@@ -22,6 +25,9 @@ from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.http import (REQUEST_DONE, REQUEST_HEADERS, RESPONSE_DONE, RESPONSE_HEADERS,
                                 HttpTransaction)
 from dpictl.engine.packet import Packet
+
+if TYPE_CHECKING:
+    from dpictl.engine.flow_table import Flow
 
 _EVENTS = {REQUEST_HEADERS: (REQUEST, False), REQUEST_DONE: (REQUEST, True),
            RESPONSE_HEADERS: (RESPONSE, False), RESPONSE_DONE: (RESPONSE, True)}
@@ -69,23 +75,26 @@ class _SideFields(_SideBuffers):
         return default if value is None else value
 
 
-class HttpInspection:
+class AppLayerInspection:
     """One per engine; per-transaction bookkeeping is keyed by (flow id, tx id, side)."""
 
     def __init__(self, detector: Detector) -> None:
         self._detector = detector
         self._app = AppLayer()
         self._smtp = SmtpInspection(detector)
-        self._done: dict[tuple[int, int, int], set[int]] = {}
+        # flow id -> (tx id, side) -> orders of the signatures already run on that side:
+        # keyed by flow first so a flow's end forgets its entries without a table scan
+        self._done: dict[int, dict[tuple[int, int], set[int]]] = {}
         self.active = detector.app_count > 0
-        self._raw_triggers: list[bool] = []
+        # directions whose HTTP message completed, waiting for pop_raw_triggers()
+        self.raw_triggers: list[bool] = []
 
     def pop_raw_triggers(self) -> list[bool]:
         """Directions whose HTTP message completed since the last call."""
-        out, self._raw_triggers = self._raw_triggers, []
+        out, self.raw_triggers = self.raw_triggers, []
         return out
 
-    def feed(self, pkt: Packet, oriented, flow, to_server: bool, data: bytes,
+    def feed(self, pkt: Packet, oriented, flow: Flow, to_server: bool, data: bytes,
              thresholds: ThresholdTable, holes=()) -> list[Signature]:
         """Feed in-order bytes; `oriented(to_server)` gives a header packet per side.
 
@@ -95,15 +104,14 @@ class HttpInspection:
         events = self._app.feed(flow, data, to_server, pkt.ts, holes)
         return self._inspect(events, oriented, flow, thresholds) if events else []
 
-    def finish(self, flow, oriented, ts: float, thresholds: ThresholdTable) -> list[Signature]:
+    def finish(self, flow: Flow, oriented, ts: float, thresholds: ThresholdTable) -> list[Signature]:
         events = self._app.finish(flow, ts)
         out = self._inspect(events, oriented, flow, thresholds) if events else []
-        for key in [k for k in self._done if k[0] == flow.flow_id]:
-            del self._done[key]
+        self._done.pop(flow.flow_id, None)
         self._smtp.forget(flow.flow_id)
         return out
 
-    def _inspect(self, events, oriented, flow, thresholds: ThresholdTable) -> list[Signature]:
+    def _inspect(self, events, oriented, flow: Flow, thresholds: ThresholdTable) -> list[Signature]:
         out: list[Signature] = []
         if not self.active:
             return out
@@ -116,18 +124,23 @@ class HttpInspection:
                 continue
             side, body = step
             if body:
-                self._raw_triggers.append(side == REQUEST)
+                self.raw_triggers.append(side == REQUEST)
             tx = event.tx
             side_to_server = side == REQUEST
-            key = (flow.flow_id, tx.tx_id, side)
-            done = self._done.setdefault(key, set())
+            key = (tx.tx_id, side)
+            flow_done = self._done.get(flow.flow_id)
+            if flow_done is None:
+                flow_done = self._done[flow.flow_id] = {}
+            done = flow_done.get(key)
+            if done is None:
+                done = flow_done[key] = set()
             out += self._detector.inspect_app(
                 oriented(side_to_server), flow, side, body, _SideBuffers(tx, side_to_server),
                 _SideFields(tx, side_to_server), thresholds, done)
             if body and side == RESPONSE:
-                self._done.pop((flow.flow_id, tx.tx_id, REQUEST), None)
-                self._done.pop(key, None)
+                flow_done.pop((tx.tx_id, REQUEST), None)
+                flow_done.pop(key, None)
         return out
 
 
-__all__ = ["HttpInspection"]
+__all__ = ["AppLayerInspection"]
