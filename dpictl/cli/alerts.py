@@ -57,17 +57,13 @@ def _filter(alerts: list, sid: Optional[int], since: Optional[float],
 
 @alerts_app.command("list")
 def list_cmd(
-    sid: Optional[int] = typer.Option(None, "--sid", min=1, max=params.MAX_SID,
-                                      help="only this signature id."),
-    since: Optional[str] = typer.Option(
-        None, "--since", help="only alerts newer than this, e.g. 30s, 5m, 1h30m, 2d."),
+    sid: Optional[int] = params.SidFilterOpt,
+    since: Optional[str] = params.SinceFilterOpt,
     namespace: Optional[str] = params.NamespaceOpt,
-    pod: Optional[str] = typer.Option(
-        None, "--pod", help="only alerts whose source, destination or endpoint is this pod."),
+    pod: Optional[str] = params.PodFilterOpt,
     output: str = typer.Option("table", "--output", "-o", help="table, json (Calico records) "
                                "or eve (JSON lines)."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1, max=params.MAX_LIMIT,
-                                        help="only the newest N alerts."),
+    limit: Optional[int] = params.LimitFilterOpt,
     db: Optional[Path] = params.DbOpt,
     backend: str = params.BackendOpt,
     kubeconfig: Optional[Path] = params.KubeconfigOpt,

@@ -65,15 +65,11 @@ def show_cmd(
 
 def export_cmd(
     pcap: Path = typer.Option(..., "--pcap", help="the pcapng file to write."),
-    sid: Optional[int] = typer.Option(None, "--sid", min=1, max=2**32 - 1,
-                                      help="only this signature id."),
-    since: Optional[str] = typer.Option(
-        None, "--since", help="only alerts newer than this, e.g. 30s, 5m, 1h30m, 2d."),
+    sid: Optional[int] = params.SidFilterOpt,
+    since: Optional[str] = params.SinceFilterOpt,
     namespace: Optional[str] = params.NamespaceOpt,
-    pod: Optional[str] = typer.Option(
-        None, "--pod", help="only alerts whose source, destination or endpoint is this pod."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-l", min=1, max=2**31 - 1,
-                                        help="only the newest N alerts."),
+    pod: Optional[str] = params.PodFilterOpt,
+    limit: Optional[int] = params.LimitFilterOpt,
     db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Write the triggering packets of the alerts (same filters as `list`) as pcapng, each

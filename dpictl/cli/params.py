@@ -26,3 +26,13 @@ MAX_LIMIT = 2**31 - 1
 MAX_TIMEOUT = 7 * 86400.0    # seconds; a week is past any command anyone waits for
 
 NamespaceOpt: Optional[str] = typer.Option(None, "--namespace", "-n", help="Namespace.")
+
+
+# The filters `alerts list` and `alerts export` share.
+SidFilterOpt = typer.Option(None, "--sid", min=1, max=MAX_SID, help="only this signature id.")
+SinceFilterOpt = typer.Option(
+    None, "--since", help="only alerts newer than this, e.g. 30s, 5m, 1h30m, 2d.")
+PodFilterOpt = typer.Option(
+    None, "--pod", help="only alerts whose source, destination or endpoint is this pod.")
+LimitFilterOpt = typer.Option(None, "--limit", "-l", min=1, max=MAX_LIMIT,
+                              help="only the newest N alerts.")

@@ -59,14 +59,4 @@ def rule_server() -> Iterator[RuleServer]:
     server.server.server_close()
 
 
-def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `dpictl ARGV` run in this process, as tests/cli does."""
-    from dpictl.cli import main
-
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from cli.in_process import run  # noqa: E402,F401 - the one in-process runner, re-exported

@@ -12,23 +12,17 @@ import pytest
 
 from dpictl.agent.kube_rules import RulesConfigMapSync
 from dpictl.backends.kubernetes.rules_configmap import MAX_BYTES, ruleset_configmap
-from dpictl.cli import main
 from dpictl.errors import ClusterError
 from dpictl.rulesets import RulesDir
 from dpictl.rulesets.active import version
+
+from cli.in_process import run
 
 RULES = ('alert tcp any any -> any 80 (msg:"a"; content:"smk="; sid:5000001; rev:1;)\n'
          'alert tcp any any -> any 80 (msg:"b"; content:"xyz="; sid:5000002; rev:1;)\n')
 
 
-def _run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+_run = run
 
 
 def test_the_community_ruleset_fits_compressed(shared_dir: Path) -> None:
