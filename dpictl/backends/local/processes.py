@@ -22,6 +22,33 @@ from dpictl.backends.local import isolation
 from dpictl.errors import ClusterError
 
 PODSERVER = Path(__file__).with_name("podserver.py")
+# Where pods find the server they run. A pod's mount namespace hides /tmp, /var/tmp, /dev/shm
+# and /run under private tmpfs, and its user (nobody) may not read the checkout (under a 0700
+# home, say): a copy in a root-owned, world-readable directory is reachable from every pod,
+# wherever dpictl itself was installed. The interpreter is the real one behind the venv's
+# symlink, run isolated (-I -S): the server needs nothing but the standard library.
+POD_RUNTIME = Path("/var/lib/dpictl")
+
+
+def pod_server_command() -> list[str]:
+    """The interpreter and script a pod runs (the script installed or refreshed here)."""
+    target = POD_RUNTIME / PODSERVER.name
+    source = PODSERVER.read_bytes()
+    try:
+        current = target.read_bytes()
+    except OSError:
+        current = None
+    if current != source:
+        POD_RUNTIME.mkdir(mode=0o755, parents=True, exist_ok=True)
+        info = POD_RUNTIME.stat()
+        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            raise ClusterError(f"{POD_RUNTIME} is writable by others or not ours: pods will "
+                               "not run what it holds", hint=f"chmod 755 {POD_RUNTIME}")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}")
+        tmp.write_bytes(source)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    return [os.path.realpath(sys.executable), "-I", "-S", str(target)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +74,8 @@ def start_pod_server(pod_ns: str, log: Path, pod: PodProcess, port: int = 80) ->
     read_fd, write_fd = os.pipe()
     os.set_inheritable(write_fd, True)
     null_fd = os.open(os.devnull, os.O_RDONLY)
-    server = [sys.executable, "-I", "-S", str(PODSERVER), "--port", str(port),
-              "--ready-fd", str(write_fd), "--netns", pod_ns]
+    server = [*pod_server_command(), "--port", str(port), "--ready-fd", str(write_fd),
+              "--netns", pod_ns]
     argv = isolation.pod_init_argv(pod_ns, pod.hostname, _maskable(pod.masked), server, pod.root)
     env = isolation.pod_environment(pod.hostname, pod.root)
     try:
@@ -68,7 +95,7 @@ def start_pod_server(pod_ns: str, log: Path, pod: PodProcess, port: int = 80) ->
 def _maskable(masked: tuple[Path, ...]) -> list[Path]:
     """The directories to hide, but never one holding the server or Python themselves (a
     state file kept in the project directory must not stop its pods from starting)."""
-    needed = [PODSERVER.resolve(), Path(sys.executable).resolve()]
+    needed = [POD_RUNTIME.resolve(), Path(sys.executable).resolve()]
     return [m for m in dict.fromkeys(Path(d).resolve() for d in masked)
             if not any(m == n or m in n.parents for n in needed)]
 
