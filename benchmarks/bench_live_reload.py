@@ -99,22 +99,27 @@ def main() -> None:
     parser.add_argument("--pps", type=int, default=2000)
     parser.add_argument("--every", type=float, default=2.0, help="seconds between reloads")
     parser.add_argument("--blocks", type=int, default=None,
-                        help="ring blocks (default: the agent's, 8 x 256 KiB, 50 ms timeout)")
+                        help="ring blocks (default: the agent's own ring)")
     parser.add_argument("--block-kib", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="agent workers (1: the capture thread and the reload share one "
+                             "process, the hard case; more: forked workers)")
     args = parser.parse_args()
     from dpictl.agent.runtime import AgentRuntime, afpacket_factory
     from dpictl.rulesets.layout import write_atomically
 
     sources = []
 
-    def open_source(ifaces, on_vanished=None):
+    def open_source(ifaces, on_vanished=None, fanout_group=None):
         if args.blocks is None:
-            src = afpacket_factory(NS)(ifaces, on_vanished=on_vanished)
+            src = afpacket_factory(NS)(ifaces, on_vanished=on_vanished,
+                                       fanout_group=fanout_group)
         else:       # the same source, with a ring of more (smaller) blocks
             from dpictl.capture import AfPacketSource
 
             src = AfPacketSource(ifaces, netns=NS, on_vanished=on_vanished,
-                                 block_size=args.block_kib << 10, block_count=args.blocks)
+                                 block_size=args.block_kib << 10, block_count=args.blocks,
+                                 fanout_group=fanout_group)
         sources.append(src)
         return src
 
@@ -125,7 +130,8 @@ def main() -> None:
         make_netns()
         sink = _Sink()
         runtime = AgentRuntime(source=_Cluster(), sink=sink, node="bench-node",
-                               capture_factory=open_source, publish=snaps.append)
+                               capture_factory=open_source, publish=snaps.append,
+                               workers=args.workers)
         thread = threading.Thread(target=runtime.run, daemon=True)
         try:
             thread.start()
@@ -155,7 +161,7 @@ def main() -> None:
             thread.join(15)
             sh("ip", "netns", "del", NS, check=False)
     print(f"replayed {args.pcap.name} at {args.pps} pps: sent {sent}, kernel to socket "
-          f"{kernel.get('packets')}, kernel drops {kernel.get('drops')}, fed to the engine "
+          f"{kernel.get('kernel_packets')}, kernel drops {kernel.get('kernel_drops')}, fed to the engine "
           f"{fed}, lost {sent - fed}")
     print(f"{reloads} ruleset replacements, every {args.every} s; capture sources opened: "
           f"{len(sources)}; last compile {compiled['compile_seconds']} s for "
