@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from wires import veth_pair  # tests/suricata is on sys.path (conftest.py)
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(shutil.which("suricata") is None,
                                                    reason="Suricata is not installed")]
@@ -27,26 +28,10 @@ NS, HOST_IF, NS_IF = "suricata-lt", "suricata-lta", "suricata-ltb"
 HOST_IP, NS_IP = "10.199.8.1", "10.199.8.2"
 
 
-def sh(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
 @pytest.fixture()
 def veth():
-    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
-    subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
-    sh("ip", "netns", "add", NS)
-    try:
-        sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
-        sh("ip", "link", "set", NS_IF, "netns", NS)
-        sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", HOST_IF)
-        sh("ip", "link", "set", HOST_IF, "up")
-        sh("ip", "-n", NS, "addr", "add", f"{NS_IP}/24", "dev", NS_IF)
-        sh("ip", "-n", NS, "link", "set", NS_IF, "up")
+    with veth_pair(NS, HOST_IF, NS_IF, HOST_IP, NS_IP):
         yield
-    finally:
-        subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
-        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
 
 
 def _serve_once() -> subprocess.Popen:

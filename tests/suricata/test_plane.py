@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from wires import veth_pair  # tests/suricata is on sys.path (conftest.py)
 
 from dpictl.suricata.binary import find_suricata
 from dpictl.suricata.plane import LINKTYPE_EVE, EveEngine, SuricataPlane
@@ -21,26 +22,10 @@ NS, HOST_IF, NS_IF = "suricata-pl", "suricata-pla", "suricata-plb"
 HOST_IP, NS_IP = "10.199.9.1", "10.199.9.2"
 
 
-def sh(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
 @pytest.fixture()
 def veth():
-    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
-    subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
-    sh("ip", "netns", "add", NS)
-    try:
-        sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
-        sh("ip", "link", "set", NS_IF, "netns", NS)
-        sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", HOST_IF)
-        sh("ip", "link", "set", HOST_IF, "up")
-        sh("ip", "-n", NS, "addr", "add", f"{NS_IP}/24", "dev", NS_IF)
-        sh("ip", "-n", NS, "link", "set", NS_IF, "up")
+    with veth_pair(NS, HOST_IF, NS_IF, HOST_IP, NS_IP):
         yield
-    finally:
-        subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
-        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
 
 
 def test_eve_engine_maps_an_alert_record_to_a_detection():
