@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from dpictl.agent.capture_loop import CaptureLoop, SourceFactory
 from dpictl.agent.controller import DpiController
@@ -89,6 +89,16 @@ def afpacket_factory(netns: str | None, ring_mb: int = 8) -> SourceFactory:
     return open_source
 
 
+class ExternalPlane(Protocol):
+    """An engine that runs outside this process (dpictl.suricata.SuricataPlane): it is told
+    the controller, so alerts it reads reach every monitor of their interface, and adds its
+    own part to the agent's status snapshot."""
+
+    def bind(self, controller: DpiController) -> None: ...
+
+    def snapshot(self) -> dict: ...
+
+
 @dataclass
 class AgentRuntime:
     """The loop around a DpiController; build it with `run_agent` unless testing."""
@@ -103,6 +113,7 @@ class AgentRuntime:
     publish: Callable[[dict], None] | None = None
     reconcile_interval: float = RECONCILE_INTERVAL
     workers: int | None = None          # None: one per CPU, capped by the cpu limit
+    plane: ExternalPlane | None = None  # an engine outside the agent (Suricata)
     stop_event: threading.Event = field(default_factory=threading.Event)
     _reload: threading.Event = field(default_factory=threading.Event)
     _workers_running: int = field(default=1, init=False)
@@ -135,7 +146,8 @@ class AgentRuntime:
                                   controller.on_capture_error)
         controller.capture = capture
         self._workers_running = workers
-        getattr(self.capture_factory, "bind", lambda c: None)(controller)   # Suricata plane
+        if self.plane is not None:
+            self.plane.bind(controller)
         next_reconcile = 0.0
         next_heartbeat = 0.0
         last: dict = {}
@@ -232,7 +244,7 @@ class AgentRuntime:
             "settings": ({"cpu": settings.cpu, "memory": settings.memory,
                           "flush_interval": settings.flush_interval} if settings else None),
             **controller.snapshot(),
-            **getattr(self.capture_factory, "snapshot", dict)(),
+            **(self.plane.snapshot() if self.plane is not None else {}),
         }
 
     @staticmethod
@@ -270,7 +282,7 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
               capture_factory: SourceFactory | None = None,
               engine_factory: Callable[[Sequence[Path | str]], Any] = build_engine,
               reconcile_interval: float = RECONCILE_INTERVAL,
-              workers: int | None = None) -> None:
+              workers: int | None = None, plane: ExternalPlane | None = None) -> None:
     """Run the agent until SIGTERM/SIGINT; SIGHUP reloads the rules and reconciles now.
 
     Signal handlers are only installed when called from the main thread.
@@ -279,7 +291,8 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
                            capture_factory=capture_factory or afpacket_factory(netns),
                            rule_paths=rule_paths, limits=limits, publish=publish,
                            engine_factory=engine_factory,
-                           reconcile_interval=reconcile_interval, workers=workers)
+                           reconcile_interval=reconcile_interval, workers=workers,
+                           plane=plane)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: runtime.stop())
         signal.signal(signal.SIGINT, lambda *_: runtime.stop())
@@ -287,5 +300,5 @@ def run_agent(source: ClusterSource, sink: AlertSink, *, node: str, netns: str |
     runtime.run()
 
 
-__all__ = ["run_agent", "AgentRuntime", "build_engine", "afpacket_factory", "LoadedRules",
-           "RECONCILE_INTERVAL"]
+__all__ = ["run_agent", "AgentRuntime", "ExternalPlane", "build_engine", "afpacket_factory",
+           "LoadedRules", "RECONCILE_INTERVAL"]
