@@ -56,9 +56,9 @@ def inspect_with_suricata(engine: str, pcaps: list[Path], interfaces: list[str],
                 session.run_pcaps(pcaps)
             else:
                 where = f" in netns {netns}" if netns else ""
-                print_line(err, f"Suricata {binary.version_text} capturing on "
-                                f"{', '.join(interfaces)}{where} (Ctrl-C to stop)", style="dim")
-                session.run_live(interfaces, netns=netns)
+                session.run_live(interfaces, netns=netns, on_started=lambda: print_line(
+                    err, f"Suricata {binary.version_text} capturing on "
+                    f"{', '.join(interfaces)}{where} (Ctrl-C to stop)", style="dim"))
         finally:
             session.close()
     finally:

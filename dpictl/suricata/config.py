@@ -149,7 +149,9 @@ def render(settings: SuricataSettings) -> str:
             {"interface": name, "cluster-id": settings.cluster_id_base + i,
              "cluster-type": "cluster_flow",
              "defrag": True, "use-mmap": True, "tpacket-v3": True,
-             "ring-size": ring_size, "block-size": 32768,
+             # a tpacket-v3 block must hold the largest frame: 64 KiB on a veth with MTU
+             # 65535 (with 32 KiB blocks Suricata's capture thread fails to start there)
+             "ring-size": ring_size, "block-size": 131072,
              "threads": settings.threads or 1, "checksum-checks": False}
             for i, name in enumerate(settings.interfaces)
         ]

@@ -38,14 +38,13 @@ from dpictl.suricata.binary import SuricataBinary
 from dpictl.suricata.config import SuricataSettings
 from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, make_fifo,
                                         stats_from_eve)
-from dpictl.suricata.process import SuricataProcess
+from dpictl.suricata.process import START_TIMEOUT, SuricataProcess
 from dpictl.suricata.rulefile import check_with_suricata, translate_ruleset
 
 log = logging.getLogger(__name__)
 
 LINKTYPE_EVE = -1             # the "frames" of this source are EVE records, not packets
 REMOVE_DELAY = 3.0            # seconds before a removed interface costs a restart
-START_TIMEOUT = 180.0         # rule load on a busy 2-core node can take a while
 MAX_BACKOFF = 30.0
 
 
@@ -197,17 +196,11 @@ class SuricataSource:
         proc = SuricataProcess(self.plane.binary.path, self._settings(ifaces, run_dir),
                                netns=self.plane.netns)
         proc.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"Suricata did not start on {', '.join(sorted(ifaces))}: "
-                                   f"{proc.last_error()}")
-            if log_file.exists() and "Engine started" in log_file.read_text(errors="replace"):
-                break
-            time.sleep(0.1)
-        else:
+        problem = proc.wait_started(START_TIMEOUT)
+        if problem is not None:
             proc.stop()
-            raise RuntimeError(f"Suricata did not start within {START_TIMEOUT:.0f}s")
+            raise RuntimeError(f"Suricata did not start on {', '.join(sorted(ifaces))}: "
+                               f"{problem}")
         old, self.process = self.process, proc
         self.run_dir = run_dir
         self.running = set(ifaces)

@@ -18,6 +18,8 @@ from dpictl.errors import DpictlError, InputError
 from dpictl.suricata.config import SuricataSettings, write_config
 
 
+START_TIMEOUT = 180.0         # rule load on a busy 2-core node can take a while
+
 def _die_with_parent() -> None:
     """In the child: SIGTERM when dpictl dies, even by SIGKILL, so no Suricata is left over
     (the child has its own session, so a signal to dpictl's group does not reach it)."""
@@ -84,6 +86,22 @@ class SuricataProcess:
         finally:
             stderr.close()
         self.started_at = time.monotonic()
+
+    def wait_started(self, timeout: float) -> str | None:
+        """Block until Suricata logs "Engine started" (it has loaded its rules and captures
+        from then on); None then, else why not (it exited, or `timeout` passed)."""
+        log_file = self.settings.log_dir / "suricata.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.poll() is not None:
+                return f"Suricata exited: {self.last_error()}"
+            try:
+                if "Engine started" in log_file.read_text(errors="replace"):
+                    return None
+            except OSError:
+                pass                        # not written yet
+            time.sleep(0.1)
+        return f"Suricata did not start within {timeout:.0f}s"
 
     @property
     def pid(self) -> int | None:

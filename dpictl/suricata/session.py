@@ -27,7 +27,8 @@ from dpictl.suricata.binary import SuricataBinary
 from dpictl.suricata.config import SuricataSettings
 from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow, make_fifo,
                                         read_file, stats_from_eve)
-from dpictl.suricata.process import SuricataFailed, SuricataProcess, check_log_dir
+from dpictl.suricata.process import (START_TIMEOUT, SuricataFailed, SuricataProcess,
+                                     check_log_dir)
 from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, translate_ruleset
 
 AlertSink = Callable[[list[Alert]], None]
@@ -104,6 +105,11 @@ class SuricataSession:
         follower = EveFollower(fifo)
         try:
             proc.start()
+            # announce capture only once Suricata really captures (its rule load can take
+            # many seconds): traffic sent before that would go uninspected, unannounced
+            problem = proc.wait_started(START_TIMEOUT)
+            if problem is not None:
+                raise SuricataFailed(problem)
             if on_started:
                 on_started()
             try:
