@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 import typer
 
@@ -19,8 +19,10 @@ from dpictl.errors import InputError, NotFound, UsageError
 # `--version`) starts without paying for the parser.
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from dpictl.rules import RuleSet
+    from dpictl.rules.errors import RuleLoadError
     from dpictl.rules.ast import Rule
 
 rules_app = typer.Typer(name="rules", no_args_is_help=True,
@@ -103,15 +105,39 @@ def compiled(ruleset: RuleSet) -> RuleSet:
                                errors=errors, warnings=warnings, files=list(files.values()))
 
 
-def check_json(ruleset: RuleSet) -> dict[str, Any]:
+class LoadResult(Protocol):
+    """What `rules check` and `rules translate` report: a RuleSet or a SuricataRules."""
+
+    total: int
+    errors: list[RuleLoadError]
+
+    @property
+    def loaded(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+
+def check_json(result: LoadResult) -> dict[str, Any]:
     """The `rules check -o json` document: totals over all files and every load error."""
     return {
-        "total": ruleset.total,
-        "loaded": ruleset.loaded,
-        "failed": ruleset.failed,
-        "errors": [{"file": e.file, "line": e.line, "sid": e.sid, "reason": e.reason}
-                   for e in ruleset.errors],
+        "total": result.total,
+        "loaded": result.loaded,
+        "failed": result.failed,
+        "errors": [e.to_dict() for e in result.errors],
     }
+
+
+def errors_table(title: str, errors: list[RuleLoadError]) -> Table:
+    """Each rule that was left out: file, line, sid and why."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("file", "line", "sid", "reason"):
+        table.add_column(column, overflow="fold")
+    for e in errors:
+        table.add_row(e.file, str(e.line), "" if e.sid is None else str(e.sid), e.reason)
+    return table
 
 
 def _render_check(out: Console, ruleset: RuleSet) -> None:
@@ -126,12 +152,7 @@ def _render_check(out: Console, ruleset: RuleSet) -> None:
                       style=style)
     out.print(files)
     if ruleset.errors:
-        errors = Table(title="Rules that did not load", title_justify="left")
-        for column in ("file", "line", "sid", "reason"):
-            errors.add_column(column, overflow="fold")
-        for e in ruleset.errors:
-            errors.add_row(e.file, str(e.line), "" if e.sid is None else str(e.sid), e.reason)
-        out.print(errors)
+        out.print(errors_table("Rules that did not load", ruleset.errors))
     for w in ruleset.warnings:
         out.print(f"warning: {w}", style="warning")
     style = "summary.bad" if ruleset.failed else "summary"
@@ -236,4 +257,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
 
 
-__all__ = ["register", "rules_app", "check_json", "rule_json"]
+__all__ = ["register", "rules_app", "check_json", "rule_json", "errors_table", "LoadResult"]

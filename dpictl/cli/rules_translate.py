@@ -14,7 +14,8 @@ from typing import Optional
 
 import typer
 
-from dpictl.cli.rules import _CONF_HELP, _DISABLED_HELP, _VAR_HELP, _console, _variables
+from dpictl.cli.rules import (_CONF_HELP, _DISABLED_HELP, _VAR_HELP, _console, _variables,
+                              check_json, errors_table)
 from dpictl.errors import InputError, UsageError
 
 _TARGETS = ("suricata",)
@@ -67,19 +68,10 @@ def translate_cmd(
 def _report(result, errors_format: str, *, checked: bool) -> None:
     err = _console(stderr=True)
     if errors_format == "json":
-        err.file.write(json.dumps({
-            "total": result.total, "loaded": result.loaded, "failed": result.failed,
-            "errors": [e.to_dict() for e in result.errors]}, indent=2) + "\n")
+        err.file.write(json.dumps(check_json(result), indent=2) + "\n")
         return
     if result.errors:
-        from rich.table import Table
-
-        table = Table(title="Rules left out", title_justify="left")
-        for column in ("file", "line", "sid", "reason"):
-            table.add_column(column, overflow="fold")
-        for e in result.errors:
-            table.add_row(e.file, str(e.line), "" if e.sid is None else str(e.sid), e.reason)
-        err.print(table)
+        err.print(errors_table("Rules left out", result.errors))
     what = "load in Suricata" if checked else "translated"
     err.print(f"{result.loaded} of {result.total} rules {what}, {result.failed} left out",
               style="summary.bad" if result.failed else "summary")
