@@ -1,0 +1,1 @@
+"""Calico-shaped flow logs: who talked to whom, aggregated per flush interval."""
