@@ -280,8 +280,9 @@ def _progress(res: RunResult) -> str:
         return f"  {res.engine} @ {_k(res.rate)} #{res.attempt}: failed: {res.error}"
     pct = res.drop_percent
     drops = "?" if c.dropped is None else f"{c.dropped} ({pct:.2f}%)"
+    warnings = "".join(f"\n    warning: {w}" for w in res.warnings())
     return (f"  {res.engine} @ {_k(res.rate)} #{res.attempt}: sent {res.sent}, captured "
-            f"{c.captured}, dropped {drops}, decoded {c.decoded}, lost {res.lost}")
+            f"{c.captured}, dropped {drops}, decoded {c.decoded}, lost {res.lost}{warnings}")
 
 
 def _k(rate: int | None) -> str:
