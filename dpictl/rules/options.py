@@ -20,6 +20,7 @@ from dpictl.rules import packet_options as pkt
 from dpictl.rules.ast import Content, Option, Pcre, Unsupported
 from dpictl.rules.content import apply_content_modifier, parse_content, parse_int, parse_pcre
 from dpictl.rules.dialect import HTTP_BUFFER_KEYWORDS, Syntax
+from dpictl.rules.regex_option import parse_regex
 from dpictl.rules.tokens import split_args, unquote
 
 STICKY_BUFFERS = frozenset({"file_data", "pkt_data", "raw_data", "base64_data",
@@ -41,7 +42,7 @@ UNSUPPORTED = frozenset({
     # Snort 3 HTTP/file/other keywords the engine has no evaluator for
     "http_trailer", "http_raw_trailer", "http_num_headers", "http_num_trailers",
     "http_num_cookies", "http_max_header_line", "http_max_trailer_line",
-    "http_version_match", "http_header_test", "http_trailer_test", "script_data", "regex",
+    "http_version_match", "http_header_test", "http_trailer_test", "script_data",
     "md5", "sha256", "sha512", "file_meta", "enable", "mms_func", "mms_data", "cip_data",
 })
 _BYTE_PARSERS = {
@@ -111,6 +112,11 @@ class OptionBuilder:
                     pcre.buffer, pcre.field = at.buffer, at.field   # 2.9 /R: same cursor
             self.last_match = pcre
             self.options.append(pcre)
+        elif keyword == "regex":               # Snort 3: a hyperscan-compatible pcre
+            node = parse_regex(value, self.buffer)
+            node.field = self.field
+            self.last_match = node
+            self.options.append(node)
         elif keyword in CONTENT_MODIFIERS:
             self._modifier(keyword, value)
         elif keyword in HTTP_BUFFER_KEYWORDS:
