@@ -77,7 +77,7 @@ def parse_spec(text: str, variables: Variables, space: Space,
     if space.pushdown:
         _collect_pushdown(items, False, variables, space, (), pos, neg, 0)
     else:
-        _collect_grouped(items, variables, space, (), pos, neg, 0)
+        _collect_grouped(items, variables, space, (), pos, neg, 0, text)
     include, exclude = _merge(pos, neg, space, text)
     result = render(include, exclude)
     variables.cache[key] = result
@@ -158,20 +158,23 @@ def _merge(pos: Sets, neg: Sets, space: Space, text: str) -> tuple[Sets, Sets]:
 
 # -- the two ways Suricata folds a list ----------------------------------------------------
 def _collect_grouped(items: list[_Item], variables: Variables, space: Space,
-                     stack: tuple[str, ...], pos: Sets, neg: Sets, depth: int) -> None:
-    """Addresses: a negated block or variable is evaluated on its own, then negated whole."""
+                     stack: tuple[str, ...], pos: Sets, neg: Sets, depth: int,
+                     text: str) -> None:
+    """Addresses: a negated block or variable is evaluated on its own, then negated whole.
+    `text` is the whole field, for messages."""
     for item in items:
         if item.atom is not None:
             _add(neg if item.negated else pos, space.atom(item.atom))
             continue
         inner, inner_stack = _inner(item, variables, space.what, stack, depth)
         if not item.negated:
-            _collect_grouped(inner, variables, space, inner_stack, pos, neg, depth + 1)
+            _collect_grouped(inner, variables, space, inner_stack, pos, neg, depth + 1, text)
             continue
         sub_pos: Sets = {}
         sub_neg: Sets = {}
-        _collect_grouped(inner, variables, space, inner_stack, sub_pos, sub_neg, depth + 1)
-        include, exclude = _merge(sub_pos, sub_neg, space, _describe(item))
+        _collect_grouped(inner, variables, space, inner_stack, sub_pos, sub_neg, depth + 1,
+                         text)
+        include, exclude = _merge(sub_pos, sub_neg, space, text)
         _add(neg, {d: subtract(ivs, exclude.get(d, [])) for d, ivs in include.items()})
 
 
@@ -212,10 +215,6 @@ def _inner(item: _Item, variables: Variables, what: str, stack: tuple[str, ...],
         raise RuleSyntaxError(f"variable ${name} refers to itself "
                               f"({' -> '.join(stack + (name,))})")
     return _parse_list(variables.get(name), what), stack + (name,)
-
-
-def _describe(item: _Item) -> str:
-    return f"!${item.var}" if item.var else "a negated list"
 
 
 # -- syntax --------------------------------------------------------------------------------
