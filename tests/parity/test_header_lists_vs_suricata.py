@@ -115,4 +115,3 @@ def test_header_lists_agree_with_suricata(seed, tmp_path, shared_dir):
     assert {e.sid for e in ruleset.errors} == suricata_rejected
     assert len(expected) > 200 and 0 < len(suricata_rejected) < count // 3
     assert got == expected, (sorted(expected - got)[:10], sorted(got - expected)[:10])
-
