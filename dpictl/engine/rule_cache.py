@@ -69,6 +69,8 @@ def compile_sources(sources: list[RuleSource], vars: dict[str, str] | None = Non
     key = cache_key(sources, vars, include_disabled)
     entry = directory / f"rules-{key.hex()[:32]}.pickle" if directory is not None else None
     loaded = _read(entry, key) if entry is not None else None
+    if loaded is not None and not _includes_unchanged(loaded[0]):
+        loaded = None          # a file an include line read has changed since: rebuild
     if loaded is not None:
         ruleset, compiled = loaded
         result = CompiledRuleSet(ruleset, compiled, from_cache=True)
@@ -83,6 +85,18 @@ def compile_sources(sources: list[RuleSource], vars: dict[str, str] | None = Non
     # on whichever packet triggered one, 0 ms once frozen).
     gc.freeze()
     return result
+
+
+def _includes_unchanged(ruleset: RuleSet) -> bool:
+    """The key covers the named files only; the files their `include` lines read are
+    checked here, against the digests the parse recorded."""
+    for path, digest in ruleset.included:
+        try:
+            if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def default_cache_dir() -> Path | None:

@@ -231,6 +231,11 @@ class Threshold:
 
 
 @dataclass(slots=True)
+class FtpBounce:
+    """`ftpbounce`: an FTP PORT command naming an address other than the client's."""
+
+
+@dataclass(slots=True)
 class Unsupported:
     """A keyword the parser recognises but the engine cannot evaluate (e.g. dce_iface,
     ssl_state, sip_method). Kept so that the engine can decide per rule and say why."""
@@ -241,7 +246,7 @@ class Unsupported:
 
 Option = Union[Content, Pcre, ByteTest, ByteJump, ByteExtract, ByteMath, IsDataAt,
                Base64Decode, NumericTest, Flow, Flowbits, Flags, Fragbits, Threshold,
-               Unsupported]
+               FtpBounce, Unsupported]
 
 
 @dataclass(slots=True)
@@ -301,4 +306,5 @@ __all__ = [
     "BUFFERS", "Buffer", "IntOrVar", "Content", "Pcre", "ByteTest", "ByteJump", "ByteExtract",
     "ByteMath", "IsDataAt", "Base64Decode", "NumericTest", "Flow", "Flowbits", "Flags",
     "Fragbits", "Threshold", "Unsupported", "Option", "AddressSpec", "PortSpec", "Rule",
+    "FtpBounce",
 ]

@@ -146,18 +146,23 @@ def _fast_pattern(content: Content, arg: str | None) -> None:
                                   parse_int(parts[1], "fast_pattern length"))
 
 
+def quoted_value(value: str | None, keyword: str, shape: str) -> tuple[bool, str, str]:
+    """`[!]"text"rest` -> (negated, text as written, rest stripped); for pcre and regex."""
+    m = _QUOTED.match(value or "")
+    if value is None or not m:
+        raise RuleSyntaxError(f"{keyword} must be a quoted {shape}, got {(value or '')[:60]!r}")
+    return bool(m.group(1)), m.group(2), value[m.end():].strip()
+
+
 def parse_pcre(value: str | None, buffer: str) -> Pcre:
     """`[!]"/re/flags"` -> Pcre. Buffer letters (U, H, ...) override the sticky buffer."""
-    if value is None:
-        raise RuleSyntaxError("pcre needs a quoted /regex/")
-    m = _QUOTED.match(value)
-    if not m or value[m.end():].strip():
+    negated, body, rest = quoted_value(value, "pcre", "\"/regex/flags\"")
+    if rest:
         raise RuleSyntaxError(f"pcre must be a quoted \"/regex/flags\", got {value[:60]!r}")
-    body = m.group(2)
     last = body.rfind("/")
     if not body.startswith("/") or last == 0:
         raise RuleSyntaxError(f"pcre must be written /regex/flags, got {body[:60]!r}")
-    pcre = Pcre(pattern=body[1:last], negated=bool(m.group(1)), buffer=buffer)
+    pcre = Pcre(pattern=body[1:last], negated=negated, buffer=buffer)
     native: list[str] = []
     for flag in body[last + 1:].strip():
         if flag in _PCRE_NATIVE_FLAGS:
@@ -181,4 +186,4 @@ def parse_pcre(value: str | None, buffer: str) -> Pcre:
 
 
 __all__ = ["PCRE_BUFFER_FLAGS", "decode_pattern", "int_or_var", "parse_int",
-           "parse_content", "apply_content_modifier", "parse_pcre"]
+           "parse_content", "apply_content_modifier", "parse_pcre", "quoted_value"]

@@ -26,7 +26,7 @@ SNORT2_ONLY = frozenset({"nocase", "rawbytes", "depth", "offset", "distance", "w
                          "fast_pattern", "uricontent", "urilen", "http_encode"})
 SNORT3_ONLY = frozenset({"service", "bufferlen", "http_param", "js_data", "vba_data",
                          "http_raw_body", "http_version", "http_true_ip", "http_raw_request",
-                         "http_raw_status", "raw_data", "ber_data", "ber_skip", "rem"})
+                         "http_raw_status", "raw_data", "ber_data", "ber_skip", "rem", "regex"})
 _PCRE_BUFFER_FLAG = re.compile(r'/[A-Za-z]*[UIPHDMCKSY][A-Za-z]*"\s*\Z')
 SNORT_PROTOS = frozenset({"ip", "tcp", "udp", "icmp"})
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from dpictl.errors import RuleSyntaxError
 from dpictl.rules import byte_options as byte
 from dpictl.rules import packet_options as pkt
-from dpictl.rules.ast import Content, Option, Pcre, Unsupported
+from dpictl.rules.ast import Content, FtpBounce, Option, Pcre, Unsupported
 from dpictl.rules.content import apply_content_modifier, parse_content, parse_int, parse_pcre
 from dpictl.rules.dialect import HTTP_BUFFER_KEYWORDS, Syntax
+from dpictl.rules.regex_option import parse_regex
 from dpictl.rules.tokens import split_args, unquote
 
 STICKY_BUFFERS = frozenset({"file_data", "pkt_data", "raw_data", "base64_data",
@@ -29,7 +30,7 @@ CONTENT_MODIFIERS = frozenset({"nocase", "rawbytes", "depth", "offset", "distanc
 # Recognised, parsed no further: the engine reports rules that use them.
 UNSUPPORTED = frozenset({
     "tag", "ssl_state", "ssl_version", "sip_method", "sip_stat_code", "dce_iface",
-    "dce_opnum", "ftpbounce", "asn1", "ber_data", "ber_skip", "cvs", "file_type",
+    "dce_opnum", "asn1", "ber_data", "ber_skip", "cvs", "file_type",
     "sd_pattern", "gtp_type", "gtp_info", "gtp_version", "modbus_func", "modbus_unit",
     "modbus_data", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "cip_attribute",
     "cip_class", "cip_conn_path_class", "cip_instance", "cip_req", "cip_rsp", "cip_service",
@@ -41,7 +42,7 @@ UNSUPPORTED = frozenset({
     # Snort 3 HTTP/file/other keywords the engine has no evaluator for
     "http_trailer", "http_raw_trailer", "http_num_headers", "http_num_trailers",
     "http_num_cookies", "http_max_header_line", "http_max_trailer_line",
-    "http_version_match", "http_header_test", "http_trailer_test", "script_data", "regex",
+    "http_version_match", "http_header_test", "http_trailer_test", "script_data",
     "md5", "sha256", "sha512", "file_meta", "enable", "mms_func", "mms_data", "cip_data",
 })
 _BYTE_PARSERS = {
@@ -111,6 +112,11 @@ class OptionBuilder:
                     pcre.buffer, pcre.field = at.buffer, at.field   # 2.9 /R: same cursor
             self.last_match = pcre
             self.options.append(pcre)
+        elif keyword == "regex":               # Snort 3: a hyperscan-compatible pcre
+            node = parse_regex(value, self.buffer)
+            node.field = self.field
+            self.last_match = node
+            self.options.append(node)
         elif keyword in CONTENT_MODIFIERS:
             self._modifier(keyword, value)
         elif keyword in HTTP_BUFFER_KEYWORDS:
@@ -127,6 +133,10 @@ class OptionBuilder:
             self.options.append(pkt.parse_numeric(keyword, value, self.syntax, self.buffer))
         elif keyword in _PACKET_PARSERS:
             self.options.append(_PACKET_PARSERS[keyword](value))
+        elif keyword == "ftpbounce":
+            if value is not None:
+                raise RuleSyntaxError("ftpbounce takes no value")
+            self.options.append(FtpBounce())
         elif keyword in ("threshold", "detection_filter"):
             self.options.append(pkt.parse_threshold(keyword, value))
         elif keyword in UNSUPPORTED:

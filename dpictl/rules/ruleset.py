@@ -4,7 +4,8 @@ Only active rule text counts: blank lines and comments (including commented-out 
 rules, as Snort 2.9 files ship most of theirs) are skipped. `ipvar`/`portvar`/`var` lines
 in a rules file define variables for the rules after them. A rule that does not parse
 becomes a `RuleLoadError` (file, line, sid, reason) and the rest still load; any other
-active line (e.g. `include`) is reported the same way.
+active line is reported the same way. `include` lines are followed (`includes.py`): the
+included file's rules load in place, its errors carry its own name and lines.
 
 Duplicate (gid, sid): like Snort 3, the rule with the higher rev wins, and on equal revs the
 later one; the one dropped is named in `warnings` (not in `errors`: nothing failed).
@@ -12,6 +13,7 @@ later one; the one dropped is named in `warnings` (not in `errors`: nothing fail
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +23,7 @@ from dpictl.errors import InputError, RuleSyntaxError
 from dpictl.rules.ast import Rule
 from dpictl.rules.classifications import is_known
 from dpictl.rules.errors import RuleLoadError
+from dpictl.rules.includes import IncludeError, IncludeSite, included_file, read_included
 from dpictl.rules.variables import Variables
 
 _VAR_LINE = re.compile(r"(ipvar|portvar|var)\s+(\S+)\s+(.+)\Z")
@@ -43,6 +46,9 @@ class RuleSet:
     warnings: list[RuleLoadError] = field(default_factory=list)
     total: int = 0
     files: list[FileStats] = field(default_factory=list)
+    # (path, SHA-256 hex) of every file an `include` line read: the rule cache keys on the
+    # named files' bytes and checks these before trusting an entry
+    included: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -67,7 +73,8 @@ class _Loader:
         self.result = RuleSet()
         self._index: dict[tuple[int, int], int] = {}
 
-    def add_text(self, text: str, filename: str, include_disabled: bool = False) -> None:
+    def add_text(self, text: str, filename: str, include_disabled: bool = False,
+                 chain: tuple[IncludeSite, ...] = ()) -> None:
         # The parser loads when there is text to parse: a start from the rule cache never
         # parses, and these modules are ~35 ms of import time.
         from dpictl.rules.dialect import file_hint
@@ -83,6 +90,10 @@ class _Loader:
             if first in ("ipvar", "portvar", "var"):
                 self._define(logical.text, filename, logical.line)
                 continue
+            if first == "include":
+                self._include(logical.text, IncludeSite(filename, logical.line), chain,
+                              include_disabled)
+                continue
             stats.total += 1
             try:
                 if first not in ACTIONS:
@@ -97,6 +108,20 @@ class _Loader:
             stats.loaded += 1
             self._keep(rule)
         self.result.total += stats.total
+
+    def _include(self, text: str, site: IncludeSite, chain: tuple[IncludeSite, ...],
+                 include_disabled: bool) -> None:
+        """Load the file an `include` line names, in place; a missing file or a cycle is
+        one error at the include line and the rest still load."""
+        try:
+            path = included_file(text, site, chain, self.variables)
+            data = read_included(path)
+        except IncludeError as err:
+            self.result.errors.append(RuleLoadError(site.file, site.line, None, str(err)))
+            return
+        self.result.included.append((str(path), hashlib.sha256(data).hexdigest()))
+        self.add_text(data.decode("utf-8", "surrogateescape"), str(path), include_disabled,
+                      chain + (site,))
 
     def _define(self, text: str, filename: str, line: int) -> None:
         m = _VAR_LINE.match(text.strip())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from dpictl.rules.ast import (
     Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Content, Flags, Flow, Flowbits,
-    Fragbits, IsDataAt, NumericTest, Option, Pcre, Rule, Threshold, Unsupported,
+    Fragbits, FtpBounce, IsDataAt, NumericTest, Option, Pcre, Rule, Threshold, Unsupported,
 )
 from dpictl.rules.header import header_fields
 from dpictl.rules.tokens import split_rule
@@ -500,6 +500,7 @@ _HANDLERS = {
     Flow: _Writer._flow, Flowbits: _Writer._flowbits, Flags: _Writer._flags,
     Fragbits: _Writer._fragbits, Threshold: _Writer._threshold,
     Unsupported: _Writer._unsupported,
+    FtpBounce: lambda writer, _node: writer.parts.append("ftpbounce"),
 }
 
 __all__ = ["Untranslatable", "TranslatedRule", "translate_rule", "content_text",

@@ -238,3 +238,16 @@ def test_a_temporary_file_left_by_a_killed_writer_is_cleared(cache_home, rules_f
     fresh.write_bytes(b"")
     load_compiled([rules_file])
     assert not left.exists() and fresh.exists()
+
+
+def test_an_edited_included_file_is_a_miss(cache_home, tmp_path):
+    """The key covers the named file; the file its include line reads is checked too."""
+    (tmp_path / "main.rules").write_text("include $RULE_PATH/extra.rules\n")
+    extra = tmp_path / "extra.rules"
+    extra.write_text(RULES)
+    assert not load_compiled([tmp_path / "main.rules"]).from_cache
+    assert load_compiled([tmp_path / "main.rules"]).from_cache
+    extra.write_text(RULES.replace('"smk="', '"smk=99"'))
+    edited = load_compiled([tmp_path / "main.rules"])
+    assert not edited.from_cache
+    assert edited.ruleset.by_sid(1000001).options[0].pattern == b"smk=99"

@@ -28,7 +28,7 @@ def test_malformed_rules_are_reported_with_line_and_reason_and_the_rest_load() -
         _good(3),
         'alert tcp any any -> any 80 (msg:"no sid"; content:"x";)',
         'alert tcp any any -> any 80 (msg:"bad option"; frob; sid:5;)',
-        "include $RULE_PATH/other.rules",
+        "frobnicate all the things",
         _good(6),
     ])
     rs = parse_rules_text(text, "t.rules")

@@ -154,6 +154,12 @@ def _ports_may_match(sig: Signature, sport: int, dport: int) -> bool:
             and (sig.dports is None or sig.dports.match(sport)))
 
 
+def _data_checks_ok(sig: Signature, data: bytes, pkt: Packet, flow: Flow | None) -> bool:
+    """ftpbounce and the like: the flow's client (Suricata's f->src), else the sender."""
+    client = flow.client if flow is not None else pkt.src
+    return all(check(data, client) for check in sig.data_checks)
+
+
 class Detector:
     """Evaluate compiled signatures; returns the signatures that should alert."""
 
@@ -258,6 +264,8 @@ class Detector:
                     buffers = {"pkt_data": data, "raw_data": data}
                 if not chains_ok(sig, buffers):
                     continue
+            if sig.data_checks and not _data_checks_ok(sig, data, pkt, flow):
+                continue
             if post_match(sig, pkt, flow, thresholds):
                 out.append(sig)
         return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dpictl.engine.detect.ftp_bounce import ftp_bounce
 from dpictl.engine.detect.header import (AddressMatcher, PortMatcher, compile_addresses,
                                          compile_ports)
 from dpictl.engine.detect.packet_checks import (Check, compile_flags, compile_fragbits,
@@ -80,6 +81,9 @@ class Signature:
     # HTTP buffer names) and whether it reads a body buffer (runs once the message is done)
     app_sides: int = 3
     reads_body: bool = False
+    # tests on the inspected data and its header packet, after the content chains
+    # (ftpbounce: `check(data, client address)`)
+    data_checks: tuple = ()
 
     def __post_init__(self) -> None:
         if self.dports is not None and not self.bidirectional:
@@ -108,6 +112,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
     fb_actions: list[ast.Flowbits] = []
     noalert = False
     threshold = dfilter = None
+    data_checks = []
     chains: dict[tuple[str, str | None], list] = {}
     for opt in rule.options:
         if isinstance(opt, ast.Unsupported):
@@ -144,6 +149,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
                 fb_actions.append(opt)
             else:
                 raise SignatureRejected(f"flowbits:{opt.command} is not supported")
+        elif isinstance(opt, ast.FtpBounce):
+            data_checks.append(ftp_bounce)
         elif isinstance(opt, ast.Threshold):
             if opt.kind == "detection_filter":
                 dfilter = opt
@@ -191,7 +198,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         buffer_tests=tuple(buffer_tests), stream_size=tuple(stream_size),
         flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
         threshold=threshold, detection_filter=dfilter, fast=fast, fast_bounds=bounds,
-        packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes)
+        packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes,
+        data_checks=tuple(data_checks))
 
 
 def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:
