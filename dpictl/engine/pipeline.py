@@ -100,29 +100,34 @@ class Engine:
         stats["packets"] += 1
         stats["bytes"] += len(frame)
         try:
-            pkt = self._decoder.decode(ts, frame, linktype, iface, self._num)
+            # usually one packet; an IP fragment then its datagram, or a tunnel's outer
+            # packet then the inner one, are inspected in turn as Suricata does (decoder.py)
+            packets = self._decoder.decode_all(ts, frame, linktype, iface, self._num)
         except Exception:  # a decoder bug must not stop a capture: count it
-            pkt = None
+            packets = []
             stats["decoder_exceptions"] += 1
-        if pkt is None or not pkt.ip_proto:
-            stats["not_inspected"] += 1     # not IP, malformed, or a fragment held back
-            return []
-        if self._home is not None and not (self._home.match(pkt.src)
-                                           or self._home.match(pkt.dst)):
-            stats["outside_home_net"] += 1
-            return []
         out: list[Detection] = []
-        try:
-            self._inspect(pkt, out)
-        except Exception:  # noqa: BLE001 - one bad packet must not end a long capture
-            stats["inspect_errors"] += 1
+        for pkt in packets:
+            if not pkt.ip_proto:
+                continue
+            if self._home is not None and not (self._home.match(pkt.src)
+                                               or self._home.match(pkt.dst)):
+                stats["outside_home_net"] += 1
+                continue
+            try:
+                self._inspect(pkt, out)
+            except Exception:  # noqa: BLE001 - one bad packet must not end a long capture
+                stats["inspect_errors"] += 1
+        if not packets or not packets[-1].ip_proto:
+            stats["not_inspected"] += 1     # not IP, malformed, or a datagram still held back
         if out and self._alert_filter is not None:
             out = self._alert_filter.apply(out)
         stats["alerts"] += len(out)
         return out
 
     def _inspect(self, pkt: Packet, out: list[Detection]) -> None:
-        flow, to_server = self._flows.lookup(pkt)
+        # a fragment as received belongs to no flow (Suricata sets flows up from L4 headers)
+        flow, to_server = (None, False) if pkt.is_fragment else self._flows.lookup(pkt)
         if not flow:
             flow, to_server_opt = None, None
         else:

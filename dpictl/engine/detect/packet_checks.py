@@ -71,7 +71,9 @@ def compile_numeric(test: NumericTest) -> Check:
         return partial(_icmp_id_field, cmp, attr)
     if kw in ("seq", "ack", "window"):
         return partial(_tcp_field, cmp, attr)
-    if kw in ("ttl", "id", "tos"):
+    if kw == "id":
+        return partial(_ipv4_field, cmp, attr)
+    if kw in ("ttl", "tos"):
         return partial(_ip_field, cmp, attr)
     return partial(_field, cmp, attr)
 
@@ -94,6 +96,12 @@ def _tcp_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
 
 def _ip_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
     return p.ip_version != 0 and cmp(getattr(p, attr))
+
+
+def _ipv4_field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
+    # Suricata's `id` reads the IPv4 identification only (an IPv6 fragment header's
+    # identification is not it: checked with probe rules against Suricata 7.0.10)
+    return p.ip_version == 4 and cmp(getattr(p, attr))
 
 
 def _field(cmp: Callable[[int], bool], attr: str, p: Packet) -> bool:
