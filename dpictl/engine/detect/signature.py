@@ -171,7 +171,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             else:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
     protos = _narrow_by_ip_proto(protos, rule.options)
-    packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
+    packet_only = bool(flow and flow.no_stream) or any(_is_packet_keyword(o) for o in rule.options)
     # Suricata (detect-parse.c) sets SIG_FLAG_REQUIRE_PACKET for dsize and for a payload
     # content with depth or offset: such rules also inspect each TCP segment as a packet;
     # the others only see TCP payload through the reassembled stream. (Checked against
@@ -232,8 +232,18 @@ def itype_of(sig: Signature) -> int | None:
     return None
 
 
-def _is_dsize(opt: object) -> bool:
-    return isinstance(opt, ast.NumericTest) and opt.keyword == "dsize"
+# Header keywords whose Suricata setup sets SIG_FLAG_REQUIRE_PACKET and not REQUIRE_STREAM:
+# with a content, such a rule inspects each packet's payload, a segment added to the stream
+# included, and never the reassembled stream (probe rules on Suricata 7.0.10: flags, ttl,
+# seq, ack, window, id, tos, fragbits with a content matched the segment, not the stream).
+_PACKET_NUMERIC = frozenset({"dsize", "ttl", "id", "tos", "seq", "ack", "window", "itype",
+                             "icode", "icmp_id", "icmp_seq"})
+
+
+def _is_packet_keyword(opt: object) -> bool:
+    if isinstance(opt, ast.NumericTest):
+        return opt.keyword in _PACKET_NUMERIC
+    return isinstance(opt, (ast.Flags, ast.Fragbits))
 
 
 def _fast_pattern(chains: tuple[Chain, ...]
