@@ -22,7 +22,7 @@ from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
-from dpictl.engine.packet import PROTO_TCP, TH_ACK, Detection, Packet
+from dpictl.engine.packet import PROTO_TCP, TH_ACK, TH_SYN, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
 from dpictl.rules.threshold_config import ThresholdConfig
 
@@ -139,9 +139,12 @@ class Engine:
         # reassembly depth - is inspected as a packet, as Suricata does without
         # PKT_STREAM_ADD)
         stream_added = False
-        if pkt.payload and flow is not None and flow.streams is not None:
-            stream = flow.streams[to_server]
-            stream_added = not (stream.closed or stream.depth_reached)
+        if pkt.payload and flow is not None:
+            if flow.streams is not None:
+                stream = flow.streams[to_server]
+                stream_added = not (stream.closed or stream.depth_reached)
+            else:   # a TCP Fast Open SYN: its data goes to the stream (flow_table.py)
+                stream_added = flow.syn_data is not None and pkt.tcp_flags & TH_SYN != 0
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
         if matched:
@@ -175,10 +178,22 @@ class Engine:
         if pkt.tcp_flags & TH_ACK and chunks.pending[not to_server]:
             if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT:
                 self._inspect_chunk(pkt, flow, not to_server, chunks, out, acked_only=True)
+        if flow.syn_data is not None and flow.established and not streams[True].closed:
+            # the session is established: the Fast Open SYN's data opens the client's stream
+            # (inspected as established, as Suricata does, not on the handshake's last ACK;
+            # alerts carry the client's side, whichever packet came first)
+            seq, syn_data = flow.syn_data
+            flow.syn_data = None
+            self._stream_data(_flow_packet(flow, True, like=pkt), flow, True,
+                              streams[True].add_segment(seq, syn_data), chunks, out)
         if not pkt.payload:
             return
-        stream = streams[to_server]
-        data = stream.add(pkt)
+        self._stream_data(pkt, flow, to_server, streams[to_server].add(pkt), chunks, out)
+
+    def _stream_data(self, pkt: Packet, flow: Flow, to_server: bool, data: bytes,
+                     chunks: StreamChunks, out: list[Detection]) -> None:
+        """New in-order bytes of one direction: to HTTP and to raw stream inspection."""
+        stream = flow.streams[to_server]
         if data:
             waiting = chunks.add(to_server, data, stream.next_seq)
             if self._http.active:
