@@ -67,6 +67,7 @@ class Packet:
     frag_offset: int = 0
     defragmented: bool = False        # this packet was rebuilt from fragments
     is_fragment: bool = False         # one fragment as received: IP header only, no flow
+    tunnel_outer: bool = False        # carries a decoded tunnel: its payload is not inspected
     ip_header: bytes = b""            # the inspected (innermost, after tunnels) IP header bytes
     ip_len: int = 0
 

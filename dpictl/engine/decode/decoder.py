@@ -33,7 +33,8 @@ with probe rules against Suricata 7.0.10, see docs/parity.md):
   protocol number (a `udp` rule without ports or content matches it, with ports 0), an IPv6
   fragment has protocol 44 (the fragment header), as Suricata reports it;
 - a tunnel's outer packet comes before the inner one, with its headers (addresses, ports, flow)
-  but no payload: Suricata does not inspect the tunnel's bytes as the outer's payload.
+  but no payload (`tunnel_outer`): Suricata does not inspect the tunnel's bytes as the outer's
+  payload, and no `dsize` matches it, not even `dsize:0`.
 """
 
 from __future__ import annotations
@@ -351,7 +352,7 @@ class Decoder:
                 del emitted[mark:]
             return outer
         if emitted is not None:
-            emitted.insert(mark, replace(outer, payload=b""))
+            emitted.insert(mark, replace(outer, payload=b"", tunnel_outer=True))
         if result is None:
             return None                     # an inner fragment is waiting for its siblings
         self.stats["tunneled"] += 1
