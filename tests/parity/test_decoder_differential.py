@@ -1,7 +1,7 @@
 """Differential test of what is inspected per frame, against a local Suricata 7.
 
 Crafted pcaps exercise the decoders and the stream's first packet: IPv4 and IPv6 fragments
-(each fragment, then the reassembled datagram), VXLAN, Geneve and GRE (outer packet, then
+(each fragment, then the reassembled datagram; `fragoffset`, `flow:only_frag/no_frag`), VXLAN, Geneve and GRE (outer packet, then
 the inner one), MPLS and PPPoE (the IP packet inside), and TCP Fast Open (data on the SYN).
 Probe rules ask which packet each keyword family sees: IP-level (`fragbits`, `id`,
 `ip_proto`, plain `ip`), transport (ports, `flags`, `dsize`), payload (`content` on packet,
@@ -58,6 +58,15 @@ alert ip any any -> any any (msg:"ipv6 fragment header"; ip_proto:44; sid:19;)
 alert udp any any -> any any (msg:"udp"; sid:20;)
 alert icmp any any -> any any (msg:"icmp content"; content:"BBBB"; sid:21;)
 alert ip any any -> any any (msg:"ip dsize 0"; dsize:0; sid:22;)
+alert ip any any -> any any (msg:"fragoffset above 0"; fragoffset:>0; sid:31;)
+alert ip any any -> any any (msg:"fragoffset 0"; fragoffset:0; sid:32;)
+alert ip any any -> any any (msg:"fragoffset in units"; fragoffset:3; sid:34;)
+alert ip any any -> any any (msg:"fragoffset below"; fragoffset:<16; sid:35;)
+alert ip any any -> any any (msg:"only_frag"; flow:only_frag; sid:36;)
+alert ip any any -> any any (msg:"no_frag"; flow:no_frag; sid:37;)
+alert udp any any -> any any (msg:"only_frag content"; flow:only_frag; content:"BBBB"; sid:38;)
+alert udp any any -> any any (msg:"no_frag content"; flow:no_frag; content:"BBBB"; sid:39;)
+alert udp any any -> any any (msg:"fragoffset content"; fragoffset:0; content:"BBBB"; sid:40;)
 """
 
 TUNNEL_RULES = """

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from dpictl.engine.detect.header import (AddressMatcher, PortMatcher, compile_addresses,
                                          compile_ports)
 from dpictl.engine.detect.packet_checks import (Check, compile_flags, compile_fragbits,
-                                                compile_numeric, is_packet_numeric)
+                                                compile_numeric, is_packet_numeric,
+                                                not_rebuilt_fragment, rebuilt_fragment)
 from dpictl.engine.detect.payload import Op, compile_chain
 from dpictl.engine.detect.regex import RegexError
 from dpictl.engine.detect.support import (SERVICE_PROTOCOLS, UNSUPPORTED_BUFFERS,
@@ -135,6 +136,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             checks.append(compile_fragbits(opt))
         elif isinstance(opt, ast.Flow):
             flow = opt
+            if opt.only_frag or opt.no_frag:
+                checks.append(rebuilt_fragment if opt.only_frag else not_rebuilt_fragment)
         elif isinstance(opt, ast.Flowbits):
             if opt.command == "noalert":
                 noalert = True
@@ -181,8 +184,6 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         isinstance(o, ast.Content) and o.buffer in PACKET_BUFFERS
         and (o.offset is not None or o.depth is not None) for o in rule.options)
     stream_only = bool(flow and flow.only_stream)
-    if flow and (flow.only_frag or flow.no_frag):
-        notes.append("flow:only_frag/no_frag evaluated on the reassembled packet")
     return Signature(
         rule=rule, order=order, protos=protos, app=app, kind=kind,
         src=compile_addresses(rule.src), dst=compile_addresses(rule.dst),
@@ -237,7 +238,7 @@ def itype_of(sig: Signature) -> int | None:
 # included, and never the reassembled stream (probe rules on Suricata 7.0.10: flags, ttl,
 # seq, ack, window, id, tos, fragbits with a content matched the segment, not the stream).
 _PACKET_NUMERIC = frozenset({"dsize", "ttl", "id", "tos", "seq", "ack", "window", "itype",
-                             "icode", "icmp_id", "icmp_seq"})
+                             "icode", "icmp_id", "icmp_seq", "fragoffset"})
 
 
 def _is_packet_keyword(opt: object) -> bool:
