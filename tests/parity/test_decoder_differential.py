@@ -1,8 +1,9 @@
 """Differential test of what is inspected per frame, against a local Suricata 7.
 
 Crafted pcaps exercise the decoders and the stream's first packet: IPv4 and IPv6 fragments
-(each fragment, then the reassembled datagram; `fragoffset`, `flow:only_frag/no_frag`), VXLAN, Geneve and GRE (outer packet, then
-the inner one), MPLS and PPPoE (the IP packet inside), and TCP Fast Open (data on the SYN).
+(each fragment, then the reassembled datagram; `fragoffset`, `flow:only_frag/no_frag`),
+VXLAN, Geneve, GRE and IP in IP (outer packet, then the inner one), MPLS and PPPoE (the IP
+packet inside), and TCP Fast Open (data on the SYN).
 Probe rules ask which packet each keyword family sees: IP-level (`fragbits`, `id`,
 `ip_proto`, plain `ip`), transport (ports, `flags`, `dsize`), payload (`content` on packet,
 stream and HTTP buffers) and flow (`established`). Suricata and dpictl run the same rules on
@@ -156,6 +157,13 @@ def _tunnel_packets() -> list:
         Ether() / IP(src="10.13.0.1", dst="10.13.0.2") / UDP(sport=12348, dport=6081)
         / GENEVE(vni=8, proto=0x0800) / IP(src="192.168.13.1", dst="192.168.13.2")
         / UDP(sport=5013, dport=53) / b"INNER13",
+        # IP in IP: Suricata follows IPv6 in IPv4 and IPv4 in IPv6, not IPv4 in IPv4
+        Ether() / IP(src="10.20.0.1", dst="10.20.0.2")
+        / IP(src="192.168.20.1", dst="192.168.20.2") / UDP(sport=5020, dport=53) / b"INNER20",
+        Ether() / IP(src="10.21.0.1", dst="10.21.0.2")
+        / IPv6(src="2001:db8::21", dst="2001:db8::22") / UDP(sport=5021, dport=53) / b"INNER21",
+        Ether() / IPv6(src="2001:db8::b", dst="2001:db8::c")
+        / IP(src="192.168.22.1", dst="192.168.22.2") / UDP(sport=5022, dport=53) / b"INNER22",
         # a fragmented datagram inside VXLAN: outer, inner fragments, inner datagram (one
         # outer flow per frame: Suricata matches IP-only rules once per flow direction, which
         # dpictl does not do, see docs/parity.md)

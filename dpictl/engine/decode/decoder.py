@@ -84,6 +84,8 @@ TRANSPORT_PARSERS: dict[int, Callable[[Packet, bytes, int, int], None]] = {
 }
 
 # IP protocol -> (tunnel name, EtherType of the inner packet; 0 = ask the GRE header).
+# IPv4 in IPv4 is not followed: Suricata 7.0.10 follows IPv6 in IPv4 and IPv4/IPv6 in IPv6
+# but inspects IPv4-in-IPv4 as an IP-in-IP packet only (checked with probe rules).
 IP_TUNNELS: dict[int, tuple[str, int]] = {
     PROTO_GRE: ("gre", 0),
     PROTO_IPIP: ("ipip", ETH_P_IPV4),
@@ -214,7 +216,7 @@ class Decoder:
                 return self._udp_tunnel(pkt, buf, off + udp.HEADER_LEN, end)
             return pkt
         tunnel = IP_TUNNELS.get(proto)
-        if tunnel is not None:
+        if tunnel is not None and not (proto == PROTO_IPIP and ethertype == ETH_P_IPV4):
             name, inner_type = tunnel
             if not inner_type:
                 try:

@@ -152,3 +152,13 @@ def test_fast_open_option(options, expected):
     tcp = TCP(flags="S", options=options)
     assert has_fast_open(bytes(tcp)[20:(tcp.dataofs or 5) * 4 if tcp.dataofs else None]) \
         == expected
+
+
+def test_ipv4_in_ipv4_is_not_followed_but_ipv6_in_ipv4_and_ipv4_in_ipv6_are():
+    v4v4 = bytes(ETH / IP(src="10.9.0.1", dst="10.9.0.2") / UDP4)
+    v6v4 = bytes(ETH / IP(src="10.9.0.1", dst="10.9.0.2") / UDP6)
+    v4v6 = bytes(ETH / IPv6(src="2001:db8::9", dst="2001:db8::a") / UDP4)
+    assert [(p.src, p.ip_proto, p.proto_name, p.payload) for p in
+            Decoder().decode_all(1.0, v4v4, 1)] == [("10.9.0.1", 4, "IP-in-IP", b"")]
+    assert [p.src for p in Decoder().decode_all(1.0, v6v4, 1)] == ["10.9.0.1", "2001:db8::1"]
+    assert [p.src for p in Decoder().decode_all(1.0, v4v6, 1)] == ["2001:db8::9", "10.0.0.1"]
