@@ -2,7 +2,7 @@
 
 Crafted pcaps exercise the decoders and the stream's first packet: IPv4 and IPv6 fragments
 (each fragment, then the reassembled datagram; `fragoffset`, `flow:only_frag/no_frag`),
-VXLAN, Geneve, GRE and IP in IP (outer packet, then the inner one), MPLS and PPPoE (the IP
+VXLAN, Geneve, Teredo, GRE and IP in IP (outer packet, then the inner one), MPLS and PPPoE (the IP
 packet inside), and TCP Fast Open (data on the SYN).
 Probe rules ask which packet each keyword family sees: IP-level (`fragbits`, `id`,
 `ip_proto`, plain `ip`), transport (ports, `flags`, `dsize`), payload (`content` on packet,
@@ -75,7 +75,7 @@ alert udp any any -> any 4789 (msg:"vxlan outer"; sid:101;)
 alert ip any any -> any any (msg:"ip content"; content:"INNER"; sid:102;)
 alert udp any any -> any 53 (msg:"inner udp content"; content:"INNER"; sid:103;)
 alert ip [10.0.0.0/8,2001:db8::b] any -> any any (msg:"outer addresses"; sid:104;)
-alert ip [192.168.0.0/16,2001:db8::/32] any -> any any (msg:"inner addresses"; sid:105;)
+alert ip [192.168.0.0/16,2001:db8::/32,2001::/64] any -> any any (msg:"inner addresses"; sid:105;)
 alert ip any any -> any any (msg:"gre"; ip_proto:47; sid:106;)
 alert udp any any -> any 6081 (msg:"geneve outer"; sid:107;)
 alert ip any any -> any any (msg:"ip"; sid:108;)
@@ -85,6 +85,8 @@ alert udp any any -> any 4789 (msg:"vxlan outer content"; content:"INNER"; sid:1
 alert udp any any -> any 4789 (msg:"vxlan outer dsize"; dsize:>10; sid:112;)
 alert udp any any -> any 4789 (msg:"vxlan outer dsize 0"; dsize:0; sid:113;)
 alert udp any any -> any 4789 (msg:"vxlan outer flow"; flow:to_server; sid:114;)
+alert udp any any -> any 3544 (msg:"teredo outer"; sid:115;)
+alert udp any 3544 -> any any (msg:"teredo outer, source port"; sid:116;)
 """
 
 TFO_RULES = """
@@ -164,6 +166,14 @@ def _tunnel_packets() -> list:
         / IPv6(src="2001:db8::21", dst="2001:db8::22") / UDP(sport=5021, dport=53) / b"INNER21",
         Ether() / IPv6(src="2001:db8::b", dst="2001:db8::c")
         / IP(src="192.168.22.1", dst="192.168.22.2") / UDP(sport=5022, dport=53) / b"INNER22",
+        # Teredo, to and from its port, with an origin indication; text on the port
+        Ether() / IP(src="10.30.0.1", dst="10.30.0.2") / UDP(sport=40000, dport=3544)
+        / IPv6(src="2001::1", dst="2001::2") / UDP(sport=5030, dport=53) / b"INNER30",
+        Ether() / IP(src="10.31.0.1", dst="10.31.0.2") / UDP(sport=3544, dport=40000)
+        / Raw(b"\x00\x00\x12\x34\x01\x02\x03\x04")
+        / IPv6(src="2001::3", dst="2001::4") / UDP(sport=5031, dport=53) / b"INNER31",
+        Ether() / IP(src="10.32.0.1", dst="10.32.0.2") / UDP(sport=40000, dport=3544)
+        / Raw(b"INNER32 is only text on the Teredo port"),
         # a fragmented datagram inside VXLAN: outer, inner fragments, inner datagram (one
         # outer flow per frame: Suricata matches IP-only rules once per flow direction, which
         # dpictl does not do, see docs/parity.md)

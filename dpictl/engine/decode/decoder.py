@@ -16,11 +16,11 @@ Policies, stated once:
   a `content` does not); ESP's payload is what follows its 8-byte header, as in Suricata.
 - MPLS label stacks and PPPoE sessions are shims, not tunnels: as in Suricata the packet is
   the IP packet they carry (MPLS payload guessed as decode-mpls.c does, see mpls.py).
-- Tunnels (VXLAN on UDP 4789, Geneve on UDP 6081, GRE, IP-in-IP) are followed to the innermost
-  IP packet, which is what `decode()` returns (addresses, ports, `ip_header`, payload);
-  `tunnels` names the encapsulations outermost first and `frame` stays the captured frame.
-  When the inner packet is not IP or does not decode, the outer packet is returned instead,
-  untouched.
+- Tunnels (VXLAN on UDP 4789, Geneve on UDP 6081, Teredo on UDP 3544, GRE, IPv6 in IPv4,
+  IPv4/IPv6 in IPv6) are followed to the innermost IP packet, which is what `decode()` returns
+  (addresses, ports, `ip_header`, payload); `tunnels` names the encapsulations outermost
+  first and `frame` stays the captured frame. When the inner packet is not IP or does not
+  decode, the outer packet is returned instead, untouched.
 - Fragments are held until their datagram is whole; the Packet of the fragment that completes
   it describes the whole datagram with `defragmented=True`, ts/num/frame of that last fragment,
   `frag_offset` 0 and MF clear. IPv4 keeps the first fragment's header (options included).
@@ -43,7 +43,7 @@ from dataclasses import replace
 from typing import Callable
 
 from dpictl.engine.decode import (ethernet, geneve, gre, icmp, icmpv6, ipv4, ipv6, mpls, null,
-                                  pppoe, sll, tcp, udp, vlan, vxlan)
+                                  pppoe, sll, tcp, teredo, udp, vlan, vxlan)
 from dpictl.engine.decode.errors import DecodeError, Malformed, Truncated
 from dpictl.engine.decode.fast_ipv4 import ethernet_ipv4
 from dpictl.engine.decode.fragments import FragmentTable
@@ -109,21 +109,23 @@ class Decoder:
 
     `frag_timeout` (seconds of packet time), `frag_max_bytes` and `frag_max_datagrams` bound
     the fragment table; `vxlan_ports` are the UDP destination ports decoded as VXLAN,
-    `geneve_ports` the UDP ports (either side) decoded as Geneve.
+    `geneve_ports` and `teredo_ports` the UDP ports (either side) decoded as Geneve, Teredo.
     """
 
     def __init__(self, *, frag_timeout: float = 60.0, frag_max_bytes: int = 16 << 20,
                  frag_max_datagrams: int = 4096,
                  vxlan_ports: frozenset[int] = vxlan.DEFAULT_PORTS,
-                 geneve_ports: frozenset[int] = geneve.DEFAULT_PORTS) -> None:
+                 geneve_ports: frozenset[int] = geneve.DEFAULT_PORTS,
+                 teredo_ports: frozenset[int] = teredo.DEFAULT_PORTS) -> None:
         self.stats: dict[str, int] = dict.fromkeys(STAT_NAMES, 0)
         self.fragments = FragmentTable(self.stats, timeout=frag_timeout,
                                        max_bytes=frag_max_bytes,
                                        max_datagrams=frag_max_datagrams)
         self.vxlan_ports = frozenset(vxlan_ports)
         self.geneve_ports = frozenset(geneve_ports)
+        self.teredo_ports = frozenset(teredo_ports)
         # the UDP ports the fast path must leave to the general one (tunnels)
-        self._tunnel_ports = self.vxlan_ports | self.geneve_ports
+        self._tunnel_ports = self.vxlan_ports | self.geneve_ports | self.teredo_ports
         self._emitted: list[Packet] | None = None   # decode_all's packets before the last
         self.fast_path = True       # tests switch it off to compare with the general path
 
@@ -230,7 +232,11 @@ class Decoder:
         return pkt
 
     def _udp_tunnel(self, pkt: Packet, buf: bytes, off: int, end: int) -> Packet | None:
-        """Follow VXLAN or Geneve inside the UDP datagram at `off` (its payload), if any."""
+        """Follow VXLAN, Geneve or Teredo inside the UDP datagram at `off` (its payload)."""
+        if pkt.dport in self.teredo_ports or pkt.sport in self.teredo_ports:
+            inner = teredo.inner_offset(buf, off, off + len(pkt.payload))
+            if inner is not None:
+                return self._decapsulate(pkt, buf, "teredo", ETH_P_IPV6, inner, end)
         if pkt.dport in self.vxlan_ports:
             inner = vxlan.inner_offset(buf, off, end)
             if inner is not None:

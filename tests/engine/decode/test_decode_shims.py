@@ -162,3 +162,18 @@ def test_ipv4_in_ipv4_is_not_followed_but_ipv6_in_ipv4_and_ipv4_in_ipv6_are():
             Decoder().decode_all(1.0, v4v4, 1)] == [("10.9.0.1", 4, "IP-in-IP", b"")]
     assert [p.src for p in Decoder().decode_all(1.0, v6v4, 1)] == ["10.9.0.1", "2001:db8::1"]
     assert [p.src for p in Decoder().decode_all(1.0, v4v6, 1)] == ["2001:db8::9", "10.0.0.1"]
+
+
+@pytest.mark.parametrize(("prefix", "followed"), [
+    (b"", True),
+    (b"\x00\x00\x12\x34\x01\x02\x03\x04", True),          # origin indication
+    (b"\x00\x01\x00\x00", False),                          # authentication indication
+])
+def test_teredo_follows_an_ipv6_packet_filling_the_datagram(prefix, followed):
+    frame = bytes(ETH / IP(src="10.9.0.1", dst="10.9.0.2") / UDP(sport=40000, dport=3544)
+                  / prefix / UDP6)
+    pkts = Decoder().decode_all(1.0, frame, 1)
+    assert [p.src for p in pkts] == (["10.9.0.1", "2001:db8::1"] if followed else ["10.9.0.1"])
+    longer = bytes(ETH / IP(src="10.9.0.1", dst="10.9.0.2") / UDP(sport=40000, dport=3544)
+                   / Raw(prefix + bytes(UDP6) + b"\x00"))      # IPv6 not ending the datagram
+    assert [p.src for p in Decoder().decode_all(1.0, longer, 1)] == ["10.9.0.1"]
