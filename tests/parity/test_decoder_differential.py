@@ -175,8 +175,8 @@ def _tunnel_packets() -> list:
         Ether() / IP(src="10.32.0.1", dst="10.32.0.2") / UDP(sport=40000, dport=3544)
         / Raw(b"INNER32 is only text on the Teredo port"),
         # a fragmented datagram inside VXLAN: outer, inner fragments, inner datagram (one
-        # outer flow per frame: Suricata matches IP-only rules once per flow direction, which
-        # dpictl does not do, see docs/parity.md)
+        # outer flow per frame: Suricata alerts a header-only rule once per flow direction,
+        # dpictl on every packet, see docs/parity.md)
         *[Ether() / IP(src="10.14.0.1", dst="10.14.0.2") / UDP(sport=12349 + i, dport=4789)
           / VXLAN(vni=44) / Ether() / piece
           for i, piece in enumerate(fragment(IP(src="192.168.14.1", dst="192.168.14.2", id=77)
