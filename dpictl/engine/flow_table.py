@@ -63,6 +63,7 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from dpictl.engine.decode.tcp import has_fast_open
 from dpictl.engine.packet import (
     PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TH_ACK, TH_FIN, TH_RST, TH_SYN, Packet,
 )
@@ -116,7 +117,7 @@ class Flow:
         "state", "established", "tcp_state", "tracked", "first_ts", "last_ts",
         "pkts_toserver", "pkts_toclient", "bytes_toserver", "bytes_toclient",
         "_flowbits", "app_proto", "app", "streams", "_seen_toclient", "_fins",
-        "_client_start", "_lru", "_classes",
+        "_client_start", "syn_data", "_lru", "_classes",
     )
 
     def __init__(self, key: tuple, flow_id: int, pkt: Packet) -> None:
@@ -139,6 +140,8 @@ class Flow:
         self._seen_toclient = False
         self._fins = 0                     # bit 1: client sent FIN, bit 2: server sent FIN
         self._client_start = 0             # client ISN + 1, kept until the streams exist
+        # TCP Fast Open: (seq, data) the client's SYN carried, for its stream once open
+        self.syn_data: tuple[int, bytes] | None = None
         self._lru: OrderedDict[Flow, None] | None = None     # the LRU list it sits in
         self._classes: dict[str, OrderedDict[Flow, None]] = _NO_CLASSES
 
@@ -415,6 +418,7 @@ class FlowTable:
             flow.tcp_state = TCP_SYN_SENT
             flow.tracked = True
             flow._client_start = pkt.seq + 1
+            flow.syn_data = _fast_open_data(pkt)
         elif self.midstream and not flags & TH_RST:
             flow.tcp_state = TCP_ESTABLISHED
             flow.state = STATE_ESTABLISHED
@@ -455,12 +459,16 @@ class FlowTable:
         elif st == TCP_SYN_SENT:
             if not to_server and flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
                 flow.tcp_state = TCP_SYN_RECV
+                if flow.syn_data is not None and (
+                        pkt.ack - flow._client_start) & 0xFFFFFFFF != len(flow.syn_data[1]):
+                    flow.syn_data = None           # the server did not take the SYN's data
                 streams = self._track(flow, False)
                 streams[1].begin(flow._client_start)
                 streams[1].peer_ack = pkt.ack
                 streams[0].begin(pkt.seq + 1)
             elif to_server and flags & (TH_SYN | TH_ACK) == TH_SYN:
                 flow._client_start = pkt.seq + 1   # SYN sent again, maybe with a new ISN
+                flow.syn_data = _fast_open_data(pkt)
         elif st == TCP_SYN_RECV:
             if to_server and flags & (TH_SYN | TH_ACK) == TH_ACK:
                 flow.tcp_state = TCP_ESTABLISHED
@@ -505,6 +513,14 @@ class FlowTable:
         for key in (flow.key, _reverse_key(flow.key)):
             if self._index.get(key) is flow:
                 del self._index[key]
+
+
+def _fast_open_data(pkt: Packet) -> tuple[int, bytes] | None:
+    """The data of a TCP Fast Open SYN (Suricata 7 adds it to the client's stream; the data
+    of a SYN without the TFO option is inspected as a packet only)."""
+    if pkt.payload and has_fast_open(pkt.tcp_options):
+        return pkt.seq + 1, pkt.payload
+    return None
 
 
 def _flow_id(flow: Flow) -> int:

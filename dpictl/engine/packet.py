@@ -19,7 +19,12 @@ PROTO_UDP = 17
 PROTO_ICMPV6 = 58
 PROTO_GRE = 47
 
-PROTO_NAMES = {PROTO_ICMP: "ICMP", PROTO_TCP: "TCP", PROTO_UDP: "UDP", PROTO_ICMPV6: "IPv6-ICMP"}
+# As Suricata 7's EVE names them (read from its alerts); other numbers print as digits.
+PROTO_NAMES = {PROTO_ICMP: "ICMP", PROTO_TCP: "TCP", PROTO_UDP: "UDP", PROTO_ICMPV6: "IPv6-ICMP",
+               0: "HOPOPT", 2: "IGMP", 3: "GGP", 4: "IP-in-IP", 8: "EGP", 9: "IGP",
+               41: "IPv6", 44: "IPv6-Frag", 46: "RSVP", PROTO_GRE: "GRE", 50: "ESP", 51: "AH",
+               88: "EIGRP", 89: "OSPF", 97: "ETHERIP", 98: "ENCAP", 103: "PIM", 108: "IPComp",
+               112: "VRRP", 115: "L2TP", 124: "IS-IS", 135: "Mobility", 137: "MPLS-in-IP"}
 
 # TCP flag bits as in the header.
 TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK, TH_URG, TH_ECE, TH_CWR = 1, 2, 4, 8, 16, 32, 64, 128
@@ -61,6 +66,8 @@ class Packet:
     ip_flags: int = 0                 # bit 0x4 reserved, 0x2 DF, 0x1 MF (IPv4 order)
     frag_offset: int = 0
     defragmented: bool = False        # this packet was rebuilt from fragments
+    is_fragment: bool = False         # one fragment as received: IP header only, no flow
+    tunnel_outer: bool = False        # carries a decoded tunnel: its payload is not inspected
     ip_header: bytes = b""            # the inspected (innermost, after tunnels) IP header bytes
     ip_len: int = 0
 

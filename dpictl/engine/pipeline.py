@@ -22,7 +22,7 @@ from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
-from dpictl.engine.packet import PROTO_TCP, TH_ACK, Detection, Packet
+from dpictl.engine.packet import PROTO_TCP, TH_ACK, TH_SYN, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
 from dpictl.rules.threshold_config import ThresholdConfig
 
@@ -100,29 +100,34 @@ class Engine:
         stats["packets"] += 1
         stats["bytes"] += len(frame)
         try:
-            pkt = self._decoder.decode(ts, frame, linktype, iface, self._num)
+            # usually one packet; an IP fragment then its datagram, or a tunnel's outer
+            # packet then the inner one, are inspected in turn as Suricata does (decoder.py)
+            packets = self._decoder.decode_all(ts, frame, linktype, iface, self._num)
         except Exception:  # a decoder bug must not stop a capture: count it
-            pkt = None
+            packets = []
             stats["decoder_exceptions"] += 1
-        if pkt is None or not pkt.ip_proto:
-            stats["not_inspected"] += 1     # not IP, malformed, or a fragment held back
-            return []
-        if self._home is not None and not (self._home.match(pkt.src)
-                                           or self._home.match(pkt.dst)):
-            stats["outside_home_net"] += 1
-            return []
         out: list[Detection] = []
-        try:
-            self._inspect(pkt, out)
-        except Exception:  # noqa: BLE001 - one bad packet must not end a long capture
-            stats["inspect_errors"] += 1
+        for pkt in packets:
+            if not pkt.ip_proto:
+                continue
+            if self._home is not None and not (self._home.match(pkt.src)
+                                               or self._home.match(pkt.dst)):
+                stats["outside_home_net"] += 1
+                continue
+            try:
+                self._inspect(pkt, out)
+            except Exception:  # noqa: BLE001 - one bad packet must not end a long capture
+                stats["inspect_errors"] += 1
+        if not packets or not packets[-1].ip_proto:
+            stats["not_inspected"] += 1     # not IP, malformed, or a datagram still held back
         if out and self._alert_filter is not None:
             out = self._alert_filter.apply(out)
         stats["alerts"] += len(out)
         return out
 
     def _inspect(self, pkt: Packet, out: list[Detection]) -> None:
-        flow, to_server = self._flows.lookup(pkt)
+        # a fragment as received belongs to no flow (Suricata sets flows up from L4 headers)
+        flow, to_server = (None, False) if pkt.is_fragment else self._flows.lookup(pkt)
         if not flow:
             flow, to_server_opt = None, None
         else:
@@ -134,9 +139,12 @@ class Engine:
         # reassembly depth - is inspected as a packet, as Suricata does without
         # PKT_STREAM_ADD)
         stream_added = False
-        if pkt.payload and flow is not None and flow.streams is not None:
-            stream = flow.streams[to_server]
-            stream_added = not (stream.closed or stream.depth_reached)
+        if pkt.payload and flow is not None:
+            if flow.streams is not None:
+                stream = flow.streams[to_server]
+                stream_added = not (stream.closed or stream.depth_reached)
+            else:   # a TCP Fast Open SYN: its data goes to the stream (flow_table.py)
+                stream_added = flow.syn_data is not None and pkt.tcp_flags & TH_SYN != 0
         matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
         if matched:
@@ -170,10 +178,22 @@ class Engine:
         if pkt.tcp_flags & TH_ACK and chunks.pending[not to_server]:
             if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT:
                 self._inspect_chunk(pkt, flow, not to_server, chunks, out, acked_only=True)
+        if flow.syn_data is not None and flow.established and not streams[True].closed:
+            # the session is established: the Fast Open SYN's data opens the client's stream
+            # (inspected as established, as Suricata does, not on the handshake's last ACK;
+            # alerts carry the client's side, whichever packet came first)
+            seq, syn_data = flow.syn_data
+            flow.syn_data = None
+            self._stream_data(_flow_packet(flow, True, like=pkt), flow, True,
+                              streams[True].add_segment(seq, syn_data), chunks, out)
         if not pkt.payload:
             return
-        stream = streams[to_server]
-        data = stream.add(pkt)
+        self._stream_data(pkt, flow, to_server, streams[to_server].add(pkt), chunks, out)
+
+    def _stream_data(self, pkt: Packet, flow: Flow, to_server: bool, data: bytes,
+                     chunks: StreamChunks, out: list[Detection]) -> None:
+        """New in-order bytes of one direction: to HTTP and to raw stream inspection."""
+        stream = flow.streams[to_server]
         if data:
             waiting = chunks.add(to_server, data, stream.next_seq)
             if self._http.active:

@@ -36,7 +36,7 @@ UNSUPPORTED = frozenset({
     "cip_class", "cip_conn_path_class", "cip_instance", "cip_req", "cip_rsp", "cip_service",
     "cip_status", "enip_command", "enip_req", "enip_rsp", "iec104_apci_type",
     "iec104_asdu_func", "s7commplus_content", "s7commplus_func", "s7commplus_opcode",
-    "rpc", "sameip", "ipopts", "fragoffset", "session", "resp", "react", "replace",
+    "rpc", "sameip", "ipopts", "session", "resp", "react", "replace",
     "logto", "activates", "activated_by", "count", "http_encode", "appids", "file_id",
     "icmp_id_seq", "ssl_cert", "pkt_num", "target", "so",
     # Snort 3 HTTP/file/other keywords the engine has no evaluator for

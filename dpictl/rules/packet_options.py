@@ -17,7 +17,7 @@ from dpictl.rules.tokens import split_args
 
 NUMERIC_KEYWORDS = frozenset({
     "dsize", "urilen", "bufferlen", "ttl", "id", "icmp_id", "icmp_seq", "itype", "icode",
-    "seq", "ack", "window", "ip_proto", "tos", "stream_size",
+    "seq", "ack", "window", "ip_proto", "tos", "stream_size", "fragoffset",
 })
 
 _FLOW_WORDS = {

@@ -1,6 +1,8 @@
 """The decoder on mutated and random frames of every link type it knows: `decode()` returns a
-Packet or None and never raises, and no frame lands in `internal_errors` (the counter that
-hides a decoder bug from the capture loop)."""
+Packet or None and `decode_all()` a list, neither raises, and no frame lands in
+`internal_errors` (the counter that hides a decoder bug from the capture loop). Crafted
+tunnel, MPLS, PPPoE and fragment frames join the real ones, so the mutations reach those
+decoders too."""
 
 from __future__ import annotations
 
@@ -8,6 +10,12 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scapy.contrib.geneve import GENEVE
+from scapy.contrib.mpls import MPLS
+from scapy.layers.inet import GRE, IP, UDP, fragment
+from scapy.layers.l2 import Ether
+from scapy.layers.ppp import PPP, PPPoE
+from scapy.layers.vxlan import VXLAN
 
 from dpictl.capture import open_pcap
 from dpictl.engine.decode import Decoder
@@ -29,7 +37,20 @@ def _frames() -> list[tuple[bytes, int]]:
                 if i >= 12:
                     break
                 out.append((bytes(frame[:1600]), linktype))
-    return out
+    return out + [(bytes(frame), 1) for frame in _crafted()]
+
+
+def _crafted() -> list:
+    inner = IP(src="10.0.0.1", dst="10.0.0.2", id=3) / UDP(sport=1, dport=53) / (b"q" * 40)
+    outer = IP(src="10.9.0.1", dst="10.9.0.2")
+    return [Ether() / outer / UDP(sport=2, dport=4789) / VXLAN() / Ether() / inner,
+            Ether() / outer / UDP(sport=2, dport=6081)
+            / GENEVE(proto=0x6558, options=b"\x01\x02\x03\x01\x00\x00\x00\x00") / Ether() / inner,
+            Ether() / outer / GRE(proto=0x0800) / inner,
+            Ether(type=0x8847) / MPLS(label=100, s=0) / MPLS(label=0, s=1) / inner,
+            Ether(type=0x8864) / PPPoE() / PPP(proto=0x0021) / inner,
+            *[Ether() / outer / UDP(sport=2, dport=4789) / VXLAN() / Ether() / piece
+              for piece in fragment(inner, fragsize=24)]]
 
 
 FRAMES = _frames()
@@ -44,6 +65,7 @@ def test_mutated_real_frames(frames: list[tuple[bytes, int]]) -> None:
     decoder = Decoder()                 # several frames: fragments meet in one table
     for num, (frame, linktype) in enumerate(frames):
         decoder.decode(float(num), frame, linktype, num=num)
+        assert isinstance(decoder.decode_all(float(num), frame, linktype, num=num), list)
     assert decoder.stats["internal_errors"] == 0
 
 
@@ -52,4 +74,5 @@ def test_mutated_real_frames(frames: list[tuple[bytes, int]]) -> None:
 def test_random_frames_of_every_link_type(frame: bytes, linktype: int) -> None:
     decoder = Decoder()
     decoder.decode(0.0, frame, linktype)
+    decoder.decode_all(0.0, frame, linktype)
     assert decoder.stats["internal_errors"] == 0

@@ -1,4 +1,5 @@
-"""Frame decoders: link, VLAN, IPv4/IPv6 (with defragmentation), TCP/UDP/ICMP, tunnels -> `Packet`.
+"""Frame decoders: link, VLAN, MPLS/PPPoE, IPv4/IPv6 (with defragmentation), TCP/UDP/ICMP,
+tunnels (VXLAN, Geneve, GRE, IP-in-IP) -> `Packet`s.
 
 `Decoder` (decoder.py) is the entry point and holds the dispatch tables; each other module
 decodes one protocol.

@@ -15,7 +15,8 @@ from dpictl.engine.detect.ftp_bounce import ftp_bounce
 from dpictl.engine.detect.header import (AddressMatcher, PortMatcher, compile_addresses,
                                          compile_ports)
 from dpictl.engine.detect.packet_checks import (Check, compile_flags, compile_fragbits,
-                                                compile_numeric, is_packet_numeric)
+                                                compile_numeric, is_packet_numeric,
+                                                not_rebuilt_fragment, rebuilt_fragment)
 from dpictl.engine.detect.payload import Op, compile_chain
 from dpictl.engine.detect.regex import RegexError
 from dpictl.engine.detect.support import (SERVICE_PROTOCOLS, UNSUPPORTED_BUFFERS,
@@ -140,6 +141,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             checks.append(compile_fragbits(opt))
         elif isinstance(opt, ast.Flow):
             flow = opt
+            if opt.only_frag or opt.no_frag:
+                checks.append(rebuilt_fragment if opt.only_frag else not_rebuilt_fragment)
         elif isinstance(opt, ast.Flowbits):
             if opt.command == "noalert":
                 noalert = True
@@ -178,7 +181,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             else:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
     protos = _narrow_by_ip_proto(protos, rule.options)
-    packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
+    packet_only = bool(flow and flow.no_stream) or any(_is_packet_keyword(o) for o in rule.options)
     # Suricata (detect-parse.c) sets SIG_FLAG_REQUIRE_PACKET for dsize and for a payload
     # content with depth or offset: such rules also inspect each TCP segment as a packet;
     # the others only see TCP payload through the reassembled stream. (Checked against
@@ -188,8 +191,6 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         isinstance(o, ast.Content) and o.buffer in PACKET_BUFFERS
         and (o.offset is not None or o.depth is not None) for o in rule.options)
     stream_only = bool(flow and flow.only_stream)
-    if flow and (flow.only_frag or flow.no_frag):
-        notes.append("flow:only_frag/no_frag evaluated on the reassembled packet")
     return Signature(
         rule=rule, order=order, protos=protos, app=app, kind=kind,
         src=compile_addresses(rule.src), dst=compile_addresses(rule.dst),
@@ -240,8 +241,18 @@ def itype_of(sig: Signature) -> int | None:
     return None
 
 
-def _is_dsize(opt: object) -> bool:
-    return isinstance(opt, ast.NumericTest) and opt.keyword == "dsize"
+# Header keywords whose Suricata setup sets SIG_FLAG_REQUIRE_PACKET and not REQUIRE_STREAM:
+# with a content, such a rule inspects each packet's payload, a segment added to the stream
+# included, and never the reassembled stream (probe rules on Suricata 7.0.10: flags, ttl,
+# seq, ack, window, id, tos, fragbits with a content matched the segment, not the stream).
+_PACKET_NUMERIC = frozenset({"dsize", "ttl", "id", "tos", "seq", "ack", "window", "itype",
+                             "icode", "icmp_id", "icmp_seq", "fragoffset"})
+
+
+def _is_packet_keyword(opt: object) -> bool:
+    if isinstance(opt, ast.NumericTest):
+        return opt.keyword in _PACKET_NUMERIC
+    return isinstance(opt, (ast.Flags, ast.Fragbits))
 
 
 def _fast_pattern(chains: tuple[Chain, ...]

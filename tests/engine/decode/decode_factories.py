@@ -63,7 +63,7 @@ def samples() -> list[tuple[str, bytes, int, dict]]:
                 / TCP(sport=443, dport=5000, flags="A") / b"data6"), 1,
          dict(V6_FIELDS, ip_proto=6, sport=443, dport=5000, payload=b"data6")),
         ("eth-ipv6-esp", _bytes(ETH / IPv6(**V6, nh=50) / (b"\x00\x00\x00\x01" * 4)), 1,
-         dict(V6_FIELDS, ip_proto=50, sport=0, payload=b"\x00\x00\x00\x01" * 4)),
+         dict(V6_FIELDS, ip_proto=50, sport=0, payload=b"\x00\x00\x00\x01" * 2)),  # after SPI+seq
         ("eth-ipv6-no-next", _bytes(ETH / IPv6(**V6, nh=59)), 1,
          dict(V6_FIELDS, ip_proto=59, payload=b"")),
         ("eth-vlan", _bytes(ETH / Dot1Q(vlan=100) / TCP4), 1, dict(TCP4_FIELDS, vlan=(100,))),

@@ -11,11 +11,11 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
 
 from dpictl.engine.decode import Decoder
 
-EXPERIMENTAL = 253          # an IP protocol we do not parse: payload == reassembled bytes
+ESP = 50                    # not parsed further: payload == reassembled bytes after 8 (SPI, seq)
 
 
 def v4_fragment(offset: int, data: bytes, more: bool, ident: int = 1,
-                proto: int = EXPERIMENTAL, src: str = "10.0.0.1") -> bytes:
+                proto: int = ESP, src: str = "10.0.0.1") -> bytes:
     ip = IP(src=src, dst="10.0.0.2", id=ident, proto=proto, flags="MF" if more else 0,
             frag=offset // 8)
     return bytes(ETH / ip / data)
@@ -70,21 +70,21 @@ def test_ipv4_overlaps_follow_bsd_policy():
     decoder = Decoder()
     pkt = feed(decoder, frames)[-1]
     # lowest start wins, first arrival among equal starts: A over C, A over B, B past A's end.
-    assert pkt.payload == b"A" * 24 + b"B" * 8 + b"D" * 8
+    assert pkt.payload == (b"A" * 24 + b"B" * 8 + b"D" * 8)[8:]
     assert decoder.stats["frag_overlaps"] == 1
 
 
 def test_ipv4_later_fragment_starting_lower_wins():
     frames = [v4_fragment(8, b"B" * 16, True), v4_fragment(0, b"A" * 16, True),
               v4_fragment(24, b"D" * 8, False)]
-    assert feed(Decoder(), frames)[-1].payload == b"A" * 16 + b"B" * 8 + b"D" * 8
+    assert feed(Decoder(), frames)[-1].payload == (b"A" * 16 + b"B" * 8 + b"D" * 8)[8:]
 
 
 def test_fragments_of_different_datagrams_do_not_mix():
     a = [v4_fragment(0, b"a" * 8, True, ident=1), v4_fragment(8, b"a" * 8, False, ident=1)]
     b = [v4_fragment(0, b"b" * 8, True, ident=2), v4_fragment(8, b"b" * 8, False, ident=2)]
     results = feed(Decoder(), [a[0], b[0], b[1], a[1]])
-    assert results[2].payload == b"b" * 16 and results[3].payload == b"a" * 16
+    assert results[2].payload == b"b" * 8 and results[3].payload == b"a" * 8
 
 
 def test_timeout_evicts_a_stale_datagram():
@@ -105,7 +105,7 @@ def test_memory_bound_evicts_oldest_datagrams():
     assert decoder.stats["frag_evicted"] >= 43
     # the newest datagram survived and can still complete
     pkt = decoder.decode(1.0, v4_fragment(1400, b"w" * 8, False, ident=49), 1)
-    assert pkt is not None and pkt.payload == b"z" * 1400 + b"w" * 8
+    assert pkt is not None and pkt.payload == b"z" * 1392 + b"w" * 8
 
 
 def test_datagram_count_bound():
