@@ -40,6 +40,7 @@ class FlowLog:
     bytes_out: int = 0
     source_labels: dict[str, str] = field(default_factory=dict)
     dest_labels: dict[str, str] = field(default_factory=dict)
+    host: str = ""                      # the node whose agent reported it (Calico's `host`)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as Calico names its fields (labels as `key=value` lists, like Calico)."""
