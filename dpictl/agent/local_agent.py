@@ -41,6 +41,11 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
             from dpictl.suricata.agent_plane import suricata_plane
 
             planes.update(suricata_plane(paths.dir / "suricata", backend.node_netns))
+        from dpictl.agent.flow_logs import start_local_flow_logs
+
+        # Flow logs cover every workload (not only what DPI selects): a thread of their own
+        # reading conntrack, so the capture loop is untouched. Flushed on the way out.
+        flows = start_local_flow_logs(paths, backend.node_netns, backend.node_name)
         try:
             run_agent(BackendSource(backend), store, node=backend.node_name,
                       netns=backend.node_netns, **planes,
@@ -48,6 +53,7 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
                       limits=AgentLimits(os.getpid(), paths.cgroup_name),
                       publish=lambda status: publish_status(paths, status))
         finally:
+            flows.stop()
             store.close()
             backend.close()
             try:

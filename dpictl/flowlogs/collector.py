@@ -66,12 +66,13 @@ class FlowCollector:
     def __init__(self, netns: str, endpoints: Callable[[], Iterable[WorkloadEndpoint]],
                  sink: Callable[[list[FlowLog]], Any], interval: Callable[[], float],
                  host: str = "", on_flush: Callable[[dict], None] | None = None,
-                 retry: float = 1.0) -> None:
+                 retry: float = 1.0, on_stop: Callable[[], None] | None = None) -> None:
         self.netns = netns
         self.sink = sink
         self.interval = interval
         self.on_flush = on_flush
         self.retry = retry
+        self.on_stop = on_stop              # releases what `endpoints`/`sink` hold
         self.directory = WorkloadDirectory(endpoints)
         self.aggregator = FlowAggregator(self.directory, host=host)
         self._lock = threading.RLock()
@@ -201,6 +202,8 @@ class FlowCollector:
                 os.close(fd)
             except OSError:
                 pass
+        if self.on_stop is not None:
+            self.on_stop()
 
     def _run(self) -> None:
         next_flush = time.monotonic() + self._interval()
