@@ -63,7 +63,7 @@ class FlowCollector:
     """Collects in its own thread (`start`/`stop`), or step by step (`attach`, `poll`,
     `flush`) for tests and benchmarks."""
 
-    def __init__(self, netns: str, endpoints: Callable[[], Iterable[WorkloadEndpoint]],
+    def __init__(self, netns: str | None, endpoints: Callable[[], Iterable[WorkloadEndpoint]],
                  sink: Callable[[list[FlowLog]], Any], interval: Callable[[], float],
                  host: str = "", on_flush: Callable[[dict], None] | None = None,
                  retry: float = 1.0, on_stop: Callable[[], None] | None = None) -> None:
@@ -91,7 +91,7 @@ class FlowCollector:
     # -- attaching to the node netns ---------------------------------------------------------
     def _current_inode(self) -> tuple[int, int] | None:
         try:
-            st = os.stat(netns_path(self.netns))
+            st = os.stat(netns_path(self.netns) if self.netns else "/proc/self/ns/net")
         except OSError:
             return None
         return st.st_ino, st.st_dev

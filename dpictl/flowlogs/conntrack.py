@@ -80,26 +80,41 @@ def nft_available() -> bool:
     return shutil.which("nft") is not None
 
 
-def enable_accounting(netns: str) -> None:
-    """Make the kernel keep counted conntrack entries in `netns` (idempotent).
+def enable_accounting(netns: str | None) -> None:
+    """Make the kernel keep counted conntrack entries in `netns` (idempotent; None: this
+    process's own netns, a Kubernetes node's when the agent runs with hostNetwork).
 
     Accounting must be on before a connection starts: the counters are an extension added
     when its entry is created. The rule counts new connections and decides nothing (the
-    chain's policy is accept), so forwarding is unchanged.
+    chain's policy is accept), so forwarding is unchanged. On a real node kube-proxy's and
+    Calico's rules already use conntrack, so there a missing `nft` only costs the table.
     """
+    if netns is None:
+        try:
+            with open("/proc/sys/net/netfilter/nf_conntrack_acct", "w") as f:
+                f.write("1")
+        except OSError as exc:
+            raise ClusterError(f"cannot turn conntrack accounting on: {exc.strerror}",
+                               hint="the agent needs NET_ADMIN and a writable /proc/sys")
+        if nft_available():
+            _nft(None, ["-f", "-"], _ruleset())
+        return
     if not os.path.exists(netns_path(netns)):
         raise ClusterError(f"no network namespace {netns}")
     set_sysctls(netns, {"net/netfilter/nf_conntrack_acct": "1"})
     if not nft_available():
         raise ClusterError("flow logs need nftables (nft) to turn conntrack on",
                            hint="apt-get install nftables")
+    _nft(netns, ["-f", "-"], _ruleset())
+
+
+def _ruleset() -> str:
     # Declare, delete, declare: `nft -f` applies the file atomically, so a rerun replaces
     # the table instead of adding a second rule.
-    ruleset = (f"table ip {NFT_TABLE} {{}}\ndelete table ip {NFT_TABLE}\n"
-               f"table ip {NFT_TABLE} {{\n  chain forward {{\n"
-               "    type filter hook forward priority 0; policy accept;\n"
-               "    ct state new counter\n  }\n}\n")
-    _nft(netns, ["-f", "-"], ruleset)
+    return (f"table ip {NFT_TABLE} {{}}\ndelete table ip {NFT_TABLE}\n"
+            f"table ip {NFT_TABLE} {{\n  chain forward {{\n"
+            "    type filter hook forward priority 0; policy accept;\n"
+            "    ct state new counter\n  }\n}\n")
 
 
 def disable_accounting(netns: str) -> None:
@@ -108,16 +123,17 @@ def disable_accounting(netns: str) -> None:
         _nft(netns, ["-f", "-"], f"table ip {NFT_TABLE} {{}}\ndelete table ip {NFT_TABLE}\n")
 
 
-def _nft(netns: str, args: list[str], stdin: str) -> None:
-    done = subprocess.run(["ip", "netns", "exec", netns, "nft", *args], input=stdin,
+def _nft(netns: str | None, args: list[str], stdin: str) -> None:
+    prefix = ["ip", "netns", "exec", netns] if netns is not None else []
+    done = subprocess.run([*prefix, "nft", *args], input=stdin,
                           capture_output=True, text=True, timeout=30)
     if done.returncode != 0:
-        raise ClusterError(f"nft in netns {netns} failed: {done.stderr.strip()}")
+        raise ClusterError(f"nft in netns {netns or '(own)'} failed: {done.stderr.strip()}")
 
 
-def open_socket(netns: str, events: bool = False) -> socket.socket:
-    """A ctnetlink socket living in `netns` (a socket stays in the netns it was made in);
-    `events`: subscribed to DESTROY events."""
+def open_socket(netns: str | None, events: bool = False) -> socket.socket:
+    """A ctnetlink socket living in `netns` (a socket stays in the netns it was made in;
+    None: this process's); `events`: subscribed to DESTROY events."""
     def make() -> socket.socket:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
                              NETLINK_NETFILTER)
@@ -128,7 +144,7 @@ def open_socket(netns: str, events: bool = False) -> socket.socket:
         groups = 1 << (NFNLGRP_CONNTRACK_DESTROY - 1) if events else 0
         sock.bind((0, groups))
         return sock
-    return run_in_netns(netns, make)
+    return make() if netns is None else run_in_netns(netns, make)
 
 
 def dump(sock: socket.socket, seq: int = 1) -> list[Connection]:
