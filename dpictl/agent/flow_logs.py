@@ -1,5 +1,6 @@
-"""Flow logs in the local agent: the collector thread beside the capture loop, and how a
-CLI command (run-lab) asks the running agent to flush now.
+"""Flow logs in the agents: the collector thread beside the capture loop; on the local
+cluster into the state database (and how run-lab asks the running agent to flush now), on
+Kubernetes into the node's ConfigMap.
 
 The collector gets its own backend handle (the capture loop's is not shared across threads)
 for the endpoints and for FelixConfiguration `flowLogsFlushInterval`, read at every flush so
@@ -10,12 +11,15 @@ a patched interval applies from the next one. Each flush is recorded in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import time
 from pathlib import Path
 
 from dpictl.agent.daemon import AgentPaths, running_pid
+
+log = logging.getLogger(__name__)
 
 FLUSH_SIGNAL = signal.SIGUSR1
 
@@ -49,6 +53,54 @@ def start_local_flow_logs(paths: AgentPaths, netns: str, host: str):
                               lambda: source.settings().flush_interval, host=host,
                               on_flush=published, on_stop=release)
     signal.signal(FLUSH_SIGNAL, lambda *_: collector.request_flush())
+    return collector.start()
+
+
+class ConfigMapFlowSink:
+    """The kube agent's flow log sink: the newest records of this node, republished as its
+    ConfigMap at every flush. A failed publish keeps them for the next one (bounded)."""
+
+    def __init__(self, backend, namespace: str, node: str) -> None:
+        from collections import deque
+
+        from dpictl.backends.kubernetes.flowlogs import MAX_RECORDS
+
+        self.backend = backend
+        self.namespace = namespace
+        self.node = node
+        self.recent: deque = deque(maxlen=MAX_RECORDS)
+        self.published = 0
+
+    def write(self, records) -> int:
+        from dpictl.backends.kubernetes.flowlogs import publish_flowlogs
+
+        self.recent.extend(records)
+        try:
+            self.published = publish_flowlogs(self.backend, self.namespace, self.node,
+                                              list(self.recent))
+        except Exception as exc:
+            log.warning("could not publish %d flow log record(s): %s", len(records), exc)
+        return len(records)
+
+
+def start_kube_flow_logs(backend, source, node: str, netns: str | None,
+                         namespace: str | None = None):
+    """Start the collector for this node (netns None: the agent's own, hostNetwork), its
+    records published as ConfigMap `dpictl-flowlogs-<node>` in the agent's namespace."""
+    from dpictl.backends.kubernetes.agent_manifests import DEFAULT_NAMESPACE
+    from dpictl.backends.kubernetes.pods import endpoint_from_pod
+    from dpictl.flowlogs.collector import FlowCollector
+
+    sink = ConfigMapFlowSink(backend, namespace or os.environ.get("POD_NAMESPACE")
+                             or DEFAULT_NAMESPACE, node)
+
+    def endpoints():
+        # Every pod (the peer of a local one may run elsewhere), from the source's watch
+        # cache: no API call, and no interface lookup, which flow logs do not need.
+        return [ep for ep in map(endpoint_from_pod, source.pods.items()) if ep is not None]
+
+    collector = FlowCollector(netns, endpoints, sink.write,
+                              lambda: source.settings().flush_interval, host=node, node=node)
     return collector.start()
 
 
@@ -86,4 +138,5 @@ def flow_status(db: Path | str) -> dict | None:
         return None
 
 
-__all__ = ["start_local_flow_logs", "request_flush", "flow_status", "FLUSH_SIGNAL"]
+__all__ = ["start_local_flow_logs", "start_kube_flow_logs", "ConfigMapFlowSink",
+           "request_flush", "flow_status", "FLUSH_SIGNAL"]

@@ -9,7 +9,8 @@ that interval's packets and bytes, and is counted in each one's `num_flows`.
 Reporter: Felix writes a `src` record on the source's node and a `dst` record on the
 destination's. On the local cluster every workload is on the one node, so both are written
 for a pod-to-pod connection (as Felix does when both ends share a node); a connection with a
-non-workload peer gets only the workload's side. Whoever counts connections (the graph)
+non-workload peer gets only the workload's side. On Kubernetes each node's agent writes the
+records of its own workloads only, as each Felix does. Whoever counts connections (the graph)
 should take one reporter, `src` unless the source is not a workload.
 `action` is always `allow`: the local cluster enforces no policy, so every connection the
 node forwarded was allowed.
@@ -39,6 +40,7 @@ class Peer:
     namespace: str
     labels: dict[str, str] = field(default_factory=dict)
     workload: bool = False
+    local: bool = False               # a workload on this agent's node: it reports the flow
 
 
 def network_peer(ip: str) -> Peer:
@@ -50,9 +52,10 @@ def network_peer(ip: str) -> Peer:
     return Peer(PRIVATE_NET if private else PUBLIC_NET, NO_NAMESPACE)
 
 
-def workload_peer(name: str, namespace: str, labels: dict[str, str]) -> Peer:
+def workload_peer(name: str, namespace: str, labels: dict[str, str],
+                  local: bool = True) -> Peer:
     return Peer(name, namespace, {k: v for k, v in labels.items()
-                                  if not k.startswith(_IMPLICIT_LABEL_PREFIX)}, True)
+                                  if not k.startswith(_IMPLICIT_LABEL_PREFIX)}, True, local)
 
 
 _Key = tuple                              # (src ip, dst ip, port, proto, reporter) + peers
@@ -111,7 +114,7 @@ class FlowAggregator:
 
     def _add(self, conn: Connection, ident: tuple, delta: tuple) -> None:
         source, dest = self.resolve(conn.source_ip), self.resolve(conn.dest_ip)
-        reporters = [r for r, peer in (("src", source), ("dst", dest)) if peer.workload]
+        reporters = [r for r, peer in (("src", source), ("dst", dest)) if peer.local]
         for reporter in reporters:
             key = (conn.source_ip, conn.dest_ip, conn.dest_port, conn.proto, reporter,
                    source.name, source.namespace, dest.name, dest.namespace)

@@ -33,10 +33,13 @@ RESOLVE_REFRESH_S = 1.0         # an unknown IP re-reads the endpoints at most t
 
 class WorkloadDirectory:
     """IP -> workload, from the cluster's endpoints. A pod deleted meanwhile keeps its name
-    until its IP is given to another: its last connections still belong to it."""
+    until its IP is given to another: its last connections still belong to it. With `node`,
+    only that node's workloads report (the others are named, not reported)."""
 
-    def __init__(self, endpoints: Callable[[], Iterable[WorkloadEndpoint]]) -> None:
+    def __init__(self, endpoints: Callable[[], Iterable[WorkloadEndpoint]],
+                 node: str | None = None) -> None:
         self._endpoints = endpoints
+        self._node = node
         self._peers: dict[str, Peer] = {}
         self._refreshed = float("-inf")
 
@@ -49,7 +52,9 @@ class WorkloadDirectory:
             return
         for ep in found:
             if ep.ip:
-                self._peers[ep.ip] = workload_peer(ep.name, ep.namespace, dict(ep.labels))
+                self._peers[ep.ip] = workload_peer(
+                    ep.name, ep.namespace, dict(ep.labels),
+                    local=self._node is None or ep.node == self._node)
 
     def __call__(self, ip: str) -> Peer:
         peer = self._peers.get(ip)
@@ -66,14 +71,15 @@ class FlowCollector:
     def __init__(self, netns: str | None, endpoints: Callable[[], Iterable[WorkloadEndpoint]],
                  sink: Callable[[list[FlowLog]], Any], interval: Callable[[], float],
                  host: str = "", on_flush: Callable[[dict], None] | None = None,
-                 retry: float = 1.0, on_stop: Callable[[], None] | None = None) -> None:
+                 retry: float = 1.0, on_stop: Callable[[], None] | None = None,
+                 node: str | None = None) -> None:
         self.netns = netns
         self.sink = sink
         self.interval = interval
         self.on_flush = on_flush
         self.retry = retry
         self.on_stop = on_stop              # releases what `endpoints`/`sink` hold
-        self.directory = WorkloadDirectory(endpoints)
+        self.directory = WorkloadDirectory(endpoints, node)
         self.aggregator = FlowAggregator(self.directory, host=host)
         self._lock = threading.RLock()
         self._events = self._dump = None
