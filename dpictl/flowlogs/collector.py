@@ -90,6 +90,8 @@ class FlowCollector:
         self._flush_wanted = False
         self._thread: threading.Thread | None = None
         self.attached = threading.Event()   # set while reading a netns (tests wait on it)
+        self._cpu_done = 0.0                # CPU of the thread's finished iterations
+        self._iteration_cpu: float | None = None
         self.stats: dict[str, Any] = {"flushes": 0, "records": 0, "connections": 0,
                                       "flushed": None, "cpu_seconds": 0.0, "error": None,
                                       "netns": netns}
@@ -168,7 +170,8 @@ class FlowCollector:
         if records:
             self.sink(records)
         self.stats.update(flushes=self.stats["flushes"] + 1,
-                          records=self.stats["records"] + len(records), flushed=now)
+                          records=self.stats["records"] + len(records), flushed=now,
+                          cpu_seconds=self._cpu_so_far())
         if self.on_flush is not None:
             self.on_flush(dict(self.stats))
         return records
@@ -211,10 +214,16 @@ class FlowCollector:
         if self.on_stop is not None:
             self.on_stop()
 
+    def _cpu_so_far(self) -> float:
+        """The collector thread's CPU seconds, this iteration included when called in it."""
+        if threading.current_thread() is self._thread and self._iteration_cpu is not None:
+            return self._cpu_done + time.thread_time() - self._iteration_cpu
+        return self._cpu_done
+
     def _run(self) -> None:
         next_flush = time.monotonic() + self._interval()
         while not self._stop.is_set():
-            cpu = time.thread_time()
+            self._iteration_cpu = time.thread_time()
             try:
                 if not self.attach():
                     self._wait(self.retry)
@@ -231,7 +240,9 @@ class FlowCollector:
                 self.stats["error"] = str(exc)
                 self._stop.wait(self.retry)
             finally:
-                self.stats["cpu_seconds"] += time.thread_time() - cpu
+                self._cpu_done += time.thread_time() - self._iteration_cpu
+                self._iteration_cpu = None
+                self.stats["cpu_seconds"] = self._cpu_done
 
     def _interval(self) -> float:
         try:

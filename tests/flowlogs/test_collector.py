@@ -169,3 +169,39 @@ def test_the_collector_waits_for_the_netns_and_reattaches_when_it_is_replaced(tm
     # The replaced netns's connection was flushed when the collector left it.
     assert {(r.source_name, r.dest_name, r.reporter) for r in out} == \
         {("b", "a", "src"), ("b", "a", "dst")}
+
+
+def test_the_decoder_reads_what_pyroute2_reads(node):
+    """dpictl decodes ctnetlink itself for speed; pyroute2's nfct_msg is the reference."""
+    from pyroute2.netlink.nfnetlink.nfctsocket import nfct_msg
+
+    conntrack.enable_accounting(node.netns)
+    server = node.echo_server("blue1", 80)
+    keep = node.exchange("blue2", "blue1", 80, b"z" * 3000, close=False)
+    node.exchange("red1", "blue1", 80, b"y" * 10)
+    sock = conntrack.open_socket(node.netns)
+    # the raw messages of one dump, decoded both ways
+    captured: list[bytes] = []
+    original = conntrack._decode
+    try:
+        conntrack._decode = lambda raw, ended: captured.append(raw) or original(raw, ended)
+        ours = conntrack.dump(sock)
+    finally:
+        conntrack._decode = original
+        keep.close()
+        server.close()
+        sock.close()
+    assert len(ours) == len(captured) >= 2
+    for raw, conn in zip(captured, ours):
+        msg = nfct_msg(raw)
+        msg.decode()
+        orig = msg.get_attr("CTA_TUPLE_ORIG")
+        ip, proto = orig.get_attr("CTA_TUPLE_IP"), orig.get_attr("CTA_TUPLE_PROTO")
+        counts = [msg.get_attr(n) for n in ("CTA_COUNTERS_ORIG", "CTA_COUNTERS_REPLY")]
+        assert (conn.ct_id, conn.source_ip, conn.dest_ip, conn.source_port, conn.dest_port,
+                conn.packets_orig, conn.bytes_orig, conn.packets_reply, conn.bytes_reply) == (
+            msg.get_attr("CTA_ID"), ip.get_attr("CTA_IP_V4_SRC"), ip.get_attr("CTA_IP_V4_DST"),
+            proto.get_attr("CTA_PROTO_SRC_PORT"), proto.get_attr("CTA_PROTO_DST_PORT"),
+            counts[0].get_attr("CTA_COUNTERS_PACKETS"), counts[0].get_attr("CTA_COUNTERS_BYTES"),
+            counts[1].get_attr("CTA_COUNTERS_PACKETS"), counts[1].get_attr("CTA_COUNTERS_BYTES"))
+    assert any(c.bytes_orig > 3000 for c in ours)
