@@ -46,7 +46,8 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
         from dpictl.agent.flow_logs import start_local_flow_logs
 
         # Flow logs cover every workload (not only what DPI selects): a thread of their own
-        # reading conntrack, so the capture loop is untouched. Flushed on the way out.
+        # reading the kernel's flow counters, so the capture loop is untouched. Flushed on
+        # the way out.
         # DPICTL_FLOW_LOGS=0 leaves them out (benchmarks/bench_flowlogs.py compares).
         flows = (start_local_flow_logs(paths, backend.node_netns, backend.node_name)
                  if os.environ.get(FLOW_LOGS_ENV, "1") != "0" else None)

@@ -1,10 +1,12 @@
-"""Fold conntrack connections into Calico flow log records, one flush interval at a time.
+"""Fold the kernel's per-key counters into Calico flow log records, one flush interval at
+a time.
 
 Felix aggregates per (source, destination, dest port, proto, action, reporter) and writes
-one record per key and interval; so does this. A connection's counters are cumulative in
-conntrack, so the aggregator remembers what it already counted per connection and adds only
-the difference: a connection live across three intervals adds to three records, each with
-that interval's packets and bytes, and is counted in each one's `num_flows`.
+one record per key and interval; so does this. The kernel's counters are cumulative, so the
+aggregator remembers the last values it read per key and adds only the difference: a
+connection live across three intervals adds to three records, each with that interval's
+packets and bytes. `num_flows` is the number of connections started in the interval (at
+least 1 for a record with traffic).
 
 Reporter: Felix writes a `src` record on the source's node and a `dst` record on the
 destination's. On the local cluster every workload is on the one node, so both are written
@@ -22,7 +24,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from dpictl.flowlogs.conntrack import Connection
+from dpictl.flowlogs.kernel_counters import KeyCounters
 from dpictl.flowlogs.record import FlowLog
 
 # Calico's names for peers that are not workloads (namespace "-").
@@ -65,7 +67,7 @@ _Key = tuple                              # (src ip, dst ip, port, proto, report
 class _Totals:
     source: Peer
     dest: Peer
-    flows: set = field(default_factory=set)
+    started: int = 0
     packets_orig: int = 0
     bytes_orig: int = 0
     packets_reply: int = 0
@@ -73,59 +75,50 @@ class _Totals:
 
 
 class FlowAggregator:
-    """Not thread-safe: the collector calls it under its own lock."""
+    """Turns cumulative per-key counters into per-interval records. Not thread-safe: the
+    collector calls it under its own lock."""
 
     def __init__(self, resolve: Callable[[str], Peer], host: str = "") -> None:
         self.resolve = resolve
         self.host = host
-        self._counted: dict[tuple, tuple[int, int, int, int]] = {}
+        self._last: dict[tuple, tuple[int, ...]] = {}
         self._totals: dict[_Key, _Totals] = {}
-        self._missing: set[tuple] = set()
 
-    @staticmethod
-    def _identity(conn: Connection) -> tuple:
-        # conntrack ids are reused after an entry dies; the tuple tells two apart.
-        return (conn.ct_id, conn.proto, conn.source_ip, conn.source_port, conn.dest_ip,
-                conn.dest_port)
+    def baseline(self, counters: Iterable[KeyCounters]) -> None:
+        """Take these counts as already reported: what a previous agent flushed before it
+        stopped (the kernel's counters outlive the agent) is not reported twice."""
+        self._last = {c.key: _values(c) for c in counters}
 
-    def observe(self, connections: Iterable[Connection]) -> None:
-        """Add what each connection did since it was last seen (ended ones are forgotten)."""
-        for conn in connections:
-            ident = self._identity(conn)
-            now = (conn.packets_orig, conn.bytes_orig, conn.packets_reply, conn.bytes_reply)
-            before = self._counted.pop(ident, None) if conn.ended else \
-                self._counted.get(ident)
-            if not conn.ended:
-                self._counted[ident] = now
-            delta = tuple(max(0, a - b) for a, b in zip(now, before or (0, 0, 0, 0)))
-            if before is not None and not any(delta):
-                continue                  # idle since the last interval: not active in this one
-            self._add(conn, ident, delta)
+    def observe(self, counters: Iterable[KeyCounters]) -> None:
+        """Add what each key counted since the last read. A key gone from the sets expired
+        (idle for the element timeout); one that comes back starts again from zero."""
+        last: dict[tuple, tuple[int, ...]] = {}
+        for c in counters:
+            now = _values(c)
+            last[c.key] = now
+            before = self._last.get(c.key)
+            if before is None or any(n < b for n, b in zip(now, before)):
+                delta = now
+            else:
+                delta = tuple(n - b for n, b in zip(now, before))
+            if any(delta):
+                self._add(c, delta)
+        self._last = last
 
-    def forget_missing(self, live: Iterable[Connection]) -> None:
-        """After a dump: forget connections no longer in conntrack whose DESTROY event was
-        lost. Only after two dumps in a row miss one: a connection that ended just before a
-        dump has its event still queued, and forgetting it first would count it twice."""
-        present = {self._identity(c) for c in live}
-        missing = {i for i in self._counted if i not in present}
-        for ident in missing & self._missing:
-            del self._counted[ident]
-        self._missing = missing - self._missing
-
-    def _add(self, conn: Connection, ident: tuple, delta: tuple) -> None:
-        source, dest = self.resolve(conn.source_ip), self.resolve(conn.dest_ip)
+    def _add(self, c: KeyCounters, delta: tuple[int, ...]) -> None:
+        source, dest = self.resolve(c.source_ip), self.resolve(c.dest_ip)
         reporters = [r for r, peer in (("src", source), ("dst", dest)) if peer.local]
         for reporter in reporters:
-            key = (conn.source_ip, conn.dest_ip, conn.dest_port, conn.proto, reporter,
+            key = (c.source_ip, c.dest_ip, c.dest_port, c.proto, reporter,
                    source.name, source.namespace, dest.name, dest.namespace)
             totals = self._totals.get(key)
             if totals is None:
                 totals = self._totals[key] = _Totals(source, dest)
-            totals.flows.add(ident)
             totals.packets_orig += delta[0]
             totals.bytes_orig += delta[1]
             totals.packets_reply += delta[2]
             totals.bytes_reply += delta[3]
+            totals.started += delta[4]
 
     @property
     def pending(self) -> int:
@@ -148,13 +141,19 @@ class FlowAggregator:
                 source_name=t.source.name, source_namespace=t.source.namespace,
                 dest_ip=dest_ip, dest_name=t.dest.name, dest_namespace=t.dest.namespace,
                 dest_port=port, proto=proto, action="allow", reporter=reporter,
-                num_flows=len(t.flows), packets_in=p_in, packets_out=p_out, bytes_in=b_in,
-                bytes_out=b_out, source_labels=dict(t.source.labels),
+                # connections started in the interval; one still open from an earlier
+                # interval that carried traffic in this one counts as one
+                num_flows=max(t.started, 1), packets_in=p_in, packets_out=p_out,
+                bytes_in=b_in, bytes_out=b_out, source_labels=dict(t.source.labels),
                 dest_labels=dict(t.dest.labels), host=self.host))
         self._totals = {}
         records.sort(key=lambda r: (r.source_namespace, r.source_name, r.dest_namespace,
                                     r.dest_name, r.dest_port, r.proto, r.reporter))
         return records
+
+
+def _values(c: KeyCounters) -> tuple[int, ...]:
+    return (c.packets_orig, c.bytes_orig, c.packets_reply, c.bytes_reply, c.started)
 
 
 __all__ = ["FlowAggregator", "Peer", "network_peer", "workload_peer", "PRIVATE_NET",

@@ -1,15 +1,17 @@
-"""The collector against the kernel: real connections forwarded by a node netns it did not
-set up, counted from conntrack, whether they ended before the flush or are still open."""
+"""The collector against the kernel: real connections forwarded by a node netns, counted by
+the kernel's flow sets, whether they ended before the flush or are still open, agreeing with
+conntrack's own accounting, never counted twice."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
 from pyroute2 import NFCTSocket
 
-from dpictl.flowlogs import conntrack
+from dpictl.flowlogs import kernel_counters
 from dpictl.flowlogs.collector import FlowCollector
 from dpictl.flowlogs.store import FlowLogStore
 
@@ -17,7 +19,8 @@ from .node import mini_node, send_echo
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)"),
-    pytest.mark.skipif(not conntrack.nft_available(), reason="needs nft (apt-get install nftables)"),
+    pytest.mark.skipif(not kernel_counters.nft_available(),
+                       reason="needs nft (apt-get install nftables)"),
 ]
 
 
@@ -148,7 +151,7 @@ def test_the_thread_flushes_each_interval_into_the_store_and_on_request(node, tm
     assert flushes[-1]["error"] is None and flushes[-1]["cpu_seconds"] > 0
 
 
-def test_the_collector_waits_for_the_netns_and_reattaches_when_it_is_replaced(tmp_path):
+def test_the_collector_waits_for_the_netns_and_counts_again_in_a_replaced_one(tmp_path):
     out: list = []
     pods: list = []
     c = FlowCollector("flowlogs-node", lambda: pods, out.extend, lambda: 300.0)
@@ -158,50 +161,69 @@ def test_the_collector_waits_for_the_netns_and_reattaches_when_it_is_replaced(tm
         node.add_pod("b", "ns", "10.98.0.2")
         pods[:] = node.endpoints()
         assert c.attach()
-        first = c._inode
         server = node.echo_server("a", 80)
         node.exchange("b", "a", 80, b"1" * 10)
         server.close()
+        assert {(r.source_name, r.dest_name) for r in c.flush()} == {("b", "a")}
     with mini_node() as node:                # lab down, lab up: a new netns of that name
+        node.add_pod("c", "ns", "10.98.0.3")
+        node.add_pod("a", "ns", "10.98.0.1")
+        pods[:] = node.endpoints()
         assert c.attach()
-        assert c._inode != first
+        server = node.echo_server("a", 80)
+        node.exchange("c", "a", 80, b"2" * 10)
+        server.close()
+        assert {(r.source_name, r.dest_name) for r in c.flush()} == {("c", "a")}
     c.stop()
-    # The replaced netns's connection was flushed when the collector left it.
-    assert {(r.source_name, r.dest_name, r.reporter) for r in out} == \
-        {("b", "a", "src"), ("b", "a", "dst")}
 
 
-def test_the_decoder_reads_what_pyroute2_reads(node):
-    """dpictl decodes ctnetlink itself for speed; pyroute2's nfct_msg is the reference."""
-    from pyroute2.netlink.nfnetlink.nfctsocket import nfct_msg
+def test_a_restarted_collector_does_not_report_what_the_last_one_did(node):
+    first: list = []
+    c = collector_for(node, first)
+    server = node.echo_server("blue1", 80)
+    try:
+        node.exchange("blue2", "blue1", 80, b"x" * 500)
+        c.stop()                             # the agent stops: flushed
+        second: list = []
+        again = collector_for(node, second)  # a new agent, same kernel counters
+        assert again.flush() == []
+        node.exchange("red1", "blue1", 80, b"y" * 500)
+        records = again.flush()
+    finally:
+        server.close()
+    assert {(r.source_name, r.reporter) for r in first} == {("blue2", "src"), ("blue2", "dst")}
+    assert {(r.source_name, r.reporter) for r in records} == {("red1", "src"), ("red1", "dst")}
 
-    conntrack.enable_accounting(node.netns)
+
+def test_the_counts_are_conntracks_own_and_icmp_has_no_port(node):
+    """The sets count what conntrack's accounting counts, connection by connection."""
+    out: list = []
+    c = collector_for(node, out)
     server = node.echo_server("blue1", 80)
     keep = node.exchange("blue2", "blue1", 80, b"z" * 3000, close=False)
-    node.exchange("red1", "blue1", 80, b"y" * 10)
-    sock = conntrack.open_socket(node.netns)
-    # the raw messages of one dump, decoded both ways
-    captured: list[bytes] = []
-    original = conntrack._decode
+    send_echo(keep, b"w" * 7000)
+    ping = subprocess.run(["ip", "netns", "exec", "flowlogs-red1", "ping", "-c", "3", "-i",
+                           "0.2", "-W", "1", "10.98.0.1"], capture_output=True, text=True)
+    assert ping.returncode == 0, ping.stderr
     try:
-        conntrack._decode = lambda raw, ended: captured.append(raw) or original(raw, ended)
-        ours = conntrack.dump(sock)
+        with NFCTSocket(netns=node.netns) as ct:
+            entries = list(ct.dump())
+        records = c.flush()
     finally:
-        conntrack._decode = original
         keep.close()
         server.close()
-        sock.close()
-    assert len(ours) == len(captured) >= 2
-    for raw, conn in zip(captured, ours):
-        msg = nfct_msg(raw)
-        msg.decode()
-        orig = msg.get_attr("CTA_TUPLE_ORIG")
-        ip, proto = orig.get_attr("CTA_TUPLE_IP"), orig.get_attr("CTA_TUPLE_PROTO")
-        counts = [msg.get_attr(n) for n in ("CTA_COUNTERS_ORIG", "CTA_COUNTERS_REPLY")]
-        assert (conn.ct_id, conn.source_ip, conn.dest_ip, conn.source_port, conn.dest_port,
-                conn.packets_orig, conn.bytes_orig, conn.packets_reply, conn.bytes_reply) == (
-            msg.get_attr("CTA_ID"), ip.get_attr("CTA_IP_V4_SRC"), ip.get_attr("CTA_IP_V4_DST"),
-            proto.get_attr("CTA_PROTO_SRC_PORT"), proto.get_attr("CTA_PROTO_DST_PORT"),
-            counts[0].get_attr("CTA_COUNTERS_PACKETS"), counts[0].get_attr("CTA_COUNTERS_BYTES"),
-            counts[1].get_attr("CTA_COUNTERS_PACKETS"), counts[1].get_attr("CTA_COUNTERS_BYTES"))
-    assert any(c.bytes_orig > 3000 for c in ours)
+        c.stop()
+    (tcp,) = [e for e in entries
+              if e.get_attr("CTA_TUPLE_ORIG").get_attr("CTA_TUPLE_PROTO").get_attr(
+                  "CTA_PROTO_NUM") == 6]
+    orig, reply = tcp.get_attr("CTA_COUNTERS_ORIG"), tcp.get_attr("CTA_COUNTERS_REPLY")
+    src = by_reporter([r for r in records if r.proto == "tcp"])["src"]
+    assert (src.packets_out, src.bytes_out, src.packets_in, src.bytes_in) == (
+        orig.get_attr("CTA_COUNTERS_PACKETS"), orig.get_attr("CTA_COUNTERS_BYTES"),
+        reply.get_attr("CTA_COUNTERS_PACKETS"), reply.get_attr("CTA_COUNTERS_BYTES"))
+    assert src.bytes_out > 10000
+    icmp = by_reporter([r for r in records if r.proto == "icmp"])
+    assert (icmp["src"].source_name, icmp["src"].dest_name, icmp["src"].dest_port) == \
+        ("red1", "blue1", 0)
+    assert icmp["src"].packets_out == icmp["dst"].packets_in == 3
+    assert icmp["src"].num_flows == 1

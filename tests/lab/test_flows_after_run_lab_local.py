@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from dpictl.flowlogs.conntrack import nft_available
+from dpictl.flowlogs.kernel_counters import nft_available
 from lab.test_run_lab_local import Lab
 
 pytestmark = [pytest.mark.root,

@@ -110,11 +110,11 @@ class PodRuntimeManager:
 
 
 def _count_connections(node_netns: str) -> None:
-    """Conntrack with counters in the node netns from its first pod on, as on a Calico node
-    (whose iptables rules use conntrack): the flow logs read it. The agent's collector turns
-    it on as well, but a connection made before then would have no entry. Best effort: a
-    node without nftables still forwards, it only has no flow logs."""
-    from dpictl.flowlogs.conntrack import enable_accounting
+    """Flow counters in the node netns from its first pod on (conntrack-fed nftables sets,
+    dpictl.flowlogs.kernel_counters): the flow logs read them. The agent's collector installs
+    them as well, but traffic before then would go uncounted. Best effort: a node without
+    nftables still forwards, it only has no flow logs."""
+    from dpictl.flowlogs.kernel_counters import enable_accounting
 
     try:
         enable_accounting(node_netns)
