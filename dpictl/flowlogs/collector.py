@@ -85,6 +85,7 @@ class FlowCollector:
         self.aggregator = FlowAggregator(self.directory, host=host)
         self._lock = threading.RLock()
         self._inode: tuple[int, int] | None = None
+        self._sock = None                   # nfnetlink, in the netns it was opened in
         self._interval_start = time.time()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -114,12 +115,15 @@ class FlowCollector:
         with self._lock:
             self._inode = None
             self.attached.clear()
+            self._close_socket()
             if inode is None:
                 return False
             try:
                 kernel_counters.enable_accounting(self.netns)
-                self.aggregator.baseline(kernel_counters.read_counters(self.netns))
+                self._sock = kernel_counters.open_socket(self.netns)
+                self.aggregator.baseline(kernel_counters.read_counters(self.netns, self._sock))
             except Exception as exc:
+                self._close_socket()
                 if self.stats["error"] != str(exc):
                     log.warning("flow logs off in netns %s: %s", self.netns, exc)
                 self.stats["error"] = str(exc)
@@ -132,6 +136,11 @@ class FlowCollector:
             log.info("flow logs: counting in netns %s", self.netns or "(own)")
             return True
 
+    def _close_socket(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
     # -- the work ------------------------------------------------------------------------------
     def flush(self) -> list[FlowLog]:
         """End the interval now: what each key counted since the last read, as records
@@ -139,7 +148,7 @@ class FlowCollector:
         with self._lock:
             now = time.time()
             if self._inode is not None:
-                counters = kernel_counters.read_counters(self.netns)
+                counters = kernel_counters.read_counters(self.netns, self._sock)
                 self.directory.refresh()
                 self.aggregator.observe(counters)
                 self.stats["keys"] = len(counters)
@@ -177,6 +186,8 @@ class FlowCollector:
                 self.flush()
         except Exception as exc:
             log.warning("flow logs: last flush failed: %s", exc)
+        with self._lock:
+            self._close_socket()
         if self.on_stop is not None:
             self.on_stop()
 
