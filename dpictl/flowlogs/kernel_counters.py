@@ -10,9 +10,11 @@ Why this source (measured, see benchmarks/bench_flowlogs.py and the commit histo
 - here the kernel aggregates. Forwarded packets update a dynamic set element keyed by
   Calico's flow key (source, destination, proto, dest port) with a counter; the agent reads
   the sets once per flush, at a cost that grows with the number of distinct keys, not with
-  packets or connections (read over nfnetlink, see `_dump_set`).
-  The numbers are the ones conntrack
-  accounting gives (the tests compare them with the traffic they sent).
+  packets or connections (read over nfnetlink, see `_dump_set`): on the live benchmark's
+  traffic, 2.4% of what inspecting it costs (benchmarks/bench_flowlogs_live.py). The
+  numbers are the ones conntrack accounting gives (the tests compare them, entry by entry).
+- Known blur: ICMP errors about a UDP/TCP flow (port unreachable) count under an `icmp`
+  key of the reverse direction, not under the flow they answer.
 
 The sets (one chain, policy accept: forwarding is unchanged):
 - `orig`   packets of the original direction, keyed by (saddr, daddr, proto, dport);
