@@ -13,8 +13,8 @@ Why this source (measured, see benchmarks/bench_flowlogs.py and the commit histo
   packets or connections (read over nfnetlink, see `_dump_set`): on the live benchmark's
   traffic, 2.4% of what inspecting it costs (benchmarks/bench_flowlogs_live.py). The
   numbers are the ones conntrack accounting gives (the tests compare them, entry by entry).
-- Known blur: ICMP errors about a UDP/TCP flow (port unreachable) count under an `icmp`
-  key of the reverse direction, not under the flow they answer.
+- Known blur: ICMP errors answering a UDP/TCP flow (port unreachable) count as replies of
+  an `icmp` key between the same two ends, not of the flow they answer.
 
 The sets (one chain, policy accept: forwarding is unchanged):
 - `orig`   packets of the original direction, keyed by (saddr, daddr, proto, dport);
