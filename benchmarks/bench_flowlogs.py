@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -226,6 +227,7 @@ def main() -> int:
     finally:
         os.environ.pop("DPICTL_FLOW_LOGS", None)
         subprocess.run(dpictl + ["lab", "down"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,6 +146,7 @@ def main() -> int:
         return 0
     finally:
         tear_down()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
