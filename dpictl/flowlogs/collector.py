@@ -74,13 +74,18 @@ class FlowCollector:
                  sink: Callable[[list[FlowLog]], Any], interval: Callable[[], float],
                  host: str = "", on_flush: Callable[[dict], None] | None = None,
                  retry: float = ATTACH_RETRY_S, on_stop: Callable[[], None] | None = None,
-                 node: str | None = None) -> None:
+                 node: str | None = None,
+                 counted_before: Callable[[tuple[int, int]], bool] | None = None) -> None:
         self.netns = netns
         self.sink = sink
         self.interval = interval
         self.on_flush = on_flush
         self.retry = retry
         self.on_stop = on_stop              # releases what `endpoints`/`sink` hold
+        # Whether an earlier collector already reported this netns's counts (by its inode);
+        # None: assume it did. Then what the kernel counted so far is the baseline, else it
+        # is this interval's (traffic before the agent started is not lost).
+        self.counted_before = counted_before
         self.directory = WorkloadDirectory(endpoints, node)
         self.aggregator = FlowAggregator(self.directory, host=host)
         self._lock = threading.RLock()
@@ -121,7 +126,9 @@ class FlowCollector:
             try:
                 kernel_counters.enable_accounting(self.netns)
                 self._sock = kernel_counters.open_socket(self.netns)
-                self.aggregator.baseline(kernel_counters.read_counters(self.netns, self._sock))
+                if self.counted_before is None or self.counted_before(inode):
+                    self.aggregator.baseline(kernel_counters.read_counters(self.netns,
+                                                                           self._sock))
             except Exception as exc:
                 self._close_socket()
                 if self.stats["error"] != str(exc):
@@ -129,6 +136,7 @@ class FlowCollector:
                 self.stats["error"] = str(exc)
                 return False
             self._inode = inode
+            self.stats["netns_inode"] = list(inode)
             self._interval_start = time.time()
             self.attached.set()
             self.stats["error"] = None

@@ -251,3 +251,19 @@ def test_the_netlink_reader_reads_what_nft_lists(node):
     assert {c.proto for c in ours} == {"tcp", "udp", "icmp"}
     (tcp,) = [c for c in ours if c.key == ("10.98.0.2", "10.98.0.1", "tcp", 80)]
     assert tcp.started == 1 and tcp.bytes_orig > 2000 and tcp.bytes_reply > 2000
+
+
+def test_a_first_collector_reports_what_the_kernel_counted_before_it_started(node):
+    kernel_counters.enable_accounting(node.netns)       # as the backend does with its node
+    server = node.echo_server("blue1", 80)
+    try:
+        node.exchange("blue2", "blue1", 80, b"early" * 100)
+    finally:
+        server.close()
+    out: list = []
+    c = collector_for(node, out, counted_before=lambda inode: False)
+    records = c.flush()
+    c.stop()
+    (src,) = [r for r in records if r.reporter == "src"]
+    assert (src.source_name, src.dest_name, src.num_flows) == ("blue2", "blue1", 1)
+    assert src.bytes_out > 500
