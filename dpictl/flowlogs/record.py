@@ -40,6 +40,7 @@ class FlowLog:
     bytes_out: int = 0
     source_labels: dict[str, str] = field(default_factory=dict)
     dest_labels: dict[str, str] = field(default_factory=dict)
+    host: str = ""                      # the node whose agent reported it (Calico's `host`)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as Calico names its fields (labels as `key=value` lists, like Calico)."""
@@ -47,6 +48,17 @@ class FlowLog:
         data["source_labels"] = {"labels": [f"{k}={v}" for k, v in sorted(self.source_labels.items())]}
         data["dest_labels"] = {"labels": [f"{k}={v}" for k, v in sorted(self.dest_labels.items())]}
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FlowLog":
+        """A record as `to_dict()` wrote it (labels back from `key=value` lists); unknown
+        keys are ignored, so a newer writer's extra fields do not break an older reader."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for side in ("source_labels", "dest_labels"):
+            raw = values.get(side) or {}
+            items = raw.get("labels", []) if isinstance(raw, dict) else []
+            values[side] = dict(str(i).split("=", 1) for i in items if "=" in str(i))
+        return cls(**values)
 
 
 __all__ = ["FlowLog", "ACTIONS", "REPORTERS"]
