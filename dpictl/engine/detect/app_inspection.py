@@ -10,7 +10,8 @@ side's direction (client->server for the request), so `$HTTP_PORTS` and `flow:to
 mean what the rule author meant whichever packet completed the data; the alert itself
 carries the packet that completed it, as Suricata's does.
 
-The app layer also parses SMTP; its events (decoded MIME parts) go to `SmtpInspection`.
+The app layer also parses SMTP; its events (decoded MIME parts) go to `SmtpInspection`;
+DCE/RPC calls (over TCP or SMB pipes) go to `DceInspection`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dpictl.engine.app import AppLayer, SmtpEvent
+from dpictl.engine.app.dcerpc import DceEvent
+from dpictl.engine.detect.dce_inspection import DceInspection
 from dpictl.engine.detect.detector import REQUEST, RESPONSE, Detector
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.smtp_inspection import SmtpInspection
@@ -82,6 +85,7 @@ class AppLayerInspection:
         self._detector = detector
         self._app = AppLayer()
         self._smtp = SmtpInspection(detector)
+        self._dce = DceInspection(detector.dce_signatures, detector.dce_big_endian)
         # flow id -> (tx id, side) -> orders of the signatures already run on that side:
         # keyed by flow first so a flow's end forgets its entries without a table scan
         self._done: dict[int, dict[tuple[int, int], set[int]]] = {}
@@ -109,6 +113,7 @@ class AppLayerInspection:
         out = self._inspect(events, oriented, flow, thresholds) if events else []
         self._done.pop(flow.flow_id, None)
         self._smtp.forget(flow.flow_id)
+        self._dce.forget(flow.flow_id)
         return out
 
     def _inspect(self, events, oriented, flow: Flow, thresholds: ThresholdTable) -> list[Signature]:
@@ -118,6 +123,9 @@ class AppLayerInspection:
         for event in events:
             if isinstance(event, SmtpEvent):
                 out += self._smtp.inspect(event, oriented, flow, thresholds)
+                continue
+            if isinstance(event, DceEvent):
+                out += self._dce.inspect(event, oriented, flow, thresholds)
                 continue
             step = _EVENTS.get(event.kind)
             if step is None:

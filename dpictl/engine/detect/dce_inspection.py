@@ -1,0 +1,119 @@
+"""DCE/RPC calls -> the signatures that use dce_iface, dce_opnum or dce_stub_data.
+
+The app layer turns DCE/RPC on TCP and on SMB named pipes into `DceEvent`s (a call gained
+data in one direction). Each event runs the DCE/RPC signatures of its transport (a handful:
+15 in the community set, so no prefilter) against the call, the way Suricata 7 inspects a
+DCE/RPC transaction:
+
+- `dce_iface`: the call is a request and its interface was accepted (see the carrier's
+  `ifaces.match`: over TCP the request's context id must be one the last bind_ack
+  accepted; over SMB any interface of the last acknowledged bind will do);
+- `dce_opnum`: the call is a request with one of the operation numbers;
+- `dce_stub_data`: the call's stub data in the event's direction, its fragments joined;
+  an empty stub is no buffer. `byte_test/byte_jump ... dce` read it in the byte order the
+  PDU header announced.
+
+A signature runs on a call direction until it matched or the direction is complete (over
+TCP every request PDU completes its call, as in Suricata: later fragments of one call are
+not inspected again; over SMB the last fragment does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from dpictl.engine.app.dcerpc import DceEvent
+from dpictl.engine.detect.matcher import chains_ok, conditions_ok, post_match
+from dpictl.engine.detect.payload import compile_chain
+from dpictl.engine.detect.signature import Chain, Signature
+from dpictl.engine.detect.thresholds import ThresholdTable
+from dpictl.rules import ast
+
+if TYPE_CHECKING:
+    from dpictl.engine.flow_table import Flow
+
+STUB_BUFFER = "dce_stub_data"
+_TCP, _UDP = 6, 17
+
+
+def big_endian_variant(sig: Signature) -> Signature | None:
+    """The signature with its `dce` byte options reading big-endian (None: it has none)."""
+    changed = False
+    chains = []
+    for chain in sig.chains:
+        nodes = [op.node for op in chain.ops]
+        flipped = []
+        for node in nodes:
+            if getattr(node, "dce", False):
+                node = dataclasses.replace(node, dce=False, endian="big")
+                changed = True
+            flipped.append(node)
+        chains.append(Chain(chain.buffer, chain.field, compile_chain(flipped)))
+    return dataclasses.replace(sig, chains=tuple(chains)) if changed else None
+
+
+class DceInspection:
+    """One per engine; remembers per (flow, call, direction) the signatures already done."""
+
+    def __init__(self, sigs: list[Signature],
+                 big_endian: dict[int, Signature | None] | None = None) -> None:
+        self._sigs = sorted(sigs, key=lambda s: s.order)
+        # compiled with the rules (Detector.dce_big_endian): nothing is compiled on a packet
+        self._big = big_endian or {}
+        self._done: dict[int, dict[tuple[int, bool], set[int]]] = {}
+        self.active = bool(self._sigs)
+
+    def inspect(self, event: DceEvent, oriented, flow: Flow,
+                thresholds: ThresholdTable) -> list[Signature]:
+        call, to_server = event.call, event.to_server
+        calls = self._done.setdefault(flow.flow_id, {})
+        done = calls.setdefault((call.tx_id, to_server), set())
+        pkt = oriented(to_server)
+        stub = call.stub_ts if to_server else call.stub_tc
+        buffers = {STUB_BUFFER: bytes(stub)} if stub else {}
+        proto = flow.proto
+        out: list[Signature] = []
+        for sig in self._sigs:
+            order = sig.order
+            if order in done or (sig.protos is not None and proto not in sig.protos):
+                continue
+            if self._matches(sig, event, pkt, flow, buffers):
+                done.add(order)
+                if post_match(sig, pkt, flow, thresholds):
+                    out.append(sig)
+            elif event.complete:
+                done.add(order)
+        return out
+
+    def forget(self, flow_id: int) -> None:
+        self._done.pop(flow_id, None)
+
+    def _matches(self, sig: Signature, event: DceEvent, pkt, flow: Flow,
+                 buffers: dict[str, bytes]) -> bool:
+        call = event.call
+        kw = sig.dce
+        if kw is not None:
+            if (kw.ifaces or kw.opnums is not None) and not call.request_seen:
+                return False
+            if not kw.opnum_ok(call.opnum):
+                return False
+            for iface in kw.ifaces:
+                if not event.ifaces.match(call, iface.uuid, iface.version_ok, iface.any_frag):
+                    return False
+        if not conditions_ok(sig, pkt, flow, event.to_server):
+            return False
+        if sig.chains:
+            variant = sig if call.little else (self._big.get(sig.order) or sig)
+            if not chains_ok(variant, buffers):
+                return False
+        return True
+
+
+def is_dce_option(opt: object) -> bool:
+    """A rule option that makes the rule a DCE/RPC rule."""
+    return (isinstance(opt, ast.Unsupported) and opt.keyword in ("dce_iface", "dce_opnum")) \
+        or getattr(opt, "buffer", None) == STUB_BUFFER
+
+
+__all__ = ["DceInspection", "STUB_BUFFER", "is_dce_option", "big_endian_variant"]
