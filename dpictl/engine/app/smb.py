@@ -156,7 +156,12 @@ class SmbState:
         return []
 
     def finish(self, ts: float = 0.0, to_server: bool | None = None) -> list[DceEvent]:
-        return []
+        """The connection ended: requests never answered are inspected to the client (as
+        Suricata does at end of stream)."""
+        if to_server:
+            return []
+        return [DceEvent(call, False, True, self.ifaces, self.carrier)
+                for call in self._calls.values() if call.request_seen and not call.tc_inspected]
 
     def _stop(self) -> None:
         self._failed = True
@@ -378,7 +383,8 @@ class SmbState:
         key = (*where, hdr.call_id)
         if hdr.ptype == BIND_ACK:
             if key in self._calls:
-                results = parse_ack_results(memoryview(data)[16:], hdr.little)
+                # Suricata reads a bind_ack on a pipe little-endian whatever its header says
+                results = parse_ack_results(memoryview(data)[16:], True)
                 for ctx, result in zip(self.ifaces.items, results):
                     ctx.result = result
             return
@@ -387,6 +393,7 @@ class SmbState:
             call = self._new_call(key)             # the request was missed
         if hdr.ptype == RESPONSE and hdr.frag_len >= 24 and len(data) >= hdr.frag_len:
             call.add_stub(memoryview(data)[24:hdr.frag_len], False)
+            call.tc_inspected = True
             self._events.append(DceEvent(call, False, hdr.last, self.ifaces, self.carrier))
 
 

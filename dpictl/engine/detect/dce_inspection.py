@@ -104,7 +104,10 @@ class DceInspection:
         if not conditions_ok(sig, pkt, flow, event.to_server):
             return False
         if sig.chains:
-            variant = sig if call.little else (self._big.get(sig.order) or sig)
+            # over SMB the stub buffer carries no byte order, and Suricata's `dce` option
+            # then reads big-endian (measured: byte_test ...,dce on a little-endian call)
+            big = event.carrier == "smb" or not call.little
+            variant = (self._big.get(sig.order) or sig) if big else sig
             if not chains_ok(variant, buffers):
                 return False
         return True
