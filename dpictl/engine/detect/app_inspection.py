@@ -108,6 +108,16 @@ class AppLayerInspection:
         events = self._app.feed(flow, data, to_server, pkt.ts, holes)
         return self._inspect(events, oriented, flow, thresholds) if events else []
 
+    @property
+    def inspects_udp(self) -> bool:
+        """DCE/RPC signatures for UDP exist: UDP payloads go to `feed_datagram`."""
+        return self._dce.udp
+
+    def feed_datagram(self, pkt: Packet, oriented, flow: Flow, to_server: bool,
+                      thresholds: ThresholdTable) -> list[Signature]:
+        """A UDP payload (DCE/RPC over UDP is the only datagram protocol parsed)."""
+        return self._dce.feed_datagram(flow, pkt.payload, to_server, oriented, thresholds)
+
     def finish(self, flow: Flow, oriented, ts: float, thresholds: ThresholdTable) -> list[Signature]:
         events = self._app.finish(flow, ts)
         out = self._inspect(events, oriented, flow, thresholds) if events else []

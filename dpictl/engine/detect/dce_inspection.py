@@ -24,6 +24,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from dpictl.engine.app.dcerpc import DceEvent
+from dpictl.engine.app.dcerpc_udp import UDP_CARRIER, DceUdpState, looks_like_dcerpc_udp
 from dpictl.engine.detect.matcher import chains_ok, conditions_ok, post_match
 from dpictl.engine.detect.payload import compile_chain
 from dpictl.engine.detect.signature import Chain, Signature
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from dpictl.engine.flow_table import Flow
 
 STUB_BUFFER = "dce_stub_data"
+_NOT_DCE = object()         # flow.app of a UDP flow whose first datagram was not DCE/RPC
 _TCP, _UDP = 6, 17
 
 
@@ -63,6 +65,8 @@ class DceInspection:
         self._big = big_endian or {}
         self._done: dict[int, dict[tuple[int, bool], set[int]]] = {}
         self.active = bool(self._sigs)
+        # UDP datagrams are only looked at when a DCE/RPC signature can run on UDP
+        self.udp = any(sig.protos is None or _UDP in sig.protos for sig in self._sigs)
 
     def inspect(self, event: DceEvent, oriented, flow: Flow,
                 thresholds: ThresholdTable) -> list[Signature]:
@@ -86,6 +90,23 @@ class DceInspection:
                 done.add(order)
         return out
 
+    def feed_datagram(self, flow: Flow, payload: bytes, to_server: bool, oriented,
+                      thresholds: ThresholdTable) -> list[Signature]:
+        """A UDP payload: the flow's first datagram decides whether it is DCE/RPC."""
+        state = flow.app
+        if state is None:
+            if not looks_like_dcerpc_udp(payload):
+                flow.app = _NOT_DCE       # app_proto stays None: UDP alerts look as before
+                return []
+            flow.app_proto, flow.app = "dcerpc", DceUdpState()
+            state = flow.app
+        elif not isinstance(state, DceUdpState):
+            return []
+        out: list[Signature] = []
+        for event in state.feed(payload, to_server):
+            out += self.inspect(event, oriented, flow, thresholds)
+        return out
+
     def forget(self, flow_id: int) -> None:
         self._done.pop(flow_id, None)
 
@@ -93,9 +114,9 @@ class DceInspection:
                  buffers: dict[str, bytes]) -> bool:
         call = event.call
         kw = sig.dce
-        if kw is not None:
-            if (kw.ifaces or kw.opnums is not None) and not call.request_seen:
-                return False
+        if kw is not None and (kw.ifaces or kw.opnums is not None):
+            if not call.request_seen or event.carrier == UDP_CARRIER:
+                return False            # Suricata 7.0.10: never over UDP (dcerpc_udp.py)
             if not kw.opnum_ok(call.opnum):
                 return False
             for iface in kw.ifaces:

@@ -246,3 +246,15 @@ def udp_frames(datagrams: list[tuple[bool, bytes]], dport: int = 135,
             out.append(bytes(Ether() / IP(src=SERVER, dst=CLIENT) /
                              UDP(sport=dport, dport=sport) / data))
     return out
+
+
+def cl_pdu(ptype: int, iface: str, opnum: int, body: bytes, seqnum: int = 1,
+           activity: str = "11111111-2222-3333-4444-555555555555", flags1: int = 0x20,
+           fragnum: int = 0, little: bool = True, version: int = 0) -> bytes:
+    """A connectionless (UDP) DCE/RPC PDU: the 80-byte header names the interface itself."""
+    e = "<" if little else ">"
+    drep = b"\x10\x00\x00" if little else b"\x00\x00\x00"
+    return (bytes([4, ptype, flags1, 0]) + drep + b"\x00" + b"\x00" * 16 + _uuid(iface, little)
+            + _uuid(activity, little) + struct.pack(e + "IIIHHHHHBB", 0, version, seqnum,
+                                                    opnum, 0xFFFF, 0xFFFF, len(body),
+                                                    fragnum, 0, 0) + body)
