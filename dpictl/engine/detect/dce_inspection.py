@@ -10,8 +10,8 @@ DCE/RPC transaction:
   accepted; over SMB any interface of the last acknowledged bind will do);
 - `dce_opnum`: the call is a request with one of the operation numbers;
 - `dce_stub_data`: the call's stub data in the event's direction, its fragments joined;
-  an empty stub is no buffer. `byte_test/byte_jump ... dce` read it in the byte order the
-  PDU header announced.
+  an empty stub is no buffer. `byte_test/byte_jump ... dce` read it in Suricata's byte
+  order (see `_little_seen`).
 
 A signature runs on a call direction until it matched or the direction is complete (over
 TCP every request PDU completes its call, as in Suricata: later fragments of one call are
@@ -65,6 +65,15 @@ class DceInspection:
         self._big = big_endian or {}
         self._done: dict[int, dict[tuple[int, bool], set[int]]] = {}
         self.active = bool(self._sigs)
+        # Byte order of `dce` byte options. Suricata 7.0.10 keeps it as flags on the
+        # thread's stub buffer, which a DCE/RPC-over-TCP/UDP call adds to and nothing
+        # clears; the SMB stub buffer sets none. So they read big-endian until the first
+        # little-endian call of the thread (engine), and little-endian from then on, on
+        # every carrier (measured: byte_test ...,dce over SMB reads big-endian in a fresh
+        # process and little-endian after a TCP call; a big-endian TCP request after a
+        # little-endian one is read little-endian).
+        self._little_seen = False
+        self._reads_stub = any(c.buffer == STUB_BUFFER for sig in self._sigs for c in sig.chains)
         # UDP datagrams are only looked at when a DCE/RPC signature can run on UDP
         self.udp = any(sig.protos is None or _UDP in sig.protos for sig in self._sigs)
 
@@ -76,6 +85,8 @@ class DceInspection:
         pkt = oriented(to_server)
         stub = call.stub_ts if to_server else call.stub_tc
         buffers = {STUB_BUFFER: bytes(stub)} if stub else {}
+        if stub and self._reads_stub and event.carrier != "smb" and call.little:
+            self._little_seen = True
         proto = flow.proto
         out: list[Signature] = []
         for sig in self._sigs:
@@ -125,10 +136,7 @@ class DceInspection:
         if not conditions_ok(sig, pkt, flow, event.to_server):
             return False
         if sig.chains:
-            # over SMB the stub buffer carries no byte order, and Suricata's `dce` option
-            # then reads big-endian (measured: byte_test ...,dce on a little-endian call)
-            big = event.carrier == "smb" or not call.little
-            variant = (self._big.get(sig.order) or sig) if big else sig
+            variant = sig if self._little_seen else (self._big.get(sig.order) or sig)
             if not chains_ok(variant, buffers):
                 return False
         return True
