@@ -27,7 +27,8 @@ PFC_FIRST_FRAG, PFC_LAST_FRAG = 0x01, 0x02
 CO_HEADER = 16
 MAX_STUB = 1 << 20          # stub bytes kept per call and direction (Suricata: 1 MiB buffer)
 MAX_PDU = 1 << 20           # a PDU longer than this ends parsing of the flow
-MAX_CALLS = 256             # calls remembered per flow (oldest dropped first)
+MAX_CALLS = 64              # calls remembered per flow (oldest dropped first)
+FLOW_STUB_BUDGET = 4 << 20  # stub bytes held per flow, all calls together
 MAX_CONTEXTS = 64           # presentation contexts kept from one bind
 
 
@@ -142,6 +143,48 @@ class DceCall:
             buf += data[:room]
 
 
+class CallTable:
+    """The calls of one flow, oldest first, bounded in number and in stub bytes: a flow
+    cannot hold more than `FLOW_STUB_BUDGET` however many calls it opens.
+
+    Several calls may share a key (Suricata keeps a transaction per PDU and looks up the
+    oldest with a given key), so lookups scan the few calls kept.
+    """
+
+    __slots__ = ("_calls", "_bytes", "_next_tx")
+
+    def __init__(self) -> None:
+        self._calls: dict[int, DceCall] = {}        # tx id -> call, oldest first
+        self._bytes = 0
+        self._next_tx = 0
+
+    def new(self, key: tuple, call_id: int) -> DceCall:
+        while len(self._calls) >= MAX_CALLS:
+            self._drop_oldest()
+        call = DceCall(call_id, key=key, tx_id=self._next_tx)
+        self._calls[self._next_tx] = call
+        self._next_tx += 1
+        return call
+
+    def get(self, key: tuple) -> DceCall | None:
+        """The oldest call with this key."""
+        return next((c for c in self._calls.values() if c.key == key), None)
+
+    def values(self):
+        return self._calls.values()
+
+    def add_stub(self, call: DceCall, data: bytes | memoryview, to_server: bool) -> None:
+        before = len(call.stub_ts) + len(call.stub_tc)
+        call.add_stub(data, to_server)
+        self._bytes += len(call.stub_ts) + len(call.stub_tc) - before
+        while self._bytes > FLOW_STUB_BUDGET and len(self._calls) > 1:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        gone = self._calls.pop(next(iter(self._calls)))
+        self._bytes -= len(gone.stub_ts) + len(gone.stub_tc)
+
+
 @dataclass(slots=True)
 class DceEvent:
     """`call` gained data in one direction: signatures of that direction may run on it.
@@ -210,8 +253,7 @@ class DceTcpState:
         self._buf = [bytearray(), bytearray()]       # [to_client, to_server]
         self._failed = False
         self.ifaces = TcpIfaces()
-        self._calls: list[DceCall] = []
-        self._next_tx = 0
+        self._calls = CallTable()
 
     def feed(self, data: bytes, to_server: bool, ts: float = 0.0) -> list[DceEvent]:
         if self._failed or not data:
@@ -246,19 +288,14 @@ class DceTcpState:
         if to_server:
             return []
         return [DceEvent(call, False, True, self.ifaces, self.carrier)
-                for call in self._calls if not call.tc_inspected]
+                for call in self._calls.values() if not call.tc_inspected]
 
     def _stop(self) -> None:
         self._failed = True
         self._buf = [bytearray(), bytearray()]
 
     def _new_call(self, call_id: int) -> DceCall:
-        if len(self._calls) >= MAX_CALLS:
-            self._calls.pop(0)
-        call = DceCall(call_id, tx_id=self._next_tx)
-        self._next_tx += 1
-        self._calls.append(call)
-        return call
+        return self._calls.new((call_id,), call_id)     # every request is a call of its own
 
     def _pdu(self, hdr: CoHeader, body: memoryview, events: list[DceEvent]) -> bool:
         ptype = hdr.ptype
@@ -284,16 +321,16 @@ class DceTcpState:
             call.ctx_id, call.opnum = struct.unpack_from("<HH" if hdr.little else ">HH", body, 4)
             call.little = hdr.little
             call.request_seen = call.request_done = True
-            call.add_stub(body[8:], True)
+            self._calls.add_stub(call, body[8:], True)
             events.append(DceEvent(call, True, True, self.ifaces, self.carrier))
             return True
         if ptype == RESPONSE:
-            call = next((c for c in self._calls if c.call_id == hdr.call_id), None)
+            call = self._calls.get((hdr.call_id,))
             if call is None:
                 call = self._new_call(hdr.call_id)
             # Suricata 7 starts the response stub right after the common header:
             # alloc_hint, context id and cancel count are part of it
-            call.add_stub(body, False)
+            self._calls.add_stub(call, body, False)
             call.tc_inspected = True
             events.append(DceEvent(call, False, True, self.ifaces, self.carrier))
             return True

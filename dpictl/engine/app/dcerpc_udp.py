@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import struct
 
-from dpictl.engine.app.dcerpc import MAX_STUB, DceCall, DceEvent
+from dpictl.engine.app.dcerpc import MAX_STUB, CallTable, DceCall, DceEvent
 
 UDP_CARRIER = "dcerpc-udp"
 CL_HEADER = 80
 _REQUEST, _RESPONSE = 0, 2
 _FRAG, _LASTFRAG = 0x04, 0x02
-MAX_CALLS = 64
 
 
 def looks_like_dcerpc_udp(payload: bytes) -> bool:
@@ -48,8 +47,7 @@ class DceUdpState:
     carrier = UDP_CARRIER
 
     def __init__(self) -> None:
-        self._calls: dict[tuple[bytes, int], DceCall] = {}
-        self._next_tx = 0
+        self._calls = CallTable()
 
     def feed(self, payload: bytes, to_server: bool) -> list[DceEvent]:
         if not looks_like_dcerpc_udp(payload):
@@ -64,14 +62,12 @@ class DceUdpState:
         key = (payload[40:56], seqnum)
         call = self._calls.get(key)
         if call is None:
-            if len(self._calls) >= MAX_CALLS:
-                self._calls.pop(next(iter(self._calls)))
-            call = self._calls[key] = DceCall(seqnum, tx_id=self._next_tx, little=little)
-            self._next_tx += 1
+            call = self._calls.new(key, seqnum)
+            call.little = little
         request = ptype == _REQUEST
         if request:
             call.opnum, call.request_seen = opnum, True
-        call.add_stub(memoryview(payload)[CL_HEADER:CL_HEADER + length], request)
+        self._calls.add_stub(call, memoryview(payload)[CL_HEADER:CL_HEADER + length], request)
         if flags & _FRAG and not flags & _LASTFRAG:
             return []
         if request:

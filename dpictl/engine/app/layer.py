@@ -55,9 +55,10 @@ class AppLayer:
     """Stateless driver (state lives on the flows); one per engine."""
 
     def __init__(self, http_limits: HttpLimits | None = None,
-                 smtp_limits: SmtpLimits | None = None) -> None:
+                 smtp_limits: SmtpLimits | None = None, dce: bool = True) -> None:
         self.http_limits = http_limits or HttpLimits()
         self.smtp_limits = smtp_limits or SmtpLimits()
+        self.dce = dce          # recognise SMB and DCE/RPC (off: no rule would read them)
 
     def feed(self, flow: Flow, data: bytes, to_server: bool, ts: float,
              holes: list[tuple[int, int]] | tuple = ()) -> list[HttpEvent | SmtpEvent]:
@@ -82,7 +83,7 @@ class AppLayer:
         smtp = probe_smtp(buf, to_server) if to_server else NO_MATCH
         if smtp == MATCH:
             return self._start(flow, pending, to_server, ts, APP_SMTP)
-        binary = _probe_binary(buf)          # SMB or DCE/RPC, either direction
+        binary = _probe_binary(buf) if self.dce else False    # SMB or DCE/RPC
         if binary:
             return self._start(flow, pending, to_server, ts, binary)
         verdict = probe_http(buf, to_server)

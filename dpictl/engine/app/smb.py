@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import struct
 
-from dpictl.engine.app.dcerpc import (BIND, BIND_ACK, REQUEST, RESPONSE, DceCall, DceEvent,
-                                      parse_ack_results, parse_co_header, parse_contexts)
+from dpictl.engine.app.dcerpc import (BIND, BIND_ACK, REQUEST, RESPONSE, CallTable, DceCall,
+                                      DceEvent, parse_ack_results, parse_co_header,
+                                      parse_contexts)
 
 MAX_RECORD = 1 << 20
 MAX_NAMES = 1024            # file ids, trees and pending reads remembered per connection
-MAX_CALLS = 256
 
 _DCERPC_PIPES = frozenset({"svcctl", "srvsvc", "atsvc", "lsarpc", "samr", "spoolss",
                            "winreg", "suricata::dcerpc"})
@@ -110,8 +110,7 @@ class SmbState:
         self._names: dict[tuple, str] = {}             # file id -> pipe/file name
         self._pending: dict[tuple, object] = {}        # request key -> name or file id
         self._partial: dict[tuple, bytes] = {}         # BUFFER_OVERFLOW reads
-        self._calls: dict[tuple, DceCall] = {}
-        self._next_tx = 0
+        self._calls = CallTable()
         self._events: list[DceEvent] = []
 
     # -- stream -------------------------------------------------------------------------
@@ -331,12 +330,7 @@ class SmbState:
 
     # -- DCE/RPC on a pipe --------------------------------------------------------------
     def _new_call(self, key: tuple) -> DceCall:
-        if len(self._calls) >= MAX_CALLS:
-            self._calls.pop(next(iter(self._calls)))
-        call = DceCall(key[-1], key=key, tx_id=self._next_tx)
-        self._next_tx += 1
-        self._calls[key] = call
-        return call
+        return self._calls.new(key, key[-1])
 
     def _write(self, where: tuple, data: bytes) -> None:
         hdr = parse_co_header(data)
@@ -347,7 +341,7 @@ class SmbState:
             call = self._calls.get(key)
             if call is None or hdr.frag_len < 24 or len(data) < hdr.frag_len:
                 return
-            call.add_stub(memoryview(data)[24:hdr.frag_len], True)
+            self._calls.add_stub(call, memoryview(data)[24:hdr.frag_len], True)
             call.request_done = hdr.last
             self._events.append(DceEvent(call, True, hdr.last, self.ifaces, self.carrier))
             return
@@ -358,7 +352,7 @@ class SmbState:
             if hdr.frag_len >= 24 and len(data) >= hdr.frag_len:
                 call.ctx_id, call.opnum = struct.unpack_from("<HH" if hdr.little else ">HH",
                                                              data, 20)
-                call.add_stub(memoryview(data)[24:hdr.frag_len], True)
+                self._calls.add_stub(call, memoryview(data)[24:hdr.frag_len], True)
                 call.request_done = hdr.last
             else:
                 call.request_done = True          # malformed: Suricata closes the request
@@ -382,7 +376,7 @@ class SmbState:
             return
         key = (*where, hdr.call_id)
         if hdr.ptype == BIND_ACK:
-            if key in self._calls:
+            if self._calls.get(key) is not None:
                 # Suricata reads a bind_ack on a pipe little-endian whatever its header says
                 results = parse_ack_results(memoryview(data)[16:], True)
                 for ctx, result in zip(self.ifaces.items, results):
@@ -392,7 +386,7 @@ class SmbState:
         if call is None:
             call = self._new_call(key)             # the request was missed
         if hdr.ptype == RESPONSE and hdr.frag_len >= 24 and len(data) >= hdr.frag_len:
-            call.add_stub(memoryview(data)[24:hdr.frag_len], False)
+            self._calls.add_stub(call, memoryview(data)[24:hdr.frag_len], False)
             call.tc_inspected = True
             self._events.append(DceEvent(call, False, hdr.last, self.ifaces, self.carrier))
 

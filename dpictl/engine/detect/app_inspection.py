@@ -83,7 +83,7 @@ class AppLayerInspection:
 
     def __init__(self, detector: Detector) -> None:
         self._detector = detector
-        self._app = AppLayer()
+        self._app = AppLayer(dce=bool(detector.dce_signatures))
         self._smtp = SmtpInspection(detector)
         self._dce = DceInspection(detector.dce_signatures, detector.dce_big_endian)
         # flow id -> (tx id, side) -> orders of the signatures already run on that side:
