@@ -40,6 +40,9 @@ _TREE_CONNECT, _CREATE, _READ, _WRITE, _IOCTL = 3, 5, 8, 9, 11
 # SMB1 commands
 _TRANS, _READ_ANDX, _WRITE_ANDX, _TREE_CONNECT_ANDX, _NT_CREATE_ANDX = (
     0x25, 0x2E, 0x2F, 0x75, 0xA2)
+_SMB2_COMMANDS = frozenset({_TREE_CONNECT, _CREATE, _READ, _WRITE, _IOCTL})
+_SMB1_COMMANDS = frozenset({_TRANS, _READ_ANDX, _WRITE_ANDX, _TREE_CONNECT_ANDX,
+                            _NT_CREATE_ANDX})
 
 
 def probe_smb(prefix: bytes) -> bool | None:
@@ -103,6 +106,7 @@ class SmbState:
 
     def __init__(self) -> None:
         self._buf = [bytearray(), bytearray()]
+        self._need = [0, 0]            # bytes a pending record needs before parsing
         self._skip = [0, 0]
         self._failed = False
         self.ifaces = SmbIfaces()
@@ -125,28 +129,45 @@ class SmbState:
                 return []
             data, self._skip[d] = data[skip:], 0
         buf = self._buf[d]
-        buf += data
-        while len(buf) >= 4:
-            length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
-            kind = buf[0]
+        if buf:
+            # a record is pending: collect until it is complete (amortised appends),
+            # then parse from one copy
+            buf += data
+            if len(buf) < self._need[d]:
+                return []
+            data = bytes(buf)
+            self._buf[d] = bytearray()
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while end - pos >= 4:
+            kind = view[pos]
+            length = (view[pos + 1] << 16) | (view[pos + 2] << 8) | view[pos + 3]
             if kind not in (0x00, 0x81, 0x82, 0x83, 0x84, 0x85):    # not NetBIOS session
                 self._stop()
-                break
-            if length > MAX_RECORD:
-                held = len(buf) - 4
+                return self._take_events()
+            if length > MAX_RECORD:                 # a large file write: skip it unread
+                held = end - pos - 4
                 self._skip[d] = max(0, length - held)
-                del buf[:4 + min(length, held)]
+                pos += 4 + min(length, held)
                 continue
-            if len(buf) < 4 + length:
+            if end - pos < 4 + length:
                 break
-            record = bytes(buf[4:4 + length])
-            del buf[:4 + length]
-            if kind != 0 or not record:          # keep-alive, session request/response
+            record = view[pos + 4:pos + 4 + length]
+            pos += 4 + length
+            if kind != 0 or not length:              # keep-alive, session request/response
                 continue
             try:
                 self._record(record, to_server)
             except (struct.error, IndexError, ValueError):
                 pass                             # a malformed record: skip it, as Suricata
+        if pos < end:
+            self._buf[d] = bytearray(view[pos:])
+            rest = end - pos
+            self._need[d] = 4 if rest < 4 else 4 + (
+                (view[pos + 1] << 16) | (view[pos + 2] << 8) | view[pos + 3])
+        return self._take_events()
+
+    def _take_events(self) -> list[DceEvent]:
         events, self._events = self._events, []
         return events
 
@@ -182,7 +203,10 @@ class SmbState:
             self._smb1(rec)
 
     # -- SMB2 ---------------------------------------------------------------------------
-    def _smb2(self, m: bytes) -> None:
+    def _smb2(self, m: memoryview) -> None:
+        """One SMB2 message (a view into the record: keys and names are copied out)."""
+        if m[12] not in _SMB2_COMMANDS or m[13]:
+            return
         status, command = struct.unpack_from("<IH", m, 8)
         flags = struct.unpack_from("<I", m, 16)[0]
         msg_id = struct.unpack_from("<Q", m, 24)[0]
@@ -202,17 +226,17 @@ class SmbState:
             else:
                 name = self._pending.pop(key, None)
                 if name is not None and status == _STATUS_SUCCESS and len(m) >= body + 80:
-                    _bounded_put(self._names, ("2", m[body + 64:body + 80]), name)
+                    _bounded_put(self._names, ("2", bytes(m[body + 64:body + 80])), name)
         elif command == _WRITE and not reply:
             off, length = struct.unpack_from("<HI", m, body + 2)
-            guid = m[body + 16:body + 32]
+            guid = bytes(m[body + 16:body + 32])
             data = m[off:off + length]
             if self._smb2_is_dce(session, tree, guid, data):
                 self._write(("2", session, tree, 0), data)
         elif command == _READ:
             key = ("read", session, tree, msg_id)
             if not reply:
-                _bounded_put(self._pending, key, m[body + 16:body + 32])
+                _bounded_put(self._pending, key, bytes(m[body + 16:body + 32]))
             else:
                 guid = self._pending.pop(key, None)
                 if guid is None or len(m) < body + 8:
@@ -226,7 +250,7 @@ class SmbState:
             if len(m) < body + 48:
                 return
             ctl = struct.unpack_from("<I", m, body + 4)[0]
-            guid = m[body + 8:body + 24]
+            guid = bytes(m[body + 8:body + 24])
             if ctl != _FSCTL_PIPE_TRANSCEIVE or not _service_of(self._names.get(("2", guid))):
                 return
             if not reply:
@@ -248,7 +272,9 @@ class SmbState:
         return is_pipe and _service_of(self._names.get(("2", guid)))
 
     # -- SMB1 ---------------------------------------------------------------------------
-    def _smb1(self, m: bytes) -> None:
+    def _smb1(self, m: memoryview) -> None:
+        if m[4] not in _SMB1_COMMANDS:
+            return
         command, status, flags = m[4], struct.unpack_from("<I", m, 5)[0], m[9]
         tid, _pid, uid, mid = struct.unpack_from("<HHHH", m, 24)
         reply = bool(flags & 0x80)
@@ -257,7 +283,7 @@ class SmbState:
         bcc_at = words + 2 * wc
         if command == _TREE_CONNECT_ANDX:
             if reply and status == _STATUS_SUCCESS and wc >= 3 and len(m) > bcc_at + 2:
-                service = m[bcc_at + 2:bcc_at + 2 + 8].split(b"\x00")[0]
+                service = bytes(m[bcc_at + 2:bcc_at + 2 + 8]).split(b"\x00")[0]
                 _bounded_put(self._trees, ("1", uid, tid), service == b"IPC")
         elif command == _NT_CREATE_ANDX:
             key = ("create1", uid, tid, mid)
@@ -269,15 +295,15 @@ class SmbState:
                     raw = raw[1:] if (bcc_at + 2) % 2 else raw      # pad to a 2-byte boundary
                     name = _utf16(raw[:name_len])
                 else:
-                    name = raw[:name_len].split(b"\x00")[0].decode("latin-1")
+                    name = bytes(raw[:name_len]).split(b"\x00")[0].decode("latin-1")
                 _bounded_put(self._pending, key, name)
             elif reply:
                 name = self._pending.pop(key, None)
                 if name is not None and status == _STATUS_SUCCESS and wc >= 3:
-                    fid = m[words + 5:words + 7]
+                    fid = bytes(m[words + 5:words + 7])
                     _bounded_put(self._names, ("1", uid, fid), name)
         elif command == _WRITE_ANDX and not reply and wc >= 12:
-            fid = m[words + 4:words + 6]
+            fid = bytes(m[words + 4:words + 6])
             high, length, off = struct.unpack_from("<HHH", m, words + 18)
             length |= high << 16
             data = m[off:off + length]
@@ -286,7 +312,7 @@ class SmbState:
         elif command == _READ_ANDX:
             key = ("read1", uid, tid, mid)
             if not reply and wc >= 10:
-                _bounded_put(self._pending, key, m[words + 4:words + 6])
+                _bounded_put(self._pending, key, bytes(m[words + 4:words + 6]))
             elif reply:
                 fid = self._pending.pop(key, None)
                 if fid is None or wc < 12:
@@ -303,7 +329,7 @@ class SmbState:
                 setup_count = m[words + 26]
                 if setup_count < 2:
                     return
-                function, fid = struct.unpack_from("<H2s", m, words + 28)
+                function, fid = struct.unpack_from("<H2s", m, words + 28)   # fid: bytes
                 if function != 0x26:                       # TransactNmPipe
                     return
                 data = m[data_off:data_off + data_count]
