@@ -135,6 +135,9 @@ class DceCall:
     key: tuple = ()                 # carrier-specific identity (SMB: session, tree, ...)
     tx_id: int = 0
     tc_inspected: bool = False      # an event to the client was given (else: at the end)
+    # free for the detection layer, as Flow.app is for the app layer: the signatures
+    # already run per direction, dropped with the call
+    detect_state: object = None
 
     def add_stub(self, data: bytes | memoryview, to_server: bool) -> None:
         buf = self.stub_ts if to_server else self.stub_tc

@@ -2,7 +2,7 @@
 
 Each datagram is one PDU with an 80-byte header that names the interface, the activity
 and sequence number (together, the call) and the operation; fragments of a call are
-joined, bounded by `MAX_STUB`, and the call is inspected once its last fragment arrived.
+joined, bounded by `dcerpc.MAX_STUB`, and the call is inspected once its last fragment arrived.
 
 Suricata 7.0.10, the oracle, only ever matches `dce_stub_data` on these calls: its
 `dce_iface` and `dce_opnum` never match DCE/RPC over UDP (measured with probe rules on
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from dpictl.engine.app.dcerpc import MAX_STUB, CallTable, DceCall, DceEvent
+from dpictl.engine.app.dcerpc import CallTable, DceCall, DceEvent
 
 UDP_CARRIER = "dcerpc-udp"
 CL_HEADER = 80
@@ -78,4 +78,4 @@ class DceUdpState:
         return [DceEvent(call, to_server, True, _NO_IFACES, UDP_CARRIER)]
 
 
-__all__ = ["DceUdpState", "looks_like_dcerpc_udp", "UDP_CARRIER", "MAX_STUB"]
+__all__ = ["DceUdpState", "looks_like_dcerpc_udp", "UDP_CARRIER"]

@@ -123,7 +123,6 @@ class AppLayerInspection:
         out = self._inspect(events, oriented, flow, thresholds) if events else []
         self._done.pop(flow.flow_id, None)
         self._smtp.forget(flow.flow_id)
-        self._dce.forget(flow.flow_id)
         return out
 
     def _inspect(self, events, oriented, flow: Flow, thresholds: ThresholdTable) -> list[Signature]:

@@ -29,14 +29,13 @@ from dpictl.engine.detect.matcher import chains_ok, conditions_ok, post_match
 from dpictl.engine.detect.payload import compile_chain
 from dpictl.engine.detect.signature import Chain, Signature
 from dpictl.engine.detect.thresholds import ThresholdTable
-from dpictl.rules import ast
 
 if TYPE_CHECKING:
     from dpictl.engine.flow_table import Flow
 
 STUB_BUFFER = "dce_stub_data"
 _NOT_DCE = object()         # flow.app of a UDP flow whose first datagram was not DCE/RPC
-_TCP, _UDP = 6, 17
+_UDP = 17
 
 
 def big_endian_variant(sig: Signature) -> Signature | None:
@@ -56,14 +55,13 @@ def big_endian_variant(sig: Signature) -> Signature | None:
 
 
 class DceInspection:
-    """One per engine; remembers per (flow, call, direction) the signatures already done."""
+    """One per engine; what each call has been through lives on the call itself."""
 
     def __init__(self, sigs: list[Signature],
                  big_endian: dict[int, Signature | None] | None = None) -> None:
         self._sigs = sorted(sigs, key=lambda s: s.order)
         # compiled with the rules (Detector.dce_big_endian): nothing is compiled on a packet
         self._big = big_endian or {}
-        self._done: dict[int, dict[tuple[int, bool], set[int]]] = {}
         self.active = bool(self._sigs)
         # Byte order of `dce` byte options. Suricata 7.0.10 keeps it as flags on the
         # thread's stub buffer, which a DCE/RPC-over-TCP/UDP call adds to and nothing
@@ -80,8 +78,10 @@ class DceInspection:
     def inspect(self, event: DceEvent, oriented, flow: Flow,
                 thresholds: ThresholdTable) -> list[Signature]:
         call, to_server = event.call, event.to_server
-        calls = self._done.setdefault(flow.flow_id, {})
-        done = calls.setdefault((call.tx_id, to_server), set())
+        # the orders of the signatures already run on this call, [to client, to server]
+        if call.detect_state is None:
+            call.detect_state = (set(), set())
+        done = call.detect_state[to_server]
         pkt = oriented(to_server)
         stub = call.stub_ts if to_server else call.stub_tc
         buffers = {STUB_BUFFER: bytes(stub)} if stub else {}
@@ -118,9 +118,6 @@ class DceInspection:
             out += self.inspect(event, oriented, flow, thresholds)
         return out
 
-    def forget(self, flow_id: int) -> None:
-        self._done.pop(flow_id, None)
-
     def _matches(self, sig: Signature, event: DceEvent, pkt, flow: Flow,
                  buffers: dict[str, bytes]) -> bool:
         call = event.call
@@ -142,10 +139,4 @@ class DceInspection:
         return True
 
 
-def is_dce_option(opt: object) -> bool:
-    """A rule option that makes the rule a DCE/RPC rule."""
-    return (isinstance(opt, ast.Unsupported) and opt.keyword in ("dce_iface", "dce_opnum")) \
-        or getattr(opt, "buffer", None) == STUB_BUFFER
-
-
-__all__ = ["DceInspection", "STUB_BUFFER", "is_dce_option", "big_endian_variant"]
+__all__ = ["DceInspection", "STUB_BUFFER", "big_endian_variant"]
