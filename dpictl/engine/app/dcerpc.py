@@ -201,6 +201,7 @@ class DceEvent:
     complete: bool
     ifaces: object
     carrier: str                    # "dcerpc" (TCP), "smb" or "dcerpc-udp"
+    last_type: int = -1             # TCP: type of the last PDU parsed when inspected
 
 
 class TcpIfaces:
@@ -221,9 +222,10 @@ class TcpIfaces:
         self.accepted: list[Context] = []
         self.last_type = -1
 
-    def match(self, call: DceCall, iface: bytes, version_ok, any_frag: bool) -> bool:
-        if self.last_type not in (REQUEST, RESPONSE):
+    def match(self, event: DceEvent, iface: bytes, version_ok, any_frag: bool) -> bool:
+        if event.last_type not in (REQUEST, RESPONSE):
             return False
+        call = event.call
         verdict = False
         for ctx in self.accepted:
             verdict = True
@@ -248,6 +250,14 @@ class DceTcpState:
       to the oldest call with its call id;
     - a PDU other than bind, alter_context, their acks, request and response (auth3,
       fault, bind_nak...) or a big-endian bind ends parsing of the connection.
+
+    When a call is inspected matters, because `dce_iface` looks at the type of the last
+    PDU parsed. Suricata parses a direction's data once the peer acknowledged it, and
+    inspects a direction on that direction's next packet: a request is inspected to the
+    server after the server's reply to it was parsed (a fault there makes `dce_iface`
+    fail), and to the client right away, then again once answered. So an event waits
+    (`_held`) until the other side's next PDU was parsed, or its own side sends again,
+    or the flow ends.
     """
 
     carrier = "dcerpc"
@@ -257,27 +267,30 @@ class DceTcpState:
         self._failed = False
         self.ifaces = TcpIfaces()
         self._calls = CallTable()
+        self._held: list[list[DceEvent]] = [[], []]  # events awaiting inspection, per side
 
     def feed(self, data: bytes, to_server: bool, ts: float = 0.0) -> list[DceEvent]:
         if self._failed or not data:
             return []
+        out = self._release(to_server)               # this side sends again
         buf = self._buf[to_server]
         buf += data
         if len(buf) < CO_HEADER:
-            return []
+            return out
         hdr = parse_co_header(buf)
         if hdr is None or hdr.frag_len < CO_HEADER or len(buf) > MAX_PDU:
             self._stop()
-            return []
+            return out
         self.ifaces.last_type = hdr.ptype
         if len(buf) < hdr.frag_len:
-            return []
+            return out
         pdu = bytes(buf[:hdr.frag_len])
         self._buf[to_server] = bytearray()
-        events: list[DceEvent] = []
-        if not self._pdu(hdr, memoryview(pdu)[CO_HEADER:], events):
+        ok = self._pdu(hdr, memoryview(pdu)[CO_HEADER:], out)
+        out += self._release(not to_server)          # the other side's PDU was parsed
+        if not ok:
             self._stop()
-        return events
+        return out
 
     def gap(self, missing: int, to_server: bool) -> list[DceEvent]:
         # Suricata resynchronises on the next |05 00|; a wrong guess would invent calls,
@@ -286,21 +299,36 @@ class DceTcpState:
         return []
 
     def finish(self, ts: float = 0.0, to_server: bool | None = None) -> list[DceEvent]:
-        """The connection ended: calls never answered are inspected to the client (as
-        Suricata does at end of stream)."""
+        """The connection ended: what waits is inspected, and calls never answered are
+        inspected to the client once more (as Suricata does at end of stream)."""
         if to_server:
-            return []
-        return [DceEvent(call, False, True, self.ifaces, self.carrier)
-                for call in self._calls.values() if not call.tc_inspected]
+            return self._release(True)
+        out = self._release(True) + self._release(False)
+        return out + [self._event(call, False, True) for call in self._calls.values()
+                      if not call.tc_inspected]
 
     def _stop(self) -> None:
         self._failed = True
         self._buf = [bytearray(), bytearray()]
 
+    def _event(self, call: DceCall, to_server: bool, complete: bool) -> DceEvent:
+        return DceEvent(call, to_server, complete, self.ifaces, self.carrier,
+                        self.ifaces.last_type)
+
+    def _release(self, to_server: bool) -> list[DceEvent]:
+        held = self._held[to_server]
+        if not held:
+            return []
+        self._held[to_server] = []
+        last = self.ifaces.last_type
+        for event in held:
+            event.last_type = last
+        return held
+
     def _new_call(self, call_id: int) -> DceCall:
         return self._calls.new((call_id,), call_id)     # every request is a call of its own
 
-    def _pdu(self, hdr: CoHeader, body: memoryview, events: list[DceEvent]) -> bool:
+    def _pdu(self, hdr: CoHeader, body: memoryview, out: list[DceEvent]) -> bool:
         ptype = hdr.ptype
         if ptype in (BIND, ALTER):
             if not hdr.little:
@@ -325,7 +353,8 @@ class DceTcpState:
             call.little = hdr.little
             call.request_seen = call.request_done = True
             self._calls.add_stub(call, body[8:], True)
-            events.append(DceEvent(call, True, True, self.ifaces, self.carrier))
+            self._held[True].append(self._event(call, True, True))
+            out.append(self._event(call, False, False))      # to the client, not answered yet
             return True
         if ptype == RESPONSE:
             call = self._calls.get((hdr.call_id,))
@@ -335,7 +364,7 @@ class DceTcpState:
             # alloc_hint, context id and cancel count are part of it
             self._calls.add_stub(call, body, False)
             call.tc_inspected = True
-            events.append(DceEvent(call, False, True, self.ifaces, self.carrier))
+            self._held[False].append(self._event(call, False, True))
             return True
         return False
 

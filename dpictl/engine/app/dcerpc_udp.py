@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from dpictl.engine.app.dcerpc import CallTable, DceCall, DceEvent
+from dpictl.engine.app.dcerpc import CallTable, DceEvent
 
 UDP_CARRIER = "dcerpc-udp"
 CL_HEADER = 80
@@ -34,7 +34,7 @@ class _NoIfaces:
 
     __slots__ = ()
 
-    def match(self, call: DceCall, iface: bytes, version_ok, any_frag: bool) -> bool:
+    def match(self, event: DceEvent, iface: bytes, version_ok, any_frag: bool) -> bool:
         return False
 
 

@@ -94,7 +94,7 @@ class SmbIfaces:
     def __init__(self) -> None:
         self.items: list = []            # dcerpc.Context
 
-    def match(self, call: DceCall, iface: bytes, version_ok, any_frag: bool) -> bool:
+    def match(self, event: DceEvent, iface: bytes, version_ok, any_frag: bool) -> bool:
         return any(ctx.result == 0 and ctx.uuid == iface and version_ok(ctx.version)
                    for ctx in self.items)
 

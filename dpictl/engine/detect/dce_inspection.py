@@ -128,7 +128,7 @@ class DceInspection:
             if not kw.opnum_ok(call.opnum):
                 return False
             for iface in kw.ifaces:
-                if not event.ifaces.match(call, iface.uuid, iface.version_ok, iface.any_frag):
+                if not event.ifaces.match(event, iface.uuid, iface.version_ok, iface.any_frag):
                     return False
         if not conditions_ok(sig, pkt, flow, event.to_server):
             return False

@@ -150,6 +150,14 @@ def sessions() -> dict[str, list[bytes]]:
             _bound() + [(True, request(7, b"q", call_id=2)), (True, request(5, b"MARK2",
                                                                            call_id=2))], 135, p),
         "tcp_high_port": lambda p: tcp_frames(basic, 49155, p),
+        "tcp_fault_answers_request": lambda p: tcp_frames(
+            _bound() + [(True, request(7, b"q", call_id=2)), (False, co_pdu(3, b"\x00" * 16,
+                                                                             call_id=2)),
+                        (True, request(5, b"MARK2", call_id=3))], 135, p),
+        "tcp_request_then_bind": lambda p: tcp_frames(
+            _bound() + [(True, request(5, _stub(), call_id=2)),
+                        (True, bind([(1, B, 1)], call_id=3, ptype=ALTER)),
+                        (False, response(b"RESPMARK", call_id=2))], 135, p),
         # SMB2 and SMB1 named pipes
         "smb2_write_read": lambda p: _smb2(basic, p),
         "smb2_ioctl": lambda p: _smb2(basic, p, use="ioctl"),

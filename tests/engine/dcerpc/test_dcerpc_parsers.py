@@ -21,21 +21,43 @@ GUID = bytes(range(16))
 U = uuid.UUID
 
 
-def _iface_ok(state, call, iface: str) -> bool:
-    return state.ifaces.match(call, U(iface).bytes, lambda v: True, False)
+def _iface_ok(event, iface: str) -> bool:
+    return event.ifaces.match(event, U(iface).bytes, lambda v: True, False)
+
+
+def _to_server(st: DceTcpState, pdu: bytes):
+    """Feed a request; its to-server event is held until the flow moves on (here: ends)."""
+    early = st.feed(pdu, True)
+    assert [e.to_server for e in early] == [False]        # to the client, right away
+    [held] = st.finish(to_server=True)
+    assert held.to_server and held.call is early[0].call
+    return held
 
 
 def test_tcp_request_gets_context_opnum_and_stub():
     st = DceTcpState()
     assert st.feed(bind([(0, A, 3), (1, B, 1)]), True) == []
     st.feed(bind_ack([0, 2]), False)
-    [event] = st.feed(request(15, b"STUB", ctx_id=0, call_id=2), True)
+    event = _to_server(st, request(15, b"STUB", ctx_id=0, call_id=2))
     call = event.call
     assert (call.ctx_id, call.opnum, bytes(call.stub_ts)) == (0, 15, b"STUB")
-    assert event.to_server and event.complete and _iface_ok(st, call, A)
-    assert not _iface_ok(st, call, B)                # B was refused by the bind_ack
-    [other] = st.feed(request(15, b"x", ctx_id=1, call_id=3), True)
-    assert not _iface_ok(st, other.call, B)
+    assert event.complete and _iface_ok(event, A)
+    assert not _iface_ok(event, B)                   # B was refused by the bind_ack
+    other = _to_server(st, request(15, b"x", ctx_id=1, call_id=3))
+    assert not _iface_ok(other, B)
+
+
+def test_tcp_to_server_inspection_waits_for_the_reply():
+    """A fault answering the request is parsed before the request is inspected: as in
+    Suricata, dce_iface then fails (the last PDU is not a request or response)."""
+    st = DceTcpState()
+    st.feed(bind([(0, A, 3)]), True)
+    st.feed(bind_ack([0]), False)
+    [early] = st.feed(request(5, b"x", call_id=2), True)
+    assert _iface_ok(early, A)
+    [held] = st.feed(co_pdu(3, b"\x00" * 16, call_id=2), False)
+    assert held.to_server and held.call.opnum == 5 and not _iface_ok(held, A)
+    assert st.feed(request(5, b"x", call_id=3), True) == []        # the fault ended parsing
 
 
 def test_tcp_alter_context_ack_replaces_the_accepted_list():
@@ -44,26 +66,28 @@ def test_tcp_alter_context_ack_replaces_the_accepted_list():
     st.feed(bind_ack([0]), False)
     st.feed(bind([(1, B, 1)], call_id=2, ptype=ALTER), True)
     st.feed(bind_ack([0], call_id=2, ptype=ALTER_RESP), False)
-    [a] = st.feed(request(1, b"", ctx_id=0, call_id=3), True)
-    [b] = st.feed(request(1, b"", ctx_id=1, call_id=4), True)
-    assert not _iface_ok(st, a.call, A) and _iface_ok(st, b.call, B)
+    a = _to_server(st, request(1, b"", ctx_id=0, call_id=3))
+    b = _to_server(st, request(1, b"", ctx_id=1, call_id=4))
+    assert not _iface_ok(a, A) and _iface_ok(b, B)
 
 
 def test_tcp_response_stub_starts_after_the_common_header():
     st = DceTcpState()
     st.feed(request(1, b"q", call_id=7), True)
-    [event] = st.feed(response(b"RESP", call_id=7), False)
+    [held_request] = st.feed(response(b"RESP", call_id=7), False)
+    assert held_request.to_server
+    [event] = st.finish()
     assert bytes(event.call.stub_tc)[8:] == b"RESP" and not event.to_server
-    assert st.finish() == []                         # the call was answered
+    assert event.complete and event.call is held_request.call       # answered: once
 
 
 def test_tcp_one_pdu_per_chunk_and_each_fragment_a_call():
     st = DceTcpState()
-    events = st.feed(request(4, b"AAAA", call_id=2, flags=1) + request(4, b"ZZ", call_id=2,
-                                                                        flags=2), True)
-    assert [bytes(e.call.stub_ts) for e in events] == [b"AAAA"]     # the rest was dropped
-    [second] = st.feed(request(4, b"ZZ", call_id=2, flags=2), True)
-    assert bytes(second.call.stub_ts) == b"ZZ" and second.call is not events[0].call
+    first = _to_server(st, request(4, b"AAAA", call_id=2, flags=1) + request(4, b"ZZ",
+                                                                             call_id=2, flags=2))
+    assert bytes(first.call.stub_ts) == b"AAAA"                      # the rest was dropped
+    second = _to_server(st, request(4, b"ZZ", call_id=2, flags=2))
+    assert bytes(second.call.stub_ts) == b"ZZ" and second.call is not first.call
     assert len(st.finish()) == 2                     # both inspected to the client at the end
 
 
@@ -123,7 +147,7 @@ def test_smb2_pipe_write_read_joins_fragments_and_matches_any_acked_iface():
     assert not first[0].complete
     [last] = _write(st, 6, request(4, b"ZZZZ", call_id=2, flags=2))
     assert last.call is first[0].call and bytes(last.call.stub_ts) == b"AAAAZZZZ"
-    assert last.complete and _iface_ok(st, last.call, A) and _iface_ok(st, last.call, B)
+    assert last.complete and _iface_ok(last, A) and _iface_ok(last, B)
     [unanswered] = st.finish()
     assert unanswered.call is last.call and not unanswered.to_server
 
@@ -183,7 +207,7 @@ def test_udp_fragments_are_joined_and_inspected_once_complete():
     assert st.feed(cl_pdu(0, LSASS, 9, b"AAAA", flags1=0x24), True) == []
     [event] = st.feed(cl_pdu(0, LSASS, 9, b"ZZZZ", flags1=0x26, fragnum=1), True)
     assert bytes(event.call.stub_ts) == b"AAAAZZZZ" and event.call.opnum == 9
-    assert not event.ifaces.match(event.call, U(LSASS).bytes, lambda v: True, True)
+    assert not event.ifaces.match(event, U(LSASS).bytes, lambda v: True, True)
     assert st.feed(b"\x04\x00" + b"\x00" * 10, True) == []        # too short for a header
 
 

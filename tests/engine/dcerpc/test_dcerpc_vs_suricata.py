@@ -1,8 +1,8 @@
-"""Differential check against the oracle itself: 42 crafted DCE/RPC sessions (TCP, SMB2
+"""Differential check against the oracle itself: 44 crafted DCE/RPC sessions (TCP, SMB2
 write/read/ioctl, SMB1 write/read/trans, UDP) under 20 probe rules and the 15 community
 rules that use dce_iface/dce_opnum/dce_stub_data; Suricata 7 and dpictl must raise the same
 alerts, counted per (SID, session). This is how the one-PDU-per-chunk, call-per-request,
-last-bind_ack, big-endian-over-SMB and never-over-UDP behaviours were found. Skipped when
+last-bind_ack, inspection-timing, byte-order and never-over-UDP behaviours were found. Skipped when
 `suricata` is not installed (one Suricata run, a few seconds).
 """
 
