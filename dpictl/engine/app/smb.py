@@ -20,6 +20,7 @@ Records are reassembled from the byte stream up to `MAX_RECORD` bytes; a longer 
 
 from __future__ import annotations
 
+import re
 import struct
 
 from dpictl.engine.app.dcerpc import (BIND, BIND_ACK, REQUEST, RESPONSE, CallTable, DceCall,
@@ -40,6 +41,7 @@ _TREE_CONNECT, _CREATE, _READ, _WRITE, _IOCTL = 3, 5, 8, 9, 11
 # SMB1 commands
 _TRANS, _READ_ANDX, _WRITE_ANDX, _TREE_CONNECT_ANDX, _NT_CREATE_ANDX = (
     0x25, 0x2E, 0x2F, 0x75, 0xA2)
+_SMB_SIGNATURE = re.compile(rb"[\xfd\xfe\xff]SMB")
 _SMB2_COMMANDS = frozenset({_TREE_CONNECT, _CREATE, _READ, _WRITE, _IOCTL})
 _SMB1_COMMANDS = frozenset({_TRANS, _READ_ANDX, _WRITE_ANDX, _TREE_CONNECT_ANDX,
                             _NT_CREATE_ANDX})
@@ -107,6 +109,8 @@ class SmbState:
     def __init__(self) -> None:
         self._buf = [bytearray(), bytearray()]
         self._need = [0, 0]            # bytes a pending record needs before parsing
+        self._lost = [False, False]    # after a gap: looking for the next SMB header
+        self._tail = [b"", b""]
         self._skip = [0, 0]
         self._failed = False
         self.ifaces = SmbIfaces()
@@ -122,6 +126,10 @@ class SmbState:
         if self._failed or not data:
             return []
         d = int(to_server)
+        if self._lost[d]:
+            data = self._resync(d, data)
+            if not data:
+                return []
         skip = self._skip[d]
         if skip:
             if len(data) <= skip:
@@ -172,8 +180,24 @@ class SmbState:
         return events
 
     def gap(self, missing: int, to_server: bool) -> list[DceEvent]:
-        self._stop()          # no resynchronisation on the next SMB header: stop parsing
+        """Bytes were lost: drop the partial record and, as Suricata does, look for the
+        next SMB header (`_resync`) before parsing again."""
+        d = int(to_server)
+        self._buf[d] = bytearray()
+        self._skip[d] = 0
+        self._lost[d] = True
         return []
+
+    def _resync(self, d: int, data: bytes) -> bytes:
+        """`data` from the first NetBIOS header followed by an SMB signature (the last bytes
+        are kept for the next call when none is found)."""
+        data = self._tail[d] + data
+        for at in _SMB_SIGNATURE.finditer(data, 4):
+            if data[at.start() - 4] == 0:            # a NetBIOS session message header
+                self._lost[d], self._tail[d] = False, b""
+                return data[at.start() - 4:]
+        self._tail[d] = data[-7:]
+        return b""
 
     def finish(self, ts: float = 0.0, to_server: bool | None = None) -> list[DceEvent]:
         """The connection ended: requests never answered are inspected to the client (as

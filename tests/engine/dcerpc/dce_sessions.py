@@ -56,7 +56,7 @@ def _stub(pad: int = 0) -> bytes:
 
 
 def _smb2(pdus: list[tuple[bool, bytes]], sport: int, name: str = "srvsvc",
-          use: str = "write") -> list[bytes]:
+          use: str = "write", mss: int = 1400) -> list[bytes]:
     turns = []
     for pair in (smb2_tree_connect(1, "\\\\srv\\IPC$"), smb2_create(2, name, GUID)):
         turns += [(True, pair[0]), (False, pair[1])]
@@ -70,7 +70,7 @@ def _smb2(pdus: list[tuple[bool, bytes]], sport: int, name: str = "srvsvc",
         else:
             pair = smb2_write(mid, GUID, pdu) if to_server else smb2_read(mid, GUID, pdu)
         turns += [(True, pair[0]), (False, pair[1])]
-    return tcp_frames(turns, 445, sport)
+    return tcp_frames(turns, 445, sport, mss=mss)
 
 
 def _smb1(pdus: list[tuple[bool, bytes]], sport: int, name: str = "\\srvsvc",

@@ -109,8 +109,21 @@ def test_tcp_pdus_suricata_refuses_end_parsing(pdu):
 
 def test_tcp_gap_ends_parsing():
     st = DceTcpState()
+    st.feed(request(1, b"before", call_id=1)[:20], True)
     st.gap(100, True)
-    assert st.feed(request(1, b"after"), True) == []
+    assert st.feed(request(2, b"after", call_id=2), True) == []
+
+
+def test_smb_gap_resumes_at_the_next_smb_header():
+    st = SmbState()
+    _smb2_session(st)
+    req, _ = smb2_write(3, GUID, request(1, b"lost"))
+    st.feed(req[:30], True)
+    st.gap(len(req) - 30, True)
+    again, _ = smb2_write(4, GUID, request(2, b"after"))
+    assert st.feed(b"xx", True) == []                 # no header yet
+    [event] = st.feed(b"yy" + again, True)
+    assert event.call.opnum == 2
 
 
 def test_probes():
