@@ -235,6 +235,19 @@ def tcp_frames(turns: list[tuple[bool, bytes]], dport: int, sport: int = 49200,
     return frames
 
 
+def drop_data_segment(frames: list[bytes], nth: int) -> list[bytes]:
+    """`frames` without the nth (1-based) TCP segment that carries data: a capture hole."""
+    out, seen = [], 0
+    for frame in frames:
+        pkt = Ether(frame)
+        if TCP in pkt and len(pkt[TCP].payload):
+            seen += 1
+            if seen == nth:
+                continue
+        out.append(frame)
+    return out
+
+
 def udp_frames(datagrams: list[tuple[bool, bytes]], dport: int = 135,
                sport: int = 49300) -> list[bytes]:
     out = []

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import struct
 
-from dce_frames import (ALTER, ALTER_RESP, bind, bind_ack, cl_pdu, co_pdu, request, response,
-                        smb1_create, smb1_read, smb1_trans, smb1_tree_connect, smb1_write,
-                        smb2_create, smb2_ioctl, smb2_read, smb2_tree_connect, smb2_write,
-                        tcp_frames, udp_frames)
+from dce_frames import (ALTER, ALTER_RESP, bind, bind_ack, cl_pdu, co_pdu, drop_data_segment,
+                        request, response, smb1_create, smb1_read, smb1_trans,
+                        smb1_tree_connect, smb1_write, smb2_create, smb2_ioctl, smb2_read,
+                        smb2_tree_connect, smb2_write, tcp_frames, udp_frames)
 
 A = "4b324fc8-1670-01d3-1278-5a47bf6ee188"           # srvsvc
 B = "338cd001-2244-31f1-aaaa-900038001003"           # winreg
@@ -150,6 +150,9 @@ def sessions() -> dict[str, list[bytes]]:
             _bound() + [(True, request(7, b"q", call_id=2)), (True, request(5, b"MARK2",
                                                                            call_id=2))], 135, p),
         "tcp_high_port": lambda p: tcp_frames(basic, 49155, p),
+        "tcp_gap_ends_parsing": lambda p: drop_data_segment(tcp_frames(
+            _bound() + [(True, request(5, b"x" * 3000, call_id=2)),
+                        (True, request(5, _stub(), call_id=3))], 135, p, mss=1000), 4),
         "tcp_fault_answers_request": lambda p: tcp_frames(
             _bound() + [(True, request(7, b"q", call_id=2)), (False, co_pdu(3, b"\x00" * 16,
                                                                              call_id=2)),

@@ -1,4 +1,4 @@
-"""Differential check against the oracle itself: 44 crafted DCE/RPC sessions (TCP, SMB2
+"""Differential check against the oracle itself: 45 crafted DCE/RPC sessions (TCP, SMB2
 write/read/ioctl, SMB1 write/read/trans, UDP) under 20 probe rules and the 15 community
 rules that use dce_iface/dce_opnum/dce_stub_data; Suricata 7 and dpictl must raise the same
 alerts, counted per (SID, session). This is how the one-PDU-per-chunk, call-per-request,
