@@ -183,7 +183,8 @@ class Detector:
                         self._packet[proto].add(sig, fast)
                 if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
                     self._segment.add(sig, sig.segment_fast or fast)
-        # `byte_test/byte_jump ... dce` on a big-endian call: the same chains read big-endian
+        # the same chains with `byte_test/byte_jump ... dce` reading big-endian, for when
+        # Suricata would (see DceInspection._little_seen)
         self.dce_big_endian = {sig.order: big_endian_variant(sig) for sig in self.dce_signatures}
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
         built: dict[tuple, Prefilter] = {}
