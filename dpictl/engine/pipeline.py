@@ -22,7 +22,7 @@ from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.flow_table import Flow, FlowTable
-from dpictl.engine.packet import PROTO_TCP, TH_ACK, TH_SYN, Detection, Packet
+from dpictl.engine.packet import PROTO_TCP, PROTO_UDP, TH_ACK, TH_SYN, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
 from dpictl.rules.threshold_config import ThresholdConfig
 
@@ -60,6 +60,7 @@ class Engine:
         self._thresholds = ThresholdTable()
         self._chunks: dict[int, StreamChunks] = {}
         self._http = AppLayerInspection(self._detector)
+        self._udp_app = self._http.inspects_udp       # DCE/RPC over UDP
         self._num = 0
         self._counters: dict[str, int] = {
             "packets": 0, "bytes": 0, "decoder_exceptions": 0, "inspect_errors": 0,
@@ -152,6 +153,10 @@ class Engine:
                 out.append(self._detection(sig, pkt, flow, to_server_opt))
         if flow is not None and pkt.ip_proto == PROTO_TCP:
             self._tcp(pkt, flow, to_server, out)
+        elif flow is not None and pkt.payload and self._udp_app and pkt.ip_proto == PROTO_UDP:
+            for sig in self._http.feed_datagram(pkt, _Oriented(flow, pkt), flow, to_server,
+                                                self._thresholds):
+                out.append(self._detection(sig, pkt, flow, to_server))
         if self._flows.evicted:
             for gone in self._flows.pop_evicted():
                 self._finish_flow(gone, None, out)

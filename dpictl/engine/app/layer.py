@@ -26,14 +26,17 @@ Events must be handled before the next `feed` (buffers of a transaction keep fil
 
 from __future__ import annotations
 
+from dpictl.engine.app.dcerpc import DceTcpState, looks_like_dcerpc
 from dpictl.engine.app.detect import MATCH, NEED_MORE, NO_MATCH, probe_http, probe_smtp
+from dpictl.engine.app.smb import SmbState, probe_smb
 from dpictl.engine.app.smtp import SmtpEvent, SmtpLimits, SmtpParser
 from dpictl.engine.flow_table import Flow
 from dpictl.engine.http import HttpEvent, HttpLimits, HttpParser
 
 APP_HTTP = "http"
 APP_SMTP = "smtp"
-_PARSED = (APP_HTTP, APP_SMTP)
+APP_SMB, APP_DCERPC = "smb", "dcerpc"
+_PARSED = (APP_HTTP, APP_SMTP, APP_SMB, APP_DCERPC)
 APP_FAILED = "failed"
 _MAX_UNDECIDED = 4096      # bytes per direction held while the protocol is undecided
 
@@ -52,9 +55,10 @@ class AppLayer:
     """Stateless driver (state lives on the flows); one per engine."""
 
     def __init__(self, http_limits: HttpLimits | None = None,
-                 smtp_limits: SmtpLimits | None = None) -> None:
+                 smtp_limits: SmtpLimits | None = None, dce: bool = True) -> None:
         self.http_limits = http_limits or HttpLimits()
         self.smtp_limits = smtp_limits or SmtpLimits()
+        self.dce = dce          # recognise SMB and DCE/RPC (off: no rule would read them)
 
     def feed(self, flow: Flow, data: bytes, to_server: bool, ts: float,
              holes: list[tuple[int, int]] | tuple = ()) -> list[HttpEvent | SmtpEvent]:
@@ -79,8 +83,11 @@ class AppLayer:
         smtp = probe_smtp(buf, to_server) if to_server else NO_MATCH
         if smtp == MATCH:
             return self._start(flow, pending, to_server, ts, APP_SMTP)
+        binary = _probe_binary(buf) if self.dce else False    # SMB or DCE/RPC
+        if binary:
+            return self._start(flow, pending, to_server, ts, binary)
         verdict = probe_http(buf, to_server)
-        if verdict == NO_MATCH and smtp == NEED_MORE:
+        if verdict == NO_MATCH and (smtp == NEED_MORE or binary is None):
             verdict = NEED_MORE
         if verdict == NEED_MORE and len(buf) > _MAX_UNDECIDED:
             verdict = NO_MATCH
@@ -116,7 +123,8 @@ class AppLayer:
     def _start(self, flow: Flow, pending: _Pending, to_server: bool, ts: float,
                proto: str) -> list[HttpEvent | SmtpEvent]:
         parser = (HttpParser(self.http_limits) if proto == APP_HTTP
-                  else SmtpParser(self.smtp_limits))
+                  else SmtpParser(self.smtp_limits) if proto == APP_SMTP
+                  else SmbState() if proto == APP_SMB else DceTcpState())
         flow.app_proto, flow.app = proto, parser
         events = []
         # Replay what each direction sent so far, the detecting direction first.
@@ -126,4 +134,16 @@ class AppLayer:
         return events
 
 
-__all__ = ["AppLayer", "APP_HTTP", "APP_SMTP", "APP_FAILED"]
+def _probe_binary(prefix: bytes) -> str | bool | None:
+    """APP_SMB or APP_DCERPC when the stream starts like one (Suricata: NBSS + SMB
+    signature; a DCE/RPC 5.0 header), None while too short to tell, else False."""
+    smb = probe_smb(prefix)
+    if smb:
+        return APP_SMB
+    dce = looks_like_dcerpc(prefix)
+    if dce:
+        return APP_DCERPC
+    return None if smb is None or dce is None else False
+
+
+__all__ = ["AppLayer", "APP_HTTP", "APP_SMTP", "APP_SMB", "APP_DCERPC", "APP_FAILED"]

@@ -10,7 +10,8 @@ side's direction (client->server for the request), so `$HTTP_PORTS` and `flow:to
 mean what the rule author meant whichever packet completed the data; the alert itself
 carries the packet that completed it, as Suricata's does.
 
-The app layer also parses SMTP; its events (decoded MIME parts) go to `SmtpInspection`.
+The app layer also parses SMTP; its events (decoded MIME parts) go to `SmtpInspection`;
+DCE/RPC calls (over TCP or SMB pipes) go to `DceInspection`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dpictl.engine.app import AppLayer, SmtpEvent
+from dpictl.engine.app.dcerpc import DceEvent
+from dpictl.engine.detect.dce_inspection import DceInspection
 from dpictl.engine.detect.detector import REQUEST, RESPONSE, Detector
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.smtp_inspection import SmtpInspection
@@ -80,8 +83,9 @@ class AppLayerInspection:
 
     def __init__(self, detector: Detector) -> None:
         self._detector = detector
-        self._app = AppLayer()
+        self._app = AppLayer(dce=bool(detector.dce_signatures))
         self._smtp = SmtpInspection(detector)
+        self._dce = DceInspection(detector.dce_signatures, detector.dce_big_endian)
         # flow id -> (tx id, side) -> orders of the signatures already run on that side:
         # keyed by flow first so a flow's end forgets its entries without a table scan
         self._done: dict[int, dict[tuple[int, int], set[int]]] = {}
@@ -104,6 +108,16 @@ class AppLayerInspection:
         events = self._app.feed(flow, data, to_server, pkt.ts, holes)
         return self._inspect(events, oriented, flow, thresholds) if events else []
 
+    @property
+    def inspects_udp(self) -> bool:
+        """DCE/RPC signatures for UDP exist: UDP payloads go to `feed_datagram`."""
+        return self._dce.udp
+
+    def feed_datagram(self, pkt: Packet, oriented, flow: Flow, to_server: bool,
+                      thresholds: ThresholdTable) -> list[Signature]:
+        """A UDP payload (DCE/RPC over UDP is the only datagram protocol parsed)."""
+        return self._dce.feed_datagram(flow, pkt.payload, to_server, oriented, thresholds)
+
     def finish(self, flow: Flow, oriented, ts: float, thresholds: ThresholdTable) -> list[Signature]:
         events = self._app.finish(flow, ts)
         out = self._inspect(events, oriented, flow, thresholds) if events else []
@@ -118,6 +132,9 @@ class AppLayerInspection:
         for event in events:
             if isinstance(event, SmtpEvent):
                 out += self._smtp.inspect(event, oriented, flow, thresholds)
+                continue
+            if isinstance(event, DceEvent):
+                out += self._dce.inspect(event, oriented, flow, thresholds)
                 continue
             step = _EVENTS.get(event.kind)
             if step is None:

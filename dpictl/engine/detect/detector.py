@@ -18,6 +18,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from dpictl.engine.detect.dce_inspection import big_endian_variant
 from dpictl.engine.detect.matcher import (chains_ok, conditions_ok, header_ok, post_match)
 from dpictl.engine.detect.prefilter import Prefilter
 from dpictl.engine.detect.signature import KIND_APP, PACKET_BUFFERS, Signature, itype_of
@@ -173,8 +174,12 @@ class Detector:
         self._segment = _Group()
         self._app: dict[str, _Group] = {}
         self._app_nofp: list[Signature] = []
+        # DCE/RPC signatures run on DCE/RPC calls only (dpictl.engine.detect.dce_inspection)
+        self.dce_signatures: list[Signature] = []
         for sig in self.signatures:
-            if sig.kind == KIND_APP:
+            if sig.app == "dcerpc":
+                self.dce_signatures.append(sig)
+            elif sig.kind == KIND_APP:
                 self._add_app(sig)
             else:
                 fast = (sig.fast[1], sig.fast[2], *sig.fast_bounds) if sig.fast else None
@@ -184,6 +189,9 @@ class Detector:
                         self._packet[proto].add(sig, fast)
                 if (sig.protos is None or 6 in sig.protos) and (sig.on_packet or not sig.chains):
                     self._segment.add(sig, sig.segment_fast or fast)
+        # the same chains with `byte_test/byte_jump ... dce` reading big-endian, for when
+        # Suricata would (see DceInspection._little_seen)
+        self.dce_big_endian = {sig.order: big_endian_variant(sig) for sig in self.dce_signatures}
         self.app_count = sum(1 for s in self.signatures if s.kind == KIND_APP)
         built: dict[tuple, Prefilter] = {}
         for group in (*self._packet.values(), self._segment, *self._app.values()):

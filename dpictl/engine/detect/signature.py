@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dpictl.engine.detect.ftp_bounce import ftp_bounce
+from dpictl.engine.detect.dce_keywords import (DCE_KEYWORDS, DceKeywordError, DceKeywords,
+                                               compile_dce)
 from dpictl.engine.detect.header import (AddressMatcher, PortMatcher, compile_addresses,
                                          compile_ports)
 from dpictl.engine.detect.packet_checks import (Check, compile_flags, compile_fragbits,
@@ -85,6 +87,8 @@ class Signature:
     # tests on the inspected data and its header packet, after the content chains
     # (ftpbounce: `check(data, client address)`)
     data_checks: tuple = ()
+    # DCE/RPC rules (app "dcerpc"): dce_iface / dce_opnum, matched per call
+    dce: DceKeywords | None = None
 
     def __post_init__(self) -> None:
         if self.dports is not None and not self.bidirectional:
@@ -115,8 +119,11 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
     threshold = dfilter = None
     data_checks = []
     chains: dict[tuple[str, str | None], list] = {}
+    dce_opts: list[ast.Unsupported] = []
     for opt in rule.options:
-        if isinstance(opt, ast.Unsupported):
+        if isinstance(opt, ast.Unsupported) and opt.keyword in DCE_KEYWORDS:
+            dce_opts.append(opt)
+        elif isinstance(opt, ast.Unsupported):
             drop, reason = keyword_decision(opt.keyword)
             if drop:
                 raise SignatureRejected(reason)
@@ -172,7 +179,11 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
     buffers = {c.buffer for c in compiled} | {t.buffer or "http_uri" for t in buffer_tests}
     app_buffers = buffers - PACKET_BUFFERS - {"base64_data"}
     kind = KIND_PACKET
-    if app_buffers or app:
+    dce = _dce(dce_opts, buffers, app, buffer_tests) if dce_opts or DCE_BUFFER in buffers \
+        else None
+    if dce is not None:
+        kind, app = KIND_APP, "dcerpc"
+    elif app_buffers or app:
         kind = KIND_APP
         app = app or "http"
         if protos is None or 6 not in protos:
@@ -200,7 +211,22 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
         threshold=threshold, detection_filter=dfilter, fast=fast, fast_bounds=bounds,
         packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes,
-        data_checks=tuple(data_checks))
+        data_checks=tuple(data_checks), dce=dce)
+
+
+DCE_BUFFER = "dce_stub_data"
+
+
+def _dce(options: list[ast.Unsupported], buffers: set[str], app: str | None,
+         buffer_tests: list) -> DceKeywords:
+    """The DCE/RPC part of a rule; the rest of it must be about the call too."""
+    if app is not None or buffer_tests or buffers - {DCE_BUFFER, "base64_data"}:
+        raise SignatureRejected("DCE/RPC keywords mixed with payload or other app-layer "
+                                "buffers are not supported")
+    try:
+        return compile_dce(options)
+    except DceKeywordError as exc:
+        raise SignatureRejected(str(exc)) from None
 
 
 def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:

@@ -3,19 +3,16 @@
 Every decision is reported per rule at load time (`Engine.rule_report`): a rule is either
 *dropped* (it cannot be evaluated faithfully, so it never alerts) or *loaded with a
 caveat* (the keyword only changes logging, not whether the rule matches). Suricata 7, the
-oracle, supports dce_* and ssl_* on its own DCE/RPC and TLS parsers, which dpictl does not
-have: those rules are dropped rather than over-matched without the condition. It rejects
-sip_* (and so do we, with the same reason).
+oracle, supports ssl_* on its own TLS parser, which dpictl does not have: those rules are
+dropped rather than over-matched without the condition. It rejects sip_* (and so do we,
+with the same reason). dce_iface/dce_opnum/dce_stub_data are evaluated on dpictl's DCE/RPC
+parser (`dpictl.engine.detect.dce_keywords`), so they never reach this table.
 """
 
 from __future__ import annotations
 
 # keyword -> (drop the rule?, reason)
 KEYWORD_DECISIONS: dict[str, tuple[bool, str]] = {
-    "dce_iface": (True, "dce_iface needs a DCE/RPC parser (Suricata has one; dpictl does not)"),
-    "dce_opnum": (True, "dce_opnum needs a DCE/RPC parser (Suricata has one; dpictl does not)"),
-    "dce_stub_data": (True, "dce_stub_data needs a DCE/RPC parser (Suricata has one; dpictl "
-                            "does not)"),
     "ssl_state": (True, "ssl_state needs a TLS parser (Suricata has one; dpictl does not)"),
     "ssl_version": (True, "ssl_version needs a TLS parser (Suricata has one; dpictl does not)"),
     "sip_method": (True, "sip_method: no SIP parser (Suricata 7 rejects this keyword too)"),
@@ -31,7 +28,6 @@ KEYWORD_DECISIONS: dict[str, tuple[bool, str]] = {
 
 # Buffers that need a parser dpictl does not have: rules inspecting them are dropped.
 UNSUPPORTED_BUFFERS: dict[str, str] = {
-    "dce_stub_data": "dce_stub_data needs a DCE/RPC parser",
     "sip_method": "sip_method: no SIP parser", "sip_stat_code": "sip_stat_code: no SIP parser",
     "sip_header": "sip_header: no SIP parser", "sip_body": "sip_body: no SIP parser",
     "ber_data": "ber_data: no BER decoder", "js_data": "js_data: no JavaScript normaliser",

@@ -206,23 +206,28 @@ def test_base64_decode_then_base64_data():
 
 
 @pytest.mark.parametrize("opt,reason", [
-    (ast.Unsupported("dce_iface", "4b324fc8"), "DCE/RPC"),
+    (ast.Unsupported("dce_iface", "4b324fc8"), "not a UUID"),
+    (ast.Unsupported("dce_opnum", "3-1"), "bad range"),
+    (ast.Content(b"x"), None),      # replaced below: payload content next to dce_opnum
     (ast.Unsupported("ssl_state", "client_hello"), "TLS"),
     (ast.Unsupported("sip_method", "INVITE"), "SIP"),
     (ast.Pcre("(unclosed"), "pcre"),
 ])
 def test_unsupported_rules_are_rejected_with_a_reason(opt, reason):
+    opts = [opt]
+    if reason is None:
+        opts, reason = [opt, ast.Unsupported("dce_opnum", "1")], "DCE/RPC keywords mixed"
     with pytest.raises(SignatureRejected, match=reason):
-        compile_rule(make_rule(opt), 0)
+        compile_rule(make_rule(*opts), 0)
 
 
 def test_rule_report_lists_dropped_rules_and_caveats():
     ok = make_rule(ast.Content(b"x"), ast.Unsupported("tag", "session,10,packets"))
-    bad = make_rule(ast.Unsupported("dce_opnum", "0"))
+    bad = make_rule(ast.Unsupported("sip_method", "INVITE"))
     compiled = compile_rules([ok, bad])
     assert compiled.loaded == 1 and compiled.dropped == 1
     by_sid = {p.sid: p for p in compiled.report}
-    assert by_sid[bad.sid].dropped and "DCE/RPC" in by_sid[bad.sid].reason
+    assert by_sid[bad.sid].dropped and "SIP" in by_sid[bad.sid].reason
     assert not by_sid[ok.sid].dropped and "tag" in by_sid[ok.sid].reason
     gid, sid, reason = by_sid[bad.sid]
     assert (gid, sid) == (1, bad.sid)

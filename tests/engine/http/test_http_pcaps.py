@@ -25,7 +25,8 @@ def transactions(name: str):
 
     def note(flow, events):
         for e in events:
-            txs[(flow.flow_id, e.tx.tx_id)] = (flow, e.tx)
+            if flow.app_proto == "http":        # DCE/RPC flows give DceEvents
+                txs[(flow.flow_id, e.tx.tx_id)] = (flow, e.tx)
 
     def finish(flow):
         if flow.streams is None:
