@@ -17,7 +17,9 @@ from dpictl.engine.decode import Decoder
 from dpictl.engine.detect.alert_filter import AlertFilter
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
+from dpictl.engine.app.layer import APP_TLS
 from dpictl.engine.detect.app_inspection import AppLayerInspection
+from dpictl.engine.detect.tls_inspection import TlsInspection
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
@@ -60,6 +62,7 @@ class Engine:
         self._thresholds = ThresholdTable()
         self._chunks: dict[int, StreamChunks] = {}
         self._http = AppLayerInspection(self._detector)
+        self._tls = TlsInspection(self._detector)
         self._num = 0
         self._counters: dict[str, int] = {
             "packets": 0, "bytes": 0, "decoder_exceptions": 0, "inspect_errors": 0,
@@ -134,10 +137,13 @@ class Engine:
         # reassembly depth - is inspected as a packet, as Suricata does without
         # PKT_STREAM_ADD)
         stream_added = False
-        if pkt.payload and flow is not None and flow.streams is not None:
+        payload = pkt.payload
+        if payload and flow is not None and flow.app_proto == APP_TLS and flow.app.no_inspection:
+            payload = b""      # TLS application data seen: Suricata inspects no more payload
+        if payload and flow is not None and flow.streams is not None:
             stream = flow.streams[to_server]
             stream_added = not (stream.closed or stream.depth_reached)
-        matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
+        matched = self._detector.inspect_packet(pkt, payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
         if matched:
             for sig in matched:
@@ -166,6 +172,9 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks(pkt.iface)
+        if flow.app_proto == APP_TLS:
+            for sig in self._tls.on_packet(pkt, flow, to_server, self._thresholds):
+                out.append(self._detection(sig, pkt, flow, to_server))
         # this packet acknowledges the other direction: inspect it once a chunk is covered
         if pkt.tcp_flags & TH_ACK and chunks.pending[not to_server]:
             if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT:
@@ -192,7 +201,7 @@ class Engine:
     def _inspect_chunk(self, pkt: Packet, flow: Flow, direction: bool, chunks: StreamChunks,
                        out: list[Detection], acked_only: bool = False) -> None:
         taken = chunks.take(direction, acked_only)
-        if taken is None:
+        if taken is None or flow.app_proto == APP_TLS and flow.app.no_inspection:
             return
         data = taken
         self._counters["stream_chunks"] += 1
@@ -217,6 +226,9 @@ class Engine:
                 if rest:
                     chunks.add(direction, rest)
                 self._inspect_chunk(last, flow, direction, chunks, out)
+        if flow.app_proto == APP_TLS:
+            for sig in self._tls.finish(flow, last, _Oriented(flow, last), self._thresholds):
+                out.append(self._detection(sig, last, flow, _direction(flow, last)))
         if self._http.active:
             for sig in self._http.finish(flow, _Oriented(flow, last), last.ts,
                                          self._thresholds):

@@ -167,8 +167,12 @@ class Detector:
         self._segment = _Group()
         self._app: dict[str, _Group] = {}
         self._app_nofp: list[Signature] = []
+        # ssl_state/ssl_version rules: run by TlsInspection on TLS flows' raw stream only
+        self.tls_sigs: list[Signature] = []
         for sig in self.signatures:
-            if sig.kind == KIND_APP:
+            if sig.tls:
+                self.tls_sigs.append(sig)
+            elif sig.kind == KIND_APP:
                 self._add_app(sig)
             else:
                 fast = (sig.fast[1], sig.fast[2], *sig.fast_bounds) if sig.fast else None

@@ -19,6 +19,8 @@ from dpictl.engine.detect.payload import Op, compile_chain
 from dpictl.engine.detect.regex import RegexError
 from dpictl.engine.detect.support import (SERVICE_PROTOCOLS, UNSUPPORTED_BUFFERS,
                                           keyword_decision)
+from dpictl.engine.detect.tls_keywords import (TLS_KEYWORDS, TlsCondition, TlsKeywordError,
+                                               parse_tls_keyword)
 from dpictl.rules import ast
 
 PACKET_BUFFERS = frozenset({"pkt_data", "raw_data"})
@@ -80,6 +82,9 @@ class Signature:
     # HTTP buffer names) and whether it reads a body buffer (runs once the message is done)
     app_sides: int = 3
     reads_body: bool = False
+    # ssl_state / ssl_version: a TLS rule, run on the raw stream of TLS flows only, against
+    # the flow's TLS state (dpictl.engine.detect.tls_inspection)
+    tls: tuple[TlsCondition, ...] = ()
 
     def __post_init__(self) -> None:
         if self.dports is not None and not self.bidirectional:
@@ -109,8 +114,14 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
     noalert = False
     threshold = dfilter = None
     chains: dict[tuple[str, str | None], list] = {}
+    tls: list[TlsCondition] = []
     for opt in rule.options:
-        if isinstance(opt, ast.Unsupported):
+        if isinstance(opt, ast.Unsupported) and opt.keyword in TLS_KEYWORDS:
+            try:
+                tls.append(parse_tls_keyword(opt.keyword, opt.value))
+            except TlsKeywordError as exc:
+                raise SignatureRejected(str(exc)) from None
+        elif isinstance(opt, ast.Unsupported):
             drop, reason = keyword_decision(opt.keyword)
             if drop:
                 raise SignatureRejected(reason)
@@ -170,6 +181,10 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
                 protos = (6,)
             else:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
+    if tls:
+        if kind == KIND_APP or (protos is not None and 6 not in protos):
+            raise SignatureRejected("ssl_state/ssl_version on a rule that is not plain TCP")
+        protos = (6,)
     protos = _narrow_by_ip_proto(protos, rule.options)
     packet_only = bool(flow and flow.no_stream) or any(_is_dsize(o) for o in rule.options)
     # Suricata (detect-parse.c) sets SIG_FLAG_REQUIRE_PACKET for dsize and for a payload
@@ -191,7 +206,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         buffer_tests=tuple(buffer_tests), stream_size=tuple(stream_size),
         flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
         threshold=threshold, detection_filter=dfilter, fast=fast, fast_bounds=bounds,
-        packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes)
+        packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes,
+        tls=tuple(tls))
 
 
 def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:

@@ -3,9 +3,9 @@
 Every decision is reported per rule at load time (`Engine.rule_report`): a rule is either
 *dropped* (it cannot be evaluated faithfully, so it never alerts) or *loaded with a
 caveat* (the keyword only changes logging, not whether the rule matches). Suricata 7, the
-oracle, supports dce_* and ssl_* on its own DCE/RPC and TLS parsers, which dpictl does not
-have: those rules are dropped rather than over-matched without the condition. It rejects
-sip_* (and so do we, with the same reason).
+oracle, supports dce_* on its own DCE/RPC parser, which dpictl does not have: those rules
+are dropped rather than over-matched without the condition. It rejects sip_* (and so do we,
+with the same reason). ssl_state/ssl_version are evaluated (`tls_keywords`), not listed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ KEYWORD_DECISIONS: dict[str, tuple[bool, str]] = {
     "dce_opnum": (True, "dce_opnum needs a DCE/RPC parser (Suricata has one; dpictl does not)"),
     "dce_stub_data": (True, "dce_stub_data needs a DCE/RPC parser (Suricata has one; dpictl "
                             "does not)"),
-    "ssl_state": (True, "ssl_state needs a TLS parser (Suricata has one; dpictl does not)"),
-    "ssl_version": (True, "ssl_version needs a TLS parser (Suricata has one; dpictl does not)"),
     "sip_method": (True, "sip_method: no SIP parser (Suricata 7 rejects this keyword too)"),
     "sip_stat_code": (True, "sip_stat_code: no SIP parser (Suricata 7 rejects this keyword too)"),
     "sip_header": (True, "sip_header: no SIP parser (Suricata 7 rejects this keyword too)"),
