@@ -172,13 +172,14 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks(pkt.iface)
-        if flow.app_proto == APP_TLS:
-            for sig in self._tls.on_packet(pkt, flow, to_server, self._thresholds):
-                out.append(self._detection(sig, pkt, flow, to_server))
+        tls = flow.app_proto == APP_TLS
         # this packet acknowledges the other direction: inspect it once a chunk is covered
+        # (TLS flows: by the next packet of that direction, below, as Suricata does)
         if pkt.tcp_flags & TH_ACK and chunks.pending[not to_server]:
-            if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT:
+            if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT and not tls:
                 self._inspect_chunk(pkt, flow, not to_server, chunks, out, acked_only=True)
+        if tls:
+            self._tls_packet(pkt, flow, to_server, chunks, out)
         if not pkt.payload:
             return
         stream = streams[to_server]
@@ -196,19 +197,37 @@ class Engine:
                     for direction in self._http.pop_raw_triggers():
                         self._inspect_chunk(pkt, flow, direction, chunks, out)
             if waiting >= UNACKED_LIMIT:
-                self._inspect_chunk(pkt, flow, to_server, chunks, out)
+                data = self._inspect_chunk(pkt, flow, to_server, chunks, out)
+                if flow.app_proto == APP_TLS:
+                    for sig in self._tls.on_chunk(pkt, flow, to_server, data, self._thresholds):
+                        out.append(self._detection(sig, pkt, flow, to_server))
+
+    def _tls_packet(self, pkt: Packet, flow: Flow, to_server: bool, chunks: StreamChunks,
+                    out: list[Detection]) -> None:
+        """TLS: parse what the packet acknowledges, then (a record of this direction
+        completed, or a chunk's worth is acknowledged) inspect this direction's raw stream,
+        with the ssl_* rules on the part the parser reached."""
+        found = self._tls.on_packet(pkt, flow, to_server, self._thresholds)
+        if chunks.pending[to_server] and self._tls.chunk_due(flow, to_server, chunks):
+            data = self._inspect_chunk(pkt, flow, to_server, chunks, out, acked_only=True)
+            found += self._tls.on_chunk(pkt, flow, to_server, data, self._thresholds)
+        self._tls.done(flow, to_server)
+        for sig in found:
+            out.append(self._detection(sig, pkt, flow, to_server))
 
     def _inspect_chunk(self, pkt: Packet, flow: Flow, direction: bool, chunks: StreamChunks,
-                       out: list[Detection], acked_only: bool = False) -> None:
+                       out: list[Detection], acked_only: bool = False) -> bytes | None:
+        """Inspect the waiting (or acknowledged) raw bytes of a direction; returns them."""
         taken = chunks.take(direction, acked_only)
         if taken is None or flow.app_proto == APP_TLS and flow.app.no_inspection:
-            return
+            return None
         data = taken
         self._counters["stream_chunks"] += 1
         header = _flow_packet(flow, direction, like=pkt)
         for sig in self._detector.inspect_packet(header, data, flow, direction,
                                                  self._thresholds, stream=True):
             out.append(self._detection(sig, pkt, flow, _direction(flow, pkt)))
+        return data
 
     def _finish_flow(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
         chunks = self._chunks.pop(flow.flow_id, None)
@@ -218,6 +237,10 @@ class Engine:
         # the flow's addresses, its last timestamp and the interface it was seen on
         iface = chunks.iface if chunks is not None else None
         last = pkt if pkt is not None else _flow_packet(flow, True, iface=iface)
+        tls = flow.app_proto == APP_TLS
+        if tls:      # the app layer sees the rest of the flow before the raw stream does
+            for sig in self._tls.end(flow, _Oriented(flow, last), self._thresholds):
+                out.append(self._detection(sig, last, flow, _direction(flow, last)))
         for direction in (True, False):
             # Only raw inspection sees what the stream still held: handing it to HTTP here
             # (after a hole) lost a file_data match Suricata makes (SID 23621, ultra_lab).
@@ -225,10 +248,12 @@ class Engine:
             if chunks is not None:
                 if rest:
                     chunks.add(direction, rest)
-                self._inspect_chunk(last, flow, direction, chunks, out)
-        if flow.app_proto == APP_TLS:
-            for sig in self._tls.finish(flow, last, _Oriented(flow, last), self._thresholds):
-                out.append(self._detection(sig, last, flow, _direction(flow, last)))
+                data = self._inspect_chunk(last, flow, direction, chunks, out)
+                if tls:
+                    header = _flow_packet(flow, direction, like=last)
+                    for sig in self._tls.on_chunk(header, flow, direction, data,
+                                                  self._thresholds, at_end=True):
+                        out.append(self._detection(sig, last, flow, _direction(flow, last)))
         if self._http.active:
             for sig in self._http.finish(flow, _Oriented(flow, last), last.ts,
                                          self._thresholds):

@@ -43,7 +43,7 @@ _MASK, _HALF = 0xFFFFFFFF, 1 << 31
 class _Side:
     """One direction: bytes waiting for an ACK, the record being assembled, the version."""
 
-    __slots__ = ("queued", "buf", "hs_buf", "version", "sni", "raw", "raw_trigger", "broken")
+    __slots__ = ("queued", "buf", "hs_buf", "version", "sni", "chunk_trigger", "broken")
 
     def __init__(self) -> None:
         self.queued: list[tuple[int | None, bytes | None]] = []   # (end seq, data); None: gap
@@ -51,15 +51,14 @@ class _Side:
         self.hs_buf = b""         # a handshake message continued in the next record
         self.version = 0
         self.sni: bytes | None = None
-        self.raw: list[bytes] = []        # parsed (acknowledged) bytes not yet inspected
-        self.raw_trigger = False          # a record completed since the last inspection
+        self.chunk_trigger = False        # a record completed since the last inspection
         self.broken = False               # a gap or a parse error: no more parsing
 
 
 class TlsState:
     """The TLS state of one flow (Suricata's single TLS transaction)."""
 
-    __slots__ = ("sides", "current", "flags", "no_inspection", "alerted", "started")
+    __slots__ = ("sides", "current", "flags", "no_inspection", "alerted", "started", "updated")
 
     def __init__(self) -> None:
         self.sides = (_Side(), _Side())      # index: to_server
@@ -68,6 +67,9 @@ class TlsState:
         self.no_inspection = False
         self.alerted: set[tuple[int, bool]] = set()   # (signature order, direction)
         self.started = False                  # any acknowledged byte parsed yet
+        # per direction (index: to_server): the parser ran since that direction's rules
+        # last looked (Suricata 7 inspects a transaction only when it was updated)
+        self.updated = [False, False]
 
     # -- input ------------------------------------------------------------------------
     def queue(self, to_server: bool, data: bytes, end_seq: int | None) -> None:
@@ -101,20 +103,27 @@ class TlsState:
         if data:
             self.started = True
             joined = b"".join(data)
-            side.raw.append(joined)
             if not side.broken:
+                if self._invokes_parser(side, joined):
+                    self.updated = [True, True]
                 self._decode(to_server, joined)
 
-    def take_raw(self, to_server: bool) -> bytes:
-        """The parsed bytes of a direction not inspected yet (and forget the trigger)."""
+    def pop_chunk_trigger(self, to_server: bool) -> bool:
+        """A record of this direction completed since the last call (Suricata then has the
+        direction's raw stream inspected: AppLayerParserTriggerRawStreamReassembly)."""
         side = self.sides[to_server]
-        data = b"".join(side.raw)
-        side.raw, side.raw_trigger = [], False
-        return data
+        hit, side.chunk_trigger = side.chunk_trigger, False
+        return hit
 
-    def raw_ready(self, to_server: bool, chunk_limit: int) -> bool:
-        side = self.sides[to_server]
-        return bool(side.raw) and (side.raw_trigger or sum(map(len, side.raw)) >= chunk_limit)
+    @staticmethod
+    def _invokes_parser(side: _Side, data: bytes) -> bool:
+        """Whether Suricata calls its parser for these bytes: after reading a record's
+        header it asks for the whole record (APP_LAYER_INCOMPLETE) and is not called again
+        until the record is complete; SSLv2 records are parsed as they come."""
+        buf = side.buf
+        if len(buf) < 5 or buf[0] & 0xC0:
+            return True
+        return len(buf) + len(data) >= 5 + (buf[3] << 8 | buf[4])
 
     def version(self, to_server: bool) -> int:
         return self.sides[to_server].version
@@ -167,7 +176,7 @@ class TlsState:
         elif ctype not in (21, 24):
             side.broken = True                # not a TLS record type: the parser stops
             return 0
-        side.raw_trigger = True
+        side.chunk_trigger = True
         return 5 + length
 
     def _skip_version(self, to_server: bool) -> bool:

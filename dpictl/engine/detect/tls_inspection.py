@@ -1,11 +1,15 @@
 """TLS flows: drive the parser at Suricata's pace and run the ssl_state/ssl_version rules.
 
 In Suricata 7 (IDS mode) a packet first hands the app layer the peer's bytes it
-acknowledges, then detection runs for the packet's own direction: rules with ssl_* keywords
-(app-layer rules whose contents are payload contents) see that direction's raw stream, the
-acknowledged bytes not inspected yet, once a TLS record of that direction completed or a
-chunk's worth waits, and the TLS state as it is after the ACK. Checked on crafted
-sessions: a `flow:to_server; ssl_state:client_hello; content:...` rule does not match an
+acknowledges, then detection runs for the packet's own direction: its raw stream (the
+acknowledged bytes not inspected yet) is inspected once a TLS record of that direction
+completed or a chunk's worth waits. Rules with ssl_* keywords are app-layer rules whose
+contents are payload contents: they see that chunk only up to where the TLS parser got,
+with the TLS state as it is after the packet's ACK, and content and state must hold at the
+same time. Suricata 7 inspects the transaction only on a packet where the parser ran since
+that direction last looked (a chunk inspected because 2560 bytes of an unfinished record
+were acknowledged does not run them). Checked on crafted sessions and on the shared
+captures: a `flow:to_server; ssl_state:client_hello; content:...` rule does not match an
 ordinary handshake, because by the next client packet the server's hello was parsed.
 
 Each such rule alerts at most once per flow direction (TLS has a single transaction; once
@@ -22,7 +26,7 @@ from dpictl.engine.app.tls import TlsState
 from dpictl.engine.detect.detector import Detector
 from dpictl.engine.detect.matcher import chains_ok, conditions_ok, post_match
 from dpictl.engine.detect.signature import Signature
-from dpictl.engine.detect.stream_state import CHUNK_LIMIT
+from dpictl.engine.detect.stream_state import CHUNK_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
 from dpictl.engine.packet import TH_ACK, Packet
 
@@ -31,57 +35,75 @@ if TYPE_CHECKING:
 
 
 class TlsInspection:
-    """One per engine; the per-flow state lives in the flow's `TlsState`."""
+    """One per engine; the per-flow state lives in the flow's `TlsState`.
+
+    Per packet of a TLS flow the engine calls `on_packet` (parse what it acknowledges,
+    run the rules without contents), then, when `chunk_due`, inspects the direction's raw
+    chunk and hands it to `on_chunk`, then `done`.
+    """
 
     def __init__(self, detector: Detector) -> None:
         self._sigs = detector.tls_sigs
+        self._bare = [s for s in self._sigs if not s.chains]
+        self._chained = [s for s in self._sigs if s.chains]
 
     def on_packet(self, pkt: Packet, flow: Flow, to_server: bool,
                   thresholds: ThresholdTable) -> list[Signature]:
-        """A packet of a TLS flow, before its own payload is reassembled."""
         tls: TlsState = flow.app
         if pkt.tcp_flags & TH_ACK:
             tls.ack(not to_server, pkt.ack)
-        if tls.no_inspection:
-            tls.take_raw(True), tls.take_raw(False)
-            return self._inspect(pkt, flow, tls, to_server, None, thresholds)
-        if not tls.started:
-            return []          # Suricata knows the flow is TLS once the first bytes are acked
-        data = tls.take_raw(to_server) if tls.raw_ready(to_server, CHUNK_LIMIT) else None
-        return self._inspect(pkt, flow, tls, to_server, data, thresholds)
+        if not self._bare or not tls.updated[to_server]:
+            return []
+        return self._run(self._bare, pkt, flow, tls, to_server, None, thresholds)
 
-    def finish(self, flow: Flow, last: Packet, oriented,
-               thresholds: ThresholdTable) -> list[Signature]:
-        """The flow ended: everything sent counts as acknowledged, then the rest is
-        inspected (client side first). `oriented(to_server)` gives a header packet."""
+    @staticmethod
+    def chunk_due(flow: Flow, to_server: bool, chunks: StreamChunks) -> bool:
+        """Whether this packet has its direction's acknowledged bytes inspected."""
         tls: TlsState = flow.app
-        out: list[Signature] = []
+        return tls.pop_chunk_trigger(to_server) or chunks.acked[to_server] >= CHUNK_LIMIT
+
+    def on_chunk(self, header: Packet, flow: Flow, to_server: bool, chunk: bytes | None,
+                 thresholds: ThresholdTable, at_end: bool = False) -> list[Signature]:
+        """The engine inspected `chunk`, the next raw bytes of a direction (None: nothing,
+        payload inspection being off). Before the flow's end, only a transaction the
+        parser updated is inspected."""
+        tls: TlsState = flow.app
+        if not chunk or not self._chained or not (at_end or tls.updated[to_server]):
+            return []
+        return self._run(self._chained, header, flow, tls, to_server, chunk, thresholds)
+
+    @staticmethod
+    def done(flow: Flow, to_server: bool) -> None:
+        """This direction's rules looked at the transaction (on this packet)."""
+        flow.app.updated[to_server] = False
+
+    def end(self, flow: Flow, oriented, thresholds: ThresholdTable) -> list[Signature]:
+        """The flow ended: everything sent counts as acknowledged and is parsed; the rules
+        without contents get a last look in each direction (client side first)."""
+        tls: TlsState = flow.app
         for direction in (True, False):
             tls.ack(direction, None)
-        for direction in (True, False):
-            data = tls.take_raw(direction)
-            if tls.started:
-                out += self._inspect(oriented(direction), flow, tls, direction,
-                                     data if data and not tls.no_inspection else None,
-                                     thresholds)
+        out: list[Signature] = []
+        if tls.started and self._bare:
+            for direction in (True, False):
+                out += self._run(self._bare, oriented(direction), flow, tls, direction, None,
+                                 thresholds)
         return out
 
-    def _inspect(self, pkt: Packet, flow: Flow, tls: TlsState, to_server: bool,
-                 data: bytes | None, thresholds: ThresholdTable) -> list[Signature]:
-        """Rules with contents need `data` (a raw chunk); the others run on every packet."""
+    @staticmethod
+    def _run(sigs: list[Signature], pkt: Packet, flow: Flow, tls: TlsState, to_server: bool,
+             data: bytes | None, thresholds: ThresholdTable) -> list[Signature]:
         out: list[Signature] = []
-        if not self._sigs:
-            return out
         buffers = {"pkt_data": data, "raw_data": data} if data else None
-        for sig in self._sigs:
+        for sig in sigs:
             key = (sig.order, to_server)
-            if key in tls.alerted or sig.chains and buffers is None:
+            if key in tls.alerted:
                 continue
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue
             if not all(cond.holds(tls, to_server) for cond in sig.tls):
                 continue
-            if sig.chains and not chains_ok(sig, buffers):
+            if buffers is not None and not chains_ok(sig, buffers):
                 continue
             tls.alerted.add(key)
             if post_match(sig, pkt, flow, thresholds):
