@@ -19,8 +19,8 @@ from dpictl.engine.detect.payload import Op, compile_chain
 from dpictl.engine.detect.regex import RegexError
 from dpictl.engine.detect.support import (SERVICE_PROTOCOLS, UNSUPPORTED_BUFFERS,
                                           keyword_decision)
-from dpictl.engine.detect.tls_keywords import (TLS_KEYWORDS, TlsCondition, TlsKeywordError,
-                                               parse_tls_keyword)
+from dpictl.engine.detect.tls_keywords import (TLS_KEYWORDS, TLS_PROTOCOLS, TlsCondition,
+                                               TlsKeywordError, parse_tls_keyword)
 from dpictl.rules import ast
 
 PACKET_BUFFERS = frozenset({"pkt_data", "raw_data"})
@@ -115,6 +115,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
     threshold = dfilter = None
     chains: dict[tuple[str, str | None], list] = {}
     tls: list[TlsCondition] = []
+    if rule.proto.lower() in TLS_PROTOCOLS:     # `alert tls` / Snort 3 `alert ssl`
+        protos, tls = (6,), [TlsCondition("tls")]
     for opt in rule.options:
         if isinstance(opt, ast.Unsupported) and opt.keyword in TLS_KEYWORDS:
             try:
@@ -212,6 +214,8 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
 
 def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:
     proto = rule.proto.lower()
+    if proto in TLS_PROTOCOLS:
+        return (6,), None
     if proto in _PROTOS:
         return _PROTOS[proto], None
     if proto in SERVICE_PROTOCOLS:

@@ -44,8 +44,12 @@ class TlsInspection:
 
     def __init__(self, detector: Detector) -> None:
         self._sigs = detector.tls_sigs
-        self._bare = [s for s in self._sigs if not s.chains]
-        self._chained = [s for s in self._sigs if s.chains]
+        # `alert tls` rules without ssl_* keywords are packet rules that only run on TLS
+        # flows (no transaction: every chunk, as often as they match)
+        plain = [s for s in self._sigs if all(c.keyword == "tls" for c in s.tls)]
+        self._plain = [s for s in plain if s.chains]
+        self._bare = [s for s in self._sigs if not s.chains and s not in plain]
+        self._chained = [s for s in self._sigs if s.chains and s not in plain]
 
     def on_packet(self, pkt: Packet, flow: Flow, to_server: bool,
                   thresholds: ThresholdTable) -> list[Signature]:
@@ -68,9 +72,13 @@ class TlsInspection:
         payload inspection being off). Before the flow's end, only a transaction the
         parser updated is inspected."""
         tls: TlsState = flow.app
-        if not chunk or not self._chained or not (at_end or tls.updated[to_server]):
+        if not chunk:
             return []
-        return self._run(self._chained, header, flow, tls, to_server, chunk, thresholds)
+        out = self._run(self._plain, header, flow, tls, to_server, chunk, thresholds,
+                        once=False) if self._plain else []
+        if self._chained and (at_end or tls.updated[to_server]):
+            out += self._run(self._chained, header, flow, tls, to_server, chunk, thresholds)
+        return out
 
     @staticmethod
     def done(flow: Flow, to_server: bool) -> None:
@@ -92,12 +100,13 @@ class TlsInspection:
 
     @staticmethod
     def _run(sigs: list[Signature], pkt: Packet, flow: Flow, tls: TlsState, to_server: bool,
-             data: bytes | None, thresholds: ThresholdTable) -> list[Signature]:
+             data: bytes | None, thresholds: ThresholdTable,
+             once: bool = True) -> list[Signature]:
         out: list[Signature] = []
         buffers = {"pkt_data": data, "raw_data": data} if data else None
         for sig in sigs:
             key = (sig.order, to_server)
-            if key in tls.alerted:
+            if once and key in tls.alerted:
                 continue
             if not conditions_ok(sig, pkt, flow, to_server):
                 continue
@@ -105,7 +114,8 @@ class TlsInspection:
                 continue
             if buffers is not None and not chains_ok(sig, buffers):
                 continue
-            tls.alerted.add(key)
+            if once:
+                tls.alerted.add(key)
             if post_match(sig, pkt, flow, thresholds):
                 out.append(sig)
         return out

@@ -8,6 +8,7 @@ Suricata 7.0.10 on crafted sessions (tests/engine/tls/test_tls_vs_suricata.py):
   `(flags & current) ^ negated_flags` does: `ssl_state:!client_hello` matches any other
   state, including none. `unknown` is never a parser state: it never matches, `!unknown`
   always does.
+- `alert tls` (Snort 3: `alert ssl`) rules run the same way, on TLS flows only.
 - `ssl_version:a,b` matches when the version of the packet's direction is one of the
   listed ones. A negated version never makes the keyword match (Suricata XORs the
   negation with "is this the listed version"), and a version outside SSLv2..TLS 1.3 never
@@ -23,6 +24,8 @@ from dpictl.engine.app.tls import (CLIENT_HELLO, CLIENT_KEYX, SERVER_HELLO, SERV
                                    SSL3, TLS10, TLS11, TLS12, TLS13, UNKNOWN, TlsState)
 
 TLS_KEYWORDS = frozenset({"ssl_state", "ssl_version"})
+# rule protocols that mean "on TLS flows" (Snort 3 writes the service `ssl`)
+TLS_PROTOCOLS = frozenset({"tls", "ssl"})
 
 _STATES = {"client_hello": CLIENT_HELLO, "server_hello": SERVER_HELLO,
            "client_keyx": CLIENT_KEYX, "server_keyx": SERVER_KEYX, "unknown": UNKNOWN}
@@ -40,7 +43,8 @@ class TlsKeywordError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TlsCondition:
-    """One ssl_state (flags, negated) or ssl_version (versions) keyword."""
+    """One ssl_state (flags, negated) or ssl_version (versions) keyword, or the rule's
+    `tls` protocol (keyword "tls": any TLS flow)."""
 
     keyword: str
     flags: int = 0
@@ -50,6 +54,8 @@ class TlsCondition:
     def holds(self, tls: TlsState, to_server: bool) -> bool:
         if self.keyword == "ssl_state":
             return bool((self.flags & tls.current) ^ self.negated)
+        if self.keyword == "tls":
+            return True
         return tls.version(to_server) in self.versions
 
 
@@ -96,4 +102,4 @@ def _ssl_version(text: str) -> TlsCondition:
     return TlsCondition("ssl_version", versions=frozenset(versions))
 
 
-__all__ = ["TLS_KEYWORDS", "TlsCondition", "TlsKeywordError", "parse_tls_keyword"]
+__all__ = ["TLS_KEYWORDS", "TLS_PROTOCOLS", "TlsCondition", "TlsKeywordError", "parse_tls_keyword"]

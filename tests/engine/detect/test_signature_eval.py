@@ -207,7 +207,7 @@ def test_base64_decode_then_base64_data():
 
 @pytest.mark.parametrize("opt,reason", [
     (ast.Unsupported("dce_iface", "4b324fc8"), "DCE/RPC"),
-    (ast.Unsupported("ssl_state", "client_hello"), "TLS"),
+    (ast.Unsupported("ssl_state", "client_hola"), "unknown state 'client_hola'"),
     (ast.Unsupported("sip_method", "INVITE"), "SIP"),
     (ast.Pcre("(unclosed"), "pcre"),
 ])
