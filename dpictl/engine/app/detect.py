@@ -99,4 +99,5 @@ def _looks_like_token_start(prefix: bytes) -> bool:
     return word.isalpha() and len(word) <= 32 and b"\0" not in prefix
 
 
-__all__ = ["probe_http", "probe_smtp", "probe_tls", "MATCH", "NEED_MORE", "NO_MATCH", "HTTP_METHODS"]
+__all__ = ["probe_http", "probe_smtp", "probe_tls", "MATCH", "NEED_MORE", "NO_MATCH",
+           "HTTP_METHODS"]

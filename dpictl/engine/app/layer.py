@@ -1,10 +1,11 @@
 """The app layer of each flow: buffer the first bytes, decide the protocol, feed its parser.
 
 `flow.app_proto` is None while undecided, "http" once HTTP was recognised in either direction,
-"smtp" once the client opened with EHLO/HELO, "tls" once either side sent a TLS record
-(`flow.app` is then a `TlsState`, which parses acknowledged bytes only), "failed" when neither direction looks like a
-protocol we parse (Suricata's ALPROTO_FAILED): after that the flow's bytes are only for
-stream rules. `flow.app` holds the parser state.
+"smtp" once the client opened with EHLO/HELO, "tls" once either side sent a TLS record,
+"failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
+after that the flow's bytes are only for stream rules. `flow.app` holds the parser state (for
+TLS a `TlsState`, which the engine has parse acknowledged bytes only: see
+`dpictl.engine.detect.tls_inspection`).
 
 How the engine drives it, per TCP packet (`flow.streams` is None for untracked flows)::
 

@@ -36,17 +36,22 @@ SSL2, SSL3, TLS10, TLS11, TLS12, TLS13 = 0x0200, 0x0300, 0x0301, 0x0302, 0x0303,
 TLS13_PRE_DRAFT16 = 0x7f00     # a hello `version` of 0x0304 or 0x7f01-0x7f0f (early drafts)
 
 _HS_TYPES = frozenset({0, 1, 2, 4, 11, 12, 13, 14, 15, 16, 20, 21, 22})
-_MAX_MESSAGE = 1 << 24
+_MAX_MESSAGE = 1 << 18          # a handshake message longer than this is skipped, not joined
+# bytes held for an ACK that never comes (one-way captures) before they are parsed anyway,
+# as the engine does for raw-stream chunks (stream_state.UNACKED_LIMIT)
+_MAX_QUEUED = 64 * 1024
 _MASK, _HALF = 0xFFFFFFFF, 1 << 31
 
 
 class _Side:
     """One direction: bytes waiting for an ACK, the record being assembled, the version."""
 
-    __slots__ = ("queued", "buf", "hs_buf", "version", "sni", "chunk_trigger", "broken")
+    __slots__ = ("queued", "queued_bytes", "buf", "hs_buf", "version", "sni", "chunk_trigger",
+                 "broken")
 
     def __init__(self) -> None:
         self.queued: list[tuple[int | None, bytes | None]] = []   # (end seq, data); None: gap
+        self.queued_bytes = 0
         self.buf = b""            # bytes of the record not parsed yet (from its header on)
         self.hs_buf = b""         # a handshake message continued in the next record
         self.version = 0
@@ -75,7 +80,11 @@ class TlsState:
     def queue(self, to_server: bool, data: bytes, end_seq: int | None) -> None:
         """In-order bytes of one direction, ending at `end_seq` (None: parse at next ACK)."""
         if data:
-            self.sides[to_server].queued.append((end_seq, data))
+            side = self.sides[to_server]
+            side.queued.append((end_seq, data))
+            side.queued_bytes += len(data)
+            if side.queued_bytes > _MAX_QUEUED:
+                self.ack(to_server, None)
 
     def gap(self, to_server: bool) -> None:
         """Bytes were lost here: this direction is not parsed past it."""
@@ -94,6 +103,7 @@ class TlsState:
         if not take:
             return
         parts, side.queued = side.queued[:take], side.queued[take:]
+        side.queued_bytes = sum(len(d) for _, d in side.queued if d is not None)
         data = []
         for _, piece in parts:
             if piece is None:
@@ -167,8 +177,7 @@ class TlsState:
             if not (self.flags & _EARLY_DATA and not self.flags & SERVER_HELLO):
                 self.no_inspection = True
         elif ctype == 22:
-            if self.flags & _CCS and not (self.flags & CLIENT_HELLO and not self.flags & SERVER_HELLO
-                                          and self.sides[True].version > TLS12):
+            if self.flags & _CCS and not self._tls13_middlebox_ccs():
                 pass                          # encrypted handshake (Finished)
             elif length < 4 or not self._handshake(to_server, body):
                 side.broken = True
@@ -178,6 +187,12 @@ class TlsState:
             return 0
         side.chunk_trigger = True
         return 5 + length
+
+    def _tls13_middlebox_ccs(self) -> bool:
+        """TLS 1.3 sends ChangeCipherSpec for middleboxes only: handshakes still parse
+        while a TLS 1.3 client hello waits for the server's."""
+        return (bool(self.flags & CLIENT_HELLO) and not self.flags & SERVER_HELLO
+                and self.sides[True].version > TLS12)
 
     def _skip_version(self, to_server: bool) -> bool:
         """The record header's version no longer counts once the side's hello was seen."""
