@@ -17,7 +17,9 @@ from dpictl.engine.decode import Decoder
 from dpictl.engine.detect.alert_filter import AlertFilter
 from dpictl.engine.detect import CompiledRules, RuleProblem, compile_rules
 from dpictl.engine.detect.header import AddressMatcher
+from dpictl.engine.app.layer import APP_TLS
 from dpictl.engine.detect.app_inspection import AppLayerInspection
+from dpictl.engine.detect.tls_inspection import TlsInspection
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
@@ -61,6 +63,7 @@ class Engine:
         self._chunks: dict[int, StreamChunks] = {}
         self._http = AppLayerInspection(self._detector)
         self._udp_app = self._http.inspects_udp       # DCE/RPC over UDP
+        self._tls = TlsInspection(self._detector)
         self._num = 0
         self._counters: dict[str, int] = {
             "packets": 0, "bytes": 0, "decoder_exceptions": 0, "inspect_errors": 0,
@@ -140,13 +143,16 @@ class Engine:
         # reassembly depth - is inspected as a packet, as Suricata does without
         # PKT_STREAM_ADD)
         stream_added = False
-        if pkt.payload and flow is not None:
+        payload = pkt.payload
+        if payload and flow is not None and flow.app_proto == APP_TLS and flow.app.no_inspection:
+            payload = b""      # TLS application data seen: Suricata inspects no more payload
+        if payload and flow is not None:
             if flow.streams is not None:
                 stream = flow.streams[to_server]
                 stream_added = not (stream.closed or stream.depth_reached)
             else:   # a TCP Fast Open SYN: its data goes to the stream (flow_table.py)
                 stream_added = flow.syn_data is not None and pkt.tcp_flags & TH_SYN != 0
-        matched = self._detector.inspect_packet(pkt, pkt.payload, flow, to_server_opt,
+        matched = self._detector.inspect_packet(pkt, payload, flow, to_server_opt,
                                                 self._thresholds, stream_added=stream_added)
         if matched:
             for sig in matched:
@@ -179,9 +185,11 @@ class Engine:
         chunks = self._chunks.get(flow.flow_id)
         if chunks is None:
             chunks = self._chunks[flow.flow_id] = StreamChunks(pkt.iface)
+        tls = flow.app_proto == APP_TLS
         # this packet acknowledges the other direction: inspect it once a chunk is covered
+        # (TLS flows: by the next packet of that direction, below, as Suricata does)
         if pkt.tcp_flags & TH_ACK and chunks.pending[not to_server]:
-            if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT:
+            if chunks.ack(not to_server, pkt.ack) >= CHUNK_LIMIT and not tls:
                 self._inspect_chunk(pkt, flow, not to_server, chunks, out, acked_only=True)
         if flow.syn_data is not None and flow.established and not streams[True].closed:
             # the session is established: the Fast Open SYN's data opens the client's stream
@@ -191,6 +199,8 @@ class Engine:
             flow.syn_data = None
             self._stream_data(_flow_packet(flow, True, like=pkt), flow, True,
                               streams[True].add_segment(seq, syn_data), chunks, out)
+        if tls:
+            self._tls_packet(pkt, flow, to_server, chunks, out)
         if not pkt.payload:
             return
         self._stream_data(pkt, flow, to_server, streams[to_server].add(pkt), chunks, out)
@@ -212,19 +222,37 @@ class Engine:
                     for direction in self._http.pop_raw_triggers():
                         self._inspect_chunk(pkt, flow, direction, chunks, out)
             if waiting >= UNACKED_LIMIT:
-                self._inspect_chunk(pkt, flow, to_server, chunks, out)
+                data = self._inspect_chunk(pkt, flow, to_server, chunks, out)
+                if flow.app_proto == APP_TLS:
+                    for sig in self._tls.on_chunk(pkt, flow, to_server, data, self._thresholds):
+                        out.append(self._detection(sig, pkt, flow, to_server))
+
+    def _tls_packet(self, pkt: Packet, flow: Flow, to_server: bool, chunks: StreamChunks,
+                    out: list[Detection]) -> None:
+        """TLS: parse what the packet acknowledges, then (a record of this direction
+        completed, or a chunk's worth is acknowledged) inspect this direction's raw stream,
+        with the ssl_* rules on the part the parser reached."""
+        found = self._tls.on_packet(pkt, flow, to_server, self._thresholds)
+        if chunks.pending[to_server] and self._tls.chunk_due(flow, to_server, chunks):
+            data = self._inspect_chunk(pkt, flow, to_server, chunks, out, acked_only=True)
+            found += self._tls.on_chunk(pkt, flow, to_server, data, self._thresholds)
+        self._tls.done(flow, to_server)
+        for sig in found:
+            out.append(self._detection(sig, pkt, flow, to_server))
 
     def _inspect_chunk(self, pkt: Packet, flow: Flow, direction: bool, chunks: StreamChunks,
-                       out: list[Detection], acked_only: bool = False) -> None:
+                       out: list[Detection], acked_only: bool = False) -> bytes | None:
+        """Inspect the waiting (or acknowledged) raw bytes of a direction; returns them."""
         taken = chunks.take(direction, acked_only)
-        if taken is None:
-            return
+        if taken is None or flow.app_proto == APP_TLS and flow.app.no_inspection:
+            return None
         data = taken
         self._counters["stream_chunks"] += 1
         header = _flow_packet(flow, direction, like=pkt)
         for sig in self._detector.inspect_packet(header, data, flow, direction,
                                                  self._thresholds, stream=True):
             out.append(self._detection(sig, pkt, flow, _direction(flow, pkt)))
+        return data
 
     def _finish_flow(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
         chunks = self._chunks.pop(flow.flow_id, None)
@@ -234,6 +262,10 @@ class Engine:
         # the flow's addresses, its last timestamp and the interface it was seen on
         iface = chunks.iface if chunks is not None else None
         last = pkt if pkt is not None else _flow_packet(flow, True, iface=iface)
+        tls = flow.app_proto == APP_TLS
+        if tls:      # the app layer sees the rest of the flow before the raw stream does
+            for sig in self._tls.end(flow, _Oriented(flow, last), self._thresholds):
+                out.append(self._detection(sig, last, flow, _direction(flow, last)))
         for direction in (True, False):
             # Only raw inspection sees what the stream still held: handing it to HTTP here
             # (after a hole) lost a file_data match Suricata makes (SID 23621, ultra_lab).
@@ -241,7 +273,12 @@ class Engine:
             if chunks is not None:
                 if rest:
                     chunks.add(direction, rest)
-                self._inspect_chunk(last, flow, direction, chunks, out)
+                data = self._inspect_chunk(last, flow, direction, chunks, out)
+                if tls:
+                    header = _flow_packet(flow, direction, like=last)
+                    for sig in self._tls.on_chunk(header, flow, direction, data,
+                                                  self._thresholds, at_end=True):
+                        out.append(self._detection(sig, last, flow, _direction(flow, last)))
         if self._http.active:
             for sig in self._http.finish(flow, _Oriented(flow, last), last.ts,
                                          self._thresholds):

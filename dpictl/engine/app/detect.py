@@ -60,6 +60,33 @@ def probe_smtp(prefix: bytes, to_server: bool) -> int:
     return MATCH if head[:4] in _SMTP_GREETINGS and head[4:5] in b" \r\n\t" else NO_MATCH
 
 
+# Suricata 7's TLS patterns (app-layer-ssl.c): a record header of SSLv3 to TLS 1.2 at the
+# start of either direction (the client may also open with |01 03 0x|), or an SSLv2
+# CLIENT-HELLO of version 2 (|01 00 02| at offset 2); on port 443 its probing parser also
+# takes any SSLv2 CLIENT-HELLO (high bit set, message type 1 in the third byte).
+_TLS_TO_SERVER = frozenset(bytes((t, 3, v)) for t in (0x16, 0x01) for v in range(4))
+_TLS_TO_CLIENT = frozenset(bytes((t, 3, v)) for t in (0x15, 0x16, 0x17) for v in range(4))
+
+
+def probe_tls(prefix: bytes, to_server: bool, server_port: int = 0) -> int:
+    """MATCH when one direction's first bytes are a TLS/SSL record or SSLv2 hello."""
+    if len(prefix) < 3:
+        if not prefix:
+            return NEED_MORE
+        return NEED_MORE if prefix[0] in (0x16, 0x01, 0x15, 0x17) or prefix[0] & 0x80 else NO_MATCH
+    if prefix[:3] in (_TLS_TO_SERVER if to_server else _TLS_TO_CLIENT):
+        return MATCH
+    if not to_server:
+        return NO_MATCH
+    if server_port == 443 and prefix[0] & 0x80 and prefix[2] == 0x01:
+        return MATCH
+    if prefix[0] & 0x80 and prefix[2] == 0x01:
+        if len(prefix) < 5:
+            return NEED_MORE
+        return MATCH if prefix[2:5] == b"\x01\x00\x02" else NO_MATCH
+    return NO_MATCH
+
+
 def _could_be_method(prefix: bytes) -> bool:
     up = prefix.upper()
     return any(m.startswith(up) for m in HTTP_METHODS)
@@ -72,4 +99,5 @@ def _looks_like_token_start(prefix: bytes) -> bool:
     return word.isalpha() and len(word) <= 32 and b"\0" not in prefix
 
 
-__all__ = ["probe_http", "probe_smtp", "MATCH", "NEED_MORE", "NO_MATCH", "HTTP_METHODS"]
+__all__ = ["probe_http", "probe_smtp", "probe_tls", "MATCH", "NEED_MORE", "NO_MATCH",
+           "HTTP_METHODS"]

@@ -1,9 +1,11 @@
 """The app layer of each flow: buffer the first bytes, decide the protocol, feed its parser.
 
 `flow.app_proto` is None while undecided, "http" once HTTP was recognised in either direction,
-"smtp" once the client opened with EHLO/HELO, "failed" when neither direction looks like a
-protocol we parse (Suricata's ALPROTO_FAILED): after that the flow's bytes are only for
-stream rules. `flow.app` holds the parser state.
+"smtp" once the client opened with EHLO/HELO, "tls" once either side sent a TLS record,
+"failed" when neither direction looks like a protocol we parse (Suricata's ALPROTO_FAILED):
+after that the flow's bytes are only for stream rules. `flow.app` holds the parser state (for
+TLS a `TlsState`, which the engine has parse acknowledged bytes only: see
+`dpictl.engine.detect.tls_inspection`).
 
 How the engine drives it, per TCP packet (`flow.streams` is None for untracked flows)::
 
@@ -27,15 +29,17 @@ Events must be handled before the next `feed` (buffers of a transaction keep fil
 from __future__ import annotations
 
 from dpictl.engine.app.dcerpc import DceTcpState, looks_like_dcerpc
-from dpictl.engine.app.detect import MATCH, NEED_MORE, NO_MATCH, probe_http, probe_smtp
+from dpictl.engine.app.detect import MATCH, NEED_MORE, NO_MATCH, probe_http, probe_smtp, probe_tls
 from dpictl.engine.app.smb import SmbState, probe_smb
 from dpictl.engine.app.smtp import SmtpEvent, SmtpLimits, SmtpParser
+from dpictl.engine.app.tls import TlsState
 from dpictl.engine.flow_table import Flow
 from dpictl.engine.http import HttpEvent, HttpLimits, HttpParser
 
 APP_HTTP = "http"
 APP_SMTP = "smtp"
 APP_SMB, APP_DCERPC = "smb", "dcerpc"
+APP_TLS = "tls"
 _PARSED = (APP_HTTP, APP_SMTP, APP_SMB, APP_DCERPC)
 APP_FAILED = "failed"
 _MAX_UNDECIDED = 4096      # bytes per direction held while the protocol is undecided
@@ -71,6 +75,9 @@ class AppLayer:
         proto = flow.app_proto
         if proto in _PARSED:
             return flow.app.feed(data, to_server, ts)
+        if proto == APP_TLS:
+            flow.app.queue(to_server, data, _end_seq(flow, to_server))
+            return []
         if proto is not None or not data:
             return []
         pending = flow.app
@@ -80,6 +87,9 @@ class AppLayer:
         if pending.verdict[d] == NO_MATCH:
             return []                        # this side already said no; wait for the other
         buf = pending.data[d] = pending.data[d] + data
+        tls = probe_tls(buf, to_server, flow.server_port)
+        if tls == MATCH:
+            return self._start_tls(flow, pending, to_server)
         smtp = probe_smtp(buf, to_server) if to_server else NO_MATCH
         if smtp == MATCH:
             return self._start(flow, pending, to_server, ts, APP_SMTP)
@@ -87,7 +97,7 @@ class AppLayer:
         if binary:
             return self._start(flow, pending, to_server, ts, binary)
         verdict = probe_http(buf, to_server)
-        if verdict == NO_MATCH and (smtp == NEED_MORE or binary is None):
+        if verdict == NO_MATCH and (NEED_MORE in (smtp, tls) or binary is None):
             verdict = NEED_MORE
         if verdict == NEED_MORE and len(buf) > _MAX_UNDECIDED:
             verdict = NO_MATCH
@@ -116,9 +126,20 @@ class AppLayer:
             start = at
             if flow.app_proto in _PARSED:
                 events += flow.app.gap(missing, to_server)
+            elif flow.app_proto == APP_TLS:
+                flow.app.gap(to_server)
             elif flow.app_proto is None:
                 flow.app_proto, flow.app = APP_FAILED, None     # cannot detect across a hole
         return events + self.feed(flow, data[start:], to_server, ts)
+
+    def _start_tls(self, flow: Flow, pending: _Pending, to_server: bool) -> list:
+        """Hand what each direction sent so far to a new TlsState (parsed once acked)."""
+        state = TlsState()
+        flow.app_proto, flow.app = APP_TLS, state
+        for d in ((1, 0) if to_server else (0, 1)):
+            if pending.data[d]:
+                state.queue(d == 1, pending.data[d], _end_seq(flow, d == 1))
+        return []
 
     def _start(self, flow: Flow, pending: _Pending, to_server: bool, ts: float,
                proto: str) -> list[HttpEvent | SmtpEvent]:
@@ -146,4 +167,10 @@ def _probe_binary(prefix: bytes) -> str | bool | None:
     return None if smb is None or dce is None else False
 
 
-__all__ = ["AppLayer", "APP_HTTP", "APP_SMTP", "APP_SMB", "APP_DCERPC", "APP_FAILED"]
+def _end_seq(flow: Flow, to_server: bool) -> int | None:
+    """Where the bytes just reassembled end (what the peer's ACK will name)."""
+    streams = flow.streams
+    return streams[to_server].next_seq if streams is not None else None
+
+
+__all__ = ["AppLayer", "APP_HTTP", "APP_SMTP", "APP_SMB", "APP_DCERPC", "APP_TLS", "APP_FAILED"]

@@ -89,7 +89,8 @@ class AppLayerInspection:
         # flow id -> (tx id, side) -> orders of the signatures already run on that side:
         # keyed by flow first so a flow's end forgets its entries without a table scan
         self._done: dict[int, dict[tuple[int, int], set[int]]] = {}
-        self.active = detector.app_count > 0
+        # TLS rules need the app layer too (it recognises TLS flows)
+        self.active = detector.app_count > 0 or bool(detector.tls_sigs)
         # directions whose HTTP message completed, waiting for pop_raw_triggers()
         self.raw_triggers: list[bool] = []
 

@@ -174,11 +174,15 @@ class Detector:
         self._segment = _Group()
         self._app: dict[str, _Group] = {}
         self._app_nofp: list[Signature] = []
-        # DCE/RPC signatures run on DCE/RPC calls only (dpictl.engine.detect.dce_inspection)
+        # DCE/RPC signatures run on DCE/RPC calls only (dpictl.engine.detect.dce_inspection);
+        # ssl_state/ssl_version rules: run by TlsInspection on TLS flows' raw stream only
         self.dce_signatures: list[Signature] = []
+        self.tls_sigs: list[Signature] = []
         for sig in self.signatures:
             if sig.app == "dcerpc":
                 self.dce_signatures.append(sig)
+            elif sig.tls:
+                self.tls_sigs.append(sig)
             elif sig.kind == KIND_APP:
                 self._add_app(sig)
             else:

@@ -23,6 +23,8 @@ from dpictl.engine.detect.payload import Op, compile_chain
 from dpictl.engine.detect.regex import RegexError
 from dpictl.engine.detect.support import (SERVICE_PROTOCOLS, UNSUPPORTED_BUFFERS,
                                           keyword_decision)
+from dpictl.engine.detect.tls_keywords import (TLS_KEYWORDS, TLS_PROTOCOLS, TlsCondition,
+                                               TlsKeywordError, parse_tls_keyword)
 from dpictl.rules import ast
 
 PACKET_BUFFERS = frozenset({"pkt_data", "raw_data"})
@@ -89,6 +91,9 @@ class Signature:
     data_checks: tuple = ()
     # DCE/RPC rules (app "dcerpc"): dce_iface / dce_opnum, matched per call
     dce: DceKeywords | None = None
+    # ssl_state / ssl_version: a TLS rule, run on the raw stream of TLS flows only, against
+    # the flow's TLS state (dpictl.engine.detect.tls_inspection)
+    tls: tuple[TlsCondition, ...] = ()
 
     def __post_init__(self) -> None:
         if self.dports is not None and not self.bidirectional:
@@ -120,9 +125,17 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
     data_checks = []
     chains: dict[tuple[str, str | None], list] = {}
     dce_opts: list[ast.Unsupported] = []
+    tls: list[TlsCondition] = []
+    if rule.proto.lower() in TLS_PROTOCOLS:     # `alert tls` / Snort 3 `alert ssl`
+        protos, tls = (6,), [TlsCondition("tls")]
     for opt in rule.options:
         if isinstance(opt, ast.Unsupported) and opt.keyword in DCE_KEYWORDS:
             dce_opts.append(opt)
+        elif isinstance(opt, ast.Unsupported) and opt.keyword in TLS_KEYWORDS:
+            try:
+                tls.append(parse_tls_keyword(opt.keyword, opt.value))
+            except TlsKeywordError as exc:
+                raise SignatureRejected(str(exc)) from None
         elif isinstance(opt, ast.Unsupported):
             drop, reason = keyword_decision(opt.keyword)
             if drop:
@@ -191,6 +204,10 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
                 protos = (6,)
             else:
                 raise SignatureRejected("HTTP buffers on a non-TCP rule")
+    if tls:
+        if kind == KIND_APP or (protos is not None and 6 not in protos):
+            raise SignatureRejected("ssl_state/ssl_version on a rule that is not plain TCP")
+        protos = (6,)
     protos = _narrow_by_ip_proto(protos, rule.options)
     packet_only = bool(flow and flow.no_stream) or any(_is_packet_keyword(o) for o in rule.options)
     # Suricata (detect-parse.c) sets SIG_FLAG_REQUIRE_PACKET for dsize and for a payload
@@ -211,7 +228,7 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
         flowbit_checks=tuple(fb_checks), flowbit_actions=tuple(fb_actions), noalert=noalert,
         threshold=threshold, detection_filter=dfilter, fast=fast, fast_bounds=bounds,
         packet_only=packet_only, on_packet=on_packet, stream_only=stream_only, notes=notes,
-        data_checks=tuple(data_checks), dce=dce)
+        data_checks=tuple(data_checks), dce=dce, tls=tuple(tls))
 
 
 DCE_BUFFER = "dce_stub_data"
@@ -231,6 +248,8 @@ def _dce(options: list[ast.Unsupported], buffers: set[str], app: str | None,
 
 def _protocol(rule: ast.Rule) -> tuple[tuple[int, ...] | None, str | None]:
     proto = rule.proto.lower()
+    if proto in TLS_PROTOCOLS:
+        return (6,), None
     if proto in _PROTOS:
         return _PROTOS[proto], None
     if proto in SERVICE_PROTOCOLS:

@@ -3,18 +3,15 @@
 Every decision is reported per rule at load time (`Engine.rule_report`): a rule is either
 *dropped* (it cannot be evaluated faithfully, so it never alerts) or *loaded with a
 caveat* (the keyword only changes logging, not whether the rule matches). Suricata 7, the
-oracle, supports ssl_* on its own TLS parser, which dpictl does not have: those rules are
-dropped rather than over-matched without the condition. It rejects sip_* (and so do we,
-with the same reason). dce_iface/dce_opnum/dce_stub_data are evaluated on dpictl's DCE/RPC
-parser (`dpictl.engine.detect.dce_keywords`), so they never reach this table.
+oracle, rejects sip_* (and so do we, with the same reason). ssl_state/ssl_version
+(`tls_keywords`) and dce_iface/dce_opnum/dce_stub_data (`dce_keywords`) are evaluated on
+dpictl's own TLS and DCE/RPC parsers, so they never reach this table.
 """
 
 from __future__ import annotations
 
 # keyword -> (drop the rule?, reason)
 KEYWORD_DECISIONS: dict[str, tuple[bool, str]] = {
-    "ssl_state": (True, "ssl_state needs a TLS parser (Suricata has one; dpictl does not)"),
-    "ssl_version": (True, "ssl_version needs a TLS parser (Suricata has one; dpictl does not)"),
     "sip_method": (True, "sip_method: no SIP parser (Suricata 7 rejects this keyword too)"),
     "sip_stat_code": (True, "sip_stat_code: no SIP parser (Suricata 7 rejects this keyword too)"),
     "sip_header": (True, "sip_header: no SIP parser (Suricata 7 rejects this keyword too)"),

@@ -209,7 +209,7 @@ def test_base64_decode_then_base64_data():
     (ast.Unsupported("dce_iface", "4b324fc8"), "not a UUID"),
     (ast.Unsupported("dce_opnum", "3-1"), "bad range"),
     (ast.Content(b"x"), None),      # replaced below: payload content next to dce_opnum
-    (ast.Unsupported("ssl_state", "client_hello"), "TLS"),
+    (ast.Unsupported("ssl_state", "client_hola"), "unknown state 'client_hola'"),
     (ast.Unsupported("sip_method", "INVITE"), "SIP"),
     (ast.Pcre("(unclosed"), "pcre"),
 ])
