@@ -14,10 +14,10 @@ from dpictl.errors import UsageError
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from dpictl.graph import AlertGraph
+    from dpictl.graph import WorkloadGraph
 
 
-def _tree(graph: AlertGraph) -> Tree:
+def _tree(graph: WorkloadGraph) -> Tree:
     from rich.tree import Tree
 
     root = Tree("[bold]alerts by source → destination[/bold]")

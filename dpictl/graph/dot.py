@@ -1,8 +1,15 @@
-"""Render an AlertGraph as Graphviz DOT, and DOT as SVG/PNG through Graphviz's `dot`.
+"""Render a WorkloadGraph as Graphviz DOT, and DOT as SVG/PNG through Graphviz's `dot`.
 
 Graphviz is the tool made for laying out graphs; hand-placing boxes would be worse and longer.
-Namespaces become clusters, DPI endpoints get a bold outline, and an edge's width grows with
-its alert count.
+Namespaces become (dashed) clusters, DPI endpoints get a bold outline, alerting edges are red
+and grow with their alert count, edges that only carried traffic are thin and grey.
+
+Labels that never overlap: an alerting edge's label is a *node* placed on the edge
+(source → label → destination), not a DOT edge label. `dot` never lets two nodes overlap
+and routes splines around nodes, whereas edge labels, `xlabel`s and cluster headings are
+placed after the layout and collide (three edges into one pod put three labels in one spot).
+For the same reason clusters carry no heading (edges were routed straight through it); the
+namespace is written in every node's label instead, and is the cluster's tooltip.
 """
 
 from __future__ import annotations
@@ -12,9 +19,14 @@ import subprocess
 from pathlib import Path
 
 from dpictl.errors import InputError, NotFound
-from dpictl.graph.model import AlertGraph
+from dpictl.graph.model import Edge, Node, WorkloadGraph
 
 FORMATS = ("svg", "png")
+
+ALERT_COLOUR, ALERT_TEXT, ALERT_FILL = "#c0392b", "#922b21", "#fdedec"
+PLAIN_COLOUR = "#95a5a6"
+MAX_SIDS_SHOWN = 3          # an edge label lists this many signatures, then "+N more"
+MESSAGE_CHARS = 32          # of each signature's msg (the whole msg is in the tooltip)
 
 
 def _quote(text: str) -> str:
@@ -22,40 +34,101 @@ def _quote(text: str) -> str:
     return '"' + escaped + '"'
 
 
-def _edge_label(edge) -> str:
-    top = edge.signatures.most_common(2)
+def _attrs(**attrs: object) -> str:
+    return "[" + ", ".join(f"{k}={v}" for k, v in attrs.items()) + "]"
+
+
+def _short(text: str, limit: int = MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def edge_label(edge: Edge) -> str:
+    """`N alerts`, then the most frequent signatures (sid and the start of the msg)."""
     lines = [f"{edge.alerts} alert{'s' if edge.alerts != 1 else ''}"]
-    lines += [f"sid {sid}: {msg[:40]}" for (sid, msg), _ in top]
-    if len(edge.signatures) > 2:
-        lines.append(f"+{len(edge.signatures) - 2} more")
+    for (sid, msg), count in edge.signatures.most_common(MAX_SIDS_SHOWN):
+        times = f" ×{count}" if len(edge.signatures) > 1 else ""
+        lines.append(f"sid {sid}{times}: {_short(msg)}" if msg else f"sid {sid}{times}")
+    if len(edge.signatures) > MAX_SIDS_SHOWN:
+        lines.append(f"+{len(edge.signatures) - MAX_SIDS_SHOWN} more")
     return "\n".join(lines)
 
 
-def render_dot(graph: AlertGraph, title: str = "dpictl alerts") -> str:
-    out = ["digraph dpictl {", f"  label={_quote(title)}; labelloc=t; rankdir=LR;",
-           '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", fontname="Helvetica"];',
-           '  edge [fontname="Helvetica", fontsize=10, color="#c0392b"];']
-    by_ns: dict[str, list] = {}
-    for node in graph.nodes.values():
-        by_ns.setdefault(node.namespace, []).append(node)
-    for i, ns in enumerate(sorted(by_ns)):
-        indent = "  "
-        if ns:
-            out.append(f"  subgraph cluster_{i} {{ label={_quote('namespace ' + ns)}; "
-                       'style=dashed; color="#7f8c8d";')
-            indent = "    "
-        for node in sorted(by_ns[ns], key=lambda n: n.key):
-            attrs = [f"label={_quote(node.name + (chr(10) + node.ip if node.ip else ''))}"]
-            if node.key in graph.inspected:
-                attrs.append('penwidth=2.5, color="#2c3e50", fillcolor="#fdebd0"')
-            out.append(f"{indent}{_quote(node.key)} [{', '.join(attrs)}];")
-        if ns:
-            out.append("  }")
-    for edge in sorted(graph.edges.values(), key=lambda e: (e.source, e.dest)):
-        width = min(1 + edge.alerts ** 0.5, 6)
-        out.append(f"  {_quote(edge.source)} -> {_quote(edge.dest)} "
-                   f"[label={_quote(_edge_label(edge))}, penwidth={width:.1f}];")
-    out.append("}")
+def _tooltip(graph: WorkloadGraph, edge: Edge) -> str:
+    src, dst = graph.nodes[edge.source], graph.nodes[edge.dest]
+    lines = [f"{src.label} → {dst.label}"]
+    if edge.by_reporter:
+        ports = ", ".join(f"{proto}/{port}" for proto, port in sorted(edge.ports))
+        lines.append(f"{edge.flows} flow{'s' if edge.flows != 1 else ''} ({ports})")
+    lines += [f"{count} × sid {sid}: {msg}" for (sid, msg), count
+              in edge.signatures.most_common()]
+    return "\n".join(lines)
+
+
+def _node_line(graph: WorkloadGraph, node: Node) -> str:
+    text = node.label + (f"\n{node.ip}" if node.ip and node.ip != node.name else "")
+    attrs = {"label": _quote(text), "tooltip": _quote(text)}
+    if node.key in graph.inspected:
+        attrs.update(penwidth="2.5", color='"#2c3e50"', fillcolor='"#fdebd0"')
+    return f"{_quote(node.key)} {_attrs(**attrs)};"
+
+
+def _label_node_id(edge: Edge) -> str:
+    # Workload keys are namespace/name and namespaces hold no ':', so this cannot collide.
+    return f"alerts:{edge.source}->{edge.dest}"
+
+
+def _edge_lines(graph: WorkloadGraph, edge: Edge) -> list[str]:
+    src, dst, tip = _quote(edge.source), _quote(edge.dest), _quote(_tooltip(graph, edge))
+    if not edge.alerts:
+        # minlen 2: a plain edge spans as many ranks as an alerting one (which passes
+        # through its label node), so sources and destinations line up in columns.
+        return [f"{src} -> {dst} {_attrs(color=_quote(PLAIN_COLOUR), minlen=2, tooltip=tip)};"]
+    width = f"{min(1 + edge.alerts ** 0.5, 6):.1f}"
+    label = _quote(_label_node_id(edge))
+    return [
+        f"{label} {_attrs(label=_quote(edge_label(edge)), tooltip=tip)};",
+        f"{src} -> {label} {_attrs(arrowhead='none', penwidth=width, weight=4, tooltip=tip)};",
+        f"{label} -> {dst} {_attrs(penwidth=width, weight=4, tooltip=tip)};",
+    ]
+
+
+def _label_cluster(graph: WorkloadGraph, edge: Edge) -> str:
+    """The namespace whose cluster holds an edge's label: both ends' when they share one."""
+    src, dst = graph.nodes[edge.source], graph.nodes[edge.dest]
+    return src.namespace if src.namespace == dst.namespace else ""
+
+
+def render_dot(graph: WorkloadGraph, title: str = "dpictl graph") -> str:
+    out = ["digraph dpictl {",
+           '  rankdir=LR; fontname="Helvetica"; nodesep=0.3; ranksep=0.4;',
+           '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", '
+           'fontname="Helvetica"];',
+           f'  edge [color="{ALERT_COLOUR}", arrowsize=0.8];']
+    label_style = (f'  node [shape=box, style="rounded,filled", fontsize=10, '
+                   f'fontcolor="{ALERT_TEXT}", fillcolor="{ALERT_FILL}", color="{ALERT_COLOUR}", '
+                   'margin="0.08,0.03", width=0, height=0];')
+    edges = sorted(graph.edges.values(), key=lambda e: (e.source, e.dest))
+    by_ns: dict[str, list[str]] = {}
+    for node in sorted(graph.nodes.values(), key=lambda n: n.key):
+        by_ns.setdefault(node.namespace, []).append(_node_line(graph, node))
+    edge_lines: dict[str, list[str]] = {}
+    for edge in edges:
+        edge_lines.setdefault(_label_cluster(graph, edge) if edge.alerts else "", []).extend(
+            _edge_lines(graph, edge))
+    for i, ns in enumerate(sorted(set(by_ns) - {""})):
+        out.append(f"  subgraph cluster_{i} {{")
+        out.append(f'    style=dashed; color="#7f8c8d"; tooltip={_quote("namespace " + ns)};')
+        out += [f"    {line}" for line in by_ns[ns]]
+        if edge_lines.get(ns):
+            out.append("  " + label_style)
+            out += [f"    {line}" for line in edge_lines[ns]]
+        out.append("  }")
+    out += [f"  {line}" for line in by_ns.get("", [])]
+    if edge_lines.get(""):
+        out.append(label_style)
+        out += [f"  {line}" for line in edge_lines[""]]
+    # The title goes last: a graph attribute set earlier would be inherited by the clusters.
+    out += [f"  label={_quote(title)}; labelloc=t;", "}"]
     return "\n".join(out) + "\n"
 
 
@@ -74,4 +147,4 @@ def render_image(dot_text: str, path: Path, fmt: str | None = None) -> Path:
     return path
 
 
-__all__ = ["FORMATS", "render_dot", "render_image"]
+__all__ = ["FORMATS", "edge_label", "render_dot", "render_image"]
