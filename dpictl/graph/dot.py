@@ -1,15 +1,17 @@
 """Render a WorkloadGraph as Graphviz DOT, and DOT as SVG/PNG through Graphviz's `dot`.
 
 Graphviz is the tool made for laying out graphs; hand-placing boxes would be worse and longer.
-Namespaces become (dashed) clusters, DPI endpoints get a bold outline, alerting edges are red
-and grow with their alert count, edges that only carried traffic are thin and grey.
+Nodes are `namespace/pod` (or an address), DPI endpoints get a bold outline, alerting edges
+are red and grow with their alert count, edges that only carried traffic are thin and grey.
 
 Labels that never overlap: an alerting edge's label is a *node* placed on the edge
 (source → label → destination), not a DOT edge label. `dot` never lets two nodes overlap
-and routes splines around nodes, whereas edge labels, `xlabel`s and cluster headings are
-placed after the layout and collide (three edges into one pod put three labels in one spot).
-For the same reason clusters carry no heading (edges were routed straight through it); the
-namespace is written in every node's label instead, and is the cluster's tooltip.
+and routes splines around nodes, whereas edge labels and `xlabel`s are placed after the
+layout and collide (three edges into red2 put their labels in one spot, and splines ran
+through them). There are no namespace clusters either: `dot` ranks a cluster on its own
+first, which put a destination left of its own label (arrows running backwards), and it
+routed splines through cluster headings. The namespace is in every node's label instead.
+tests/graph/test_label_layout.py checks the layout `dot` makes for all of this.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def edge_label(edge: Edge) -> str:
     """`N alerts`, then the most frequent signatures (sid and the start of the msg)."""
     lines = [f"{edge.alerts} alert{'s' if edge.alerts != 1 else ''}"]
     for (sid, msg), count in edge.signatures.most_common(MAX_SIDS_SHOWN):
-        times = f" ×{count}" if len(edge.signatures) > 1 else ""
+        times = f" ×{count}" if count > 1 and len(edge.signatures) > 1 else ""
         lines.append(f"sid {sid}{times}: {_short(msg)}" if msg else f"sid {sid}{times}")
     if len(edge.signatures) > MAX_SIDS_SHOWN:
         lines.append(f"+{len(edge.signatures) - MAX_SIDS_SHOWN} more")
@@ -77,6 +79,17 @@ def _label_node_id(edge: Edge) -> str:
     return f"alerts:{edge.source}->{edge.dest}"
 
 
+# Label nodes look like an edge's tag: small red text on a pale red rounded box.
+_LABEL_NODE_STYLE = (f'shape=box, style="rounded,filled", fontsize=10, fontcolor="{ALERT_TEXT}", '
+                     f'fillcolor="{ALERT_FILL}", color="{ALERT_COLOUR}", margin="0.08,0.03", '
+                     'width=0, height=0')
+
+
+def _label_node_line(graph: WorkloadGraph, edge: Edge) -> str:
+    return (f"{_quote(_label_node_id(edge))} [label={_quote(edge_label(edge))}, "
+            f"tooltip={_quote(_tooltip(graph, edge))}, {_LABEL_NODE_STYLE}];")
+
+
 def _edge_lines(graph: WorkloadGraph, edge: Edge) -> list[str]:
     src, dst, tip = _quote(edge.source), _quote(edge.dest), _quote(_tooltip(graph, edge))
     if not edge.alerts:
@@ -86,16 +99,9 @@ def _edge_lines(graph: WorkloadGraph, edge: Edge) -> list[str]:
     width = f"{min(1 + edge.alerts ** 0.5, 6):.1f}"
     label = _quote(_label_node_id(edge))
     return [
-        f"{label} {_attrs(label=_quote(edge_label(edge)), tooltip=tip)};",
         f"{src} -> {label} {_attrs(arrowhead='none', penwidth=width, weight=4, tooltip=tip)};",
         f"{label} -> {dst} {_attrs(penwidth=width, weight=4, tooltip=tip)};",
     ]
-
-
-def _label_cluster(graph: WorkloadGraph, edge: Edge) -> str:
-    """The namespace whose cluster holds an edge's label: both ends' when they share one."""
-    src, dst = graph.nodes[edge.source], graph.nodes[edge.dest]
-    return src.namespace if src.namespace == dst.namespace else ""
 
 
 def render_dot(graph: WorkloadGraph, title: str = "dpictl graph") -> str:
@@ -104,30 +110,11 @@ def render_dot(graph: WorkloadGraph, title: str = "dpictl graph") -> str:
            '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", '
            'fontname="Helvetica"];',
            f'  edge [color="{ALERT_COLOUR}", arrowsize=0.8];']
-    label_style = (f'  node [shape=box, style="rounded,filled", fontsize=10, '
-                   f'fontcolor="{ALERT_TEXT}", fillcolor="{ALERT_FILL}", color="{ALERT_COLOUR}", '
-                   'margin="0.08,0.03", width=0, height=0];')
     edges = sorted(graph.edges.values(), key=lambda e: (e.source, e.dest))
-    by_ns: dict[str, list[str]] = {}
-    for node in sorted(graph.nodes.values(), key=lambda n: n.key):
-        by_ns.setdefault(node.namespace, []).append(_node_line(graph, node))
-    edge_lines: dict[str, list[str]] = {}
-    for edge in edges:
-        edge_lines.setdefault(_label_cluster(graph, edge) if edge.alerts else "", []).extend(
-            _edge_lines(graph, edge))
-    for i, ns in enumerate(sorted(set(by_ns) - {""})):
-        out.append(f"  subgraph cluster_{i} {{")
-        out.append(f'    style=dashed; color="#7f8c8d"; tooltip={_quote("namespace " + ns)};')
-        out += [f"    {line}" for line in by_ns[ns]]
-        if edge_lines.get(ns):
-            out.append("  " + label_style)
-            out += [f"    {line}" for line in edge_lines[ns]]
-        out.append("  }")
-    out += [f"  {line}" for line in by_ns.get("", [])]
-    if edge_lines.get(""):
-        out.append(label_style)
-        out += [f"  {line}" for line in edge_lines[""]]
-    # The title goes last: a graph attribute set earlier would be inherited by the clusters.
+    out += [f"  {_node_line(graph, node)}"
+            for node in sorted(graph.nodes.values(), key=lambda n: (n.namespace, n.key))]
+    out += [f"  {_label_node_line(graph, edge)}" for edge in edges if edge.alerts]
+    out += [f"  {line}" for edge in edges for line in _edge_lines(graph, edge)]
     out += [f"  label={_quote(title)}; labelloc=t;", "}"]
     return "\n".join(out) + "\n"
 
