@@ -119,11 +119,17 @@ def render_dot(graph: WorkloadGraph, title: str = "dpictl graph") -> str:
     return "\n".join(out) + "\n"
 
 
-def render_image(dot_text: str, path: Path, fmt: str | None = None) -> Path:
-    """Lay out and draw `dot_text` into `path` (format from the suffix unless given)."""
+def image_format(path: Path, fmt: str | None = None) -> str:
+    """The picture format for `path` (from its suffix unless given), or a one-line error."""
     fmt = fmt or path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise InputError(f"cannot draw a graph as {fmt!r}", hint="use a .svg or .png file name")
+    return fmt
+
+
+def render_image(dot_text: str, path: Path, fmt: str | None = None) -> Path:
+    """Lay out and draw `dot_text` into `path` (format from the suffix unless given)."""
+    fmt = image_format(path, fmt)
     dot = shutil.which("dot")
     if dot is None:
         raise NotFound("Graphviz `dot` is not installed", hint="apt-get install graphviz")
@@ -134,4 +140,4 @@ def render_image(dot_text: str, path: Path, fmt: str | None = None) -> Path:
     return path
 
 
-__all__ = ["FORMATS", "edge_label", "render_dot", "render_image"]
+__all__ = ["FORMATS", "edge_label", "image_format", "render_dot", "render_image"]

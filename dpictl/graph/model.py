@@ -114,6 +114,14 @@ class WorkloadGraph:
     def alerts_to(self, key: str) -> int:
         return sum(e.alerts for e in self.edges.values() if e.dest == key)
 
+    def alerting_only(self) -> "WorkloadGraph":
+        """The edges that set something off and the nodes at their ends. Built from the
+        full graph, so each alert keeps the direction its connection was opened in."""
+        edges = {k: e for k, e in self.edges.items() if e.alerts}
+        ends = {key for pair in edges for key in pair}
+        return WorkloadGraph(nodes={k: n for k, n in self.nodes.items() if k in ends},
+                             edges=edges, inspected=set(self.inspected))
+
     def to_dict(self) -> dict:
         return {
             "nodes": [{"key": n.key, "name": n.name, "namespace": n.namespace, "ip": n.ip,

@@ -78,3 +78,13 @@ def test_to_dict_names_ports_signatures_and_endpoints() -> None:
     assert edge["signatures"] == [{"sid": 21562, "count": 2, "signature":
                                    "MALWARE-CNC Win.Trojan.Bredolab variant outbound connection"}]
     assert edge["seen_on"] == ["red/red1", "red/red2"]
+
+
+def test_alerting_only_keeps_alerting_edges_in_their_connections_direction() -> None:
+    g = build_graph(lab_alerts() + [alert(RED2, RED1, sport=80, dport=40000, sid=2000)],
+                    lab_flows()).alerting_only()
+    assert set(g.edges) == {("red/red1", "red/red2"), ("red/red1", "blue/blue1"),
+                            ("blue/blue2", "red/red2")}
+    assert g.edges[("red/red1", "red/red2")].sids == [2000, 21562]
+    assert set(g.nodes) == {"red/red1", "red/red2", "blue/blue1", "blue/blue2"}
+    assert g.inspected == {"red/red1", "red/red2"}

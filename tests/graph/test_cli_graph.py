@@ -1,0 +1,92 @@
+"""`dpictl graph` over a state file holding the lab's flow logs and alerts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dpictl.alerts.store import AlertStore
+from dpictl.flowlogs.store import FlowLogStore
+from tests.cli.in_process import run
+from tests.graph.factories import lab_alerts, lab_flows
+
+
+@pytest.fixture
+def lab_db(tmp_path: Path) -> Path:
+    db = tmp_path / "dpictl.db"
+    now = time.time()
+    with AlertStore(db) as alerts:
+        alerts.add(replace(a, time=now) for a in lab_alerts())
+    with FlowLogStore(db) as flows:
+        flows.write(replace(f, start_time=now - 30, end_time=now) for f in lab_flows())
+    return db
+
+
+def _edges(out: str) -> dict[tuple[str, str], dict]:
+    return {(e["source"], e["dest"]): e for e in json.loads(out)["edges"]}
+
+
+def test_json_has_all_four_lab_requests_and_the_three_that_alerted(capsys, lab_db) -> None:
+    code, out, err = run(capsys, "graph", "--db", str(lab_db), "-o", "json")
+    assert code == 0, err
+    edges = _edges(out)
+    assert set(edges) == {("red/red1", "red/red2"), ("red/red1", "blue/blue1"),
+                          ("blue/blue2", "red/red2"), ("blue/blue2", "blue/blue1")}
+    assert {k: e["alerts"] for k, e in edges.items()} == {
+        ("red/red1", "red/red2"): 2, ("red/red1", "blue/blue1"): 1,
+        ("blue/blue2", "red/red2"): 1, ("blue/blue2", "blue/blue1"): 0}
+    assert all(e["flows"] == 1 and e["ports"] == ["tcp/80"] for e in edges.values())
+
+
+def test_namespace_alerting_only_and_since_narrow_the_graph(capsys, lab_db) -> None:
+    _, out, _ = run(capsys, "graph", "--db", str(lab_db), "-o", "json", "-n", "blue")
+    assert ("red/red1", "red/red2") not in _edges(out) and len(_edges(out)) == 3
+    _, out, _ = run(capsys, "graph", "--db", str(lab_db), "-o", "json", "--alerting-only")
+    assert ("blue/blue2", "blue/blue1") not in _edges(out) and len(_edges(out)) == 3
+    assert "blue/blue1" in {n["key"] for n in json.loads(out)["nodes"]}
+    with AlertStore(lab_db) as alerts, FlowLogStore(lab_db) as flows:
+        alerts.add([replace(lab_alerts()[0], time=time.time() - 7200, sid=999)])
+        flows.write([replace(lab_flows()[0], end_time=time.time() - 7200, dest_port=8080)])
+    _, out, _ = run(capsys, "graph", "--db", str(lab_db), "-o", "json", "--since", "1h")
+    red = _edges(out)[("red/red1", "red/red2")]
+    assert red["ports"] == ["tcp/80"] and [s["sid"] for s in red["signatures"]] == [21562]
+
+
+def test_text_lists_traffic_and_alerts_per_edge(capsys, lab_db) -> None:
+    code, out, _ = run(capsys, "graph", "--db", str(lab_db))
+    assert code == 0
+    assert "red/red1 → red/red2: 2 alerts · 1 flow tcp/80" in out
+    assert "blue/blue2 → blue/blue1: 1 flow tcp/80" in out
+    assert "2 × sid 21562 MALWARE-CNC" in out
+
+
+def test_alerts_without_flow_logs_still_draw(capsys, tmp_path) -> None:
+    db = tmp_path / "dpictl.db"
+    with AlertStore(db) as alerts:
+        alerts.add(lab_alerts())
+    code, out, _ = run(capsys, "graph", "--db", str(db), "-o", "json")
+    assert code == 0 and len(_edges(out)) == 3
+    code, out, _ = run(capsys, "graph", "--db", str(tmp_path / "empty.db"))
+    assert code == 0 and "no flows or alerts" in out
+
+
+def test_bad_output_is_one_line(capsys, lab_db) -> None:
+    code, out, err = run(capsys, "graph", "--db", str(lab_db), "-o", "yaml")
+    assert code != 0 and "unknown output 'yaml'" in err and "Traceback" not in err
+    code, out, err = run(capsys, "graph", "--db", str(lab_db), "--image", "g.gif")
+    assert code != 0 and out == "" and "cannot draw a graph as 'gif'" in err
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_image_is_drawn_with_the_sids_on_it(capsys, lab_db, tmp_path) -> None:
+    code, out, err = run(capsys, "graph", "--db", str(lab_db), "--image",
+                         str(tmp_path / "g.svg"), "-o", "dot")
+    assert code == 0 and "graph drawn to" in err
+    svg = (tmp_path / "g.svg").read_text()
+    assert svg.count("sid 21562") >= 3 and "blue/blue2" in svg
+    assert out.startswith("digraph dpictl {")
