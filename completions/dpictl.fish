@@ -8,7 +8,7 @@ complete -c dpictl -n '__fish_use_subcommand' -a create -d 'Create a resource (n
 complete -c dpictl -n '__fish_use_subcommand' -a delete -d 'Delete objects; deleting a namespace deletes its pods and DPI resource'
 complete -c dpictl -n '__fish_use_subcommand' -a exec -d 'Run a command in a pod (`exec -it -n red red1 -- sh -c curl ...`).'
 complete -c dpictl -n '__fish_use_subcommand' -a get -d 'Show objects, with kubectls columns and output formats.'
-complete -c dpictl -n '__fish_use_subcommand' -a graph -d 'Who talked to whom (flow logs) and what it set off (alerts), as a grap'
+complete -c dpictl -n '__fish_use_subcommand' -a graph -d 'Who talked to whom (flow logs) and what it set off (alerts).'
 complete -c dpictl -n '__fish_use_subcommand' -a inspect -d 'Inspect pcap files or live interfaces with Snort rules; alerts are sto'
 complete -c dpictl -n '__fish_use_subcommand' -a lab -d 'The local lab: bring it up, look at it, take it down.'
 complete -c dpictl -n '__fish_use_subcommand' -a patch -d 'Patch one object (`patch felixconfiguration default --type=merge -p {.'

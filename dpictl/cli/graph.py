@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
                                              "this .png or .svg file (needs Graphviz)."),
         db: Optional[Path] = params.DbOpt,
     ) -> None:
-        """Who talked to whom (flow logs) and what it set off (alerts), as a graph.
+        """Who talked to whom (flow logs) and what it set off (alerts).
 
         Every pair of workloads that talked is an edge; alerting edges are red and carry
         their SIDs. With no flow logs (e.g. after `inspect`), the alerts alone draw it."""
