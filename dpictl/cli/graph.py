@@ -89,12 +89,14 @@ def register(app: typer.Typer) -> None:
                             flow_store.query(namespace=namespace, since=cutoff))
         if alerting_only:
             g = g.alerting_only()
+        title = " · ".join(["dpictl graph"] + ([f"namespace {namespace}"] if namespace else [])
+                           + ([f"last {since}"] if since else []))
         if output == "dot":
-            typer.echo(render_dot(g), nl=False)
+            typer.echo(render_dot(g, title), nl=False)
         elif output == "json":
             typer.echo(json.dumps(g.to_dict(), indent=2))
         else:
             Console().print(_tree(g))
         if image is not None:
-            render_image(render_dot(g), image)
+            render_image(render_dot(g, title), image)
             Console(stderr=True).print(f"graph drawn to {image}")

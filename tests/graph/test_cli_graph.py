@@ -46,6 +46,9 @@ def test_json_has_all_four_lab_requests_and_the_three_that_alerted(capsys, lab_d
 def test_namespace_alerting_only_and_since_narrow_the_graph(capsys, lab_db) -> None:
     _, out, _ = run(capsys, "graph", "--db", str(lab_db), "-o", "json", "-n", "blue")
     assert ("red/red1", "red/red2") not in _edges(out) and len(_edges(out)) == 3
+    _, out, _ = run(capsys, "graph", "--db", str(lab_db), "-o", "dot", "-n", "blue",
+                    "--since", "1h")
+    assert 'label="dpictl graph · namespace blue · last 1h"' in out
     _, out, _ = run(capsys, "graph", "--db", str(lab_db), "-o", "json", "--alerting-only")
     assert ("blue/blue2", "blue/blue1") not in _edges(out) and len(_edges(out)) == 3
     assert "blue/blue1" in {n["key"] for n in json.loads(out)["nodes"]}
