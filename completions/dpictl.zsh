@@ -13,7 +13,7 @@ _dpictl_complete() {
     done
     local words=""
     case "$path" in
-        "") words="agent alerts apply completion create delete exec get graph inspect lab patch rules run run-lab --debug --help --version" ;;
+        "") words="agent alerts apply completion create delete exec flows get graph inspect lab patch rules run run-lab --debug --help --version" ;;
         "agent") words="install manifests run uninstall --help" ;;
         "agent install") words="--context --dry-run --engine --force --help --image --kubeconfig --namespace -n" ;;
         "agent manifests") words="--context --engine --help --image --kubeconfig --namespace --offline -n" ;;
@@ -30,6 +30,8 @@ _dpictl_complete() {
         "create namespace") words="--backend --context --db --help --kubeconfig -B" ;;
         "delete") words="--backend --context --db --help --ignore-not-found --kubeconfig --namespace -B -n" ;;
         "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
+        "flows") words="list --help" ;;
+        "flows list") words="--agent-namespace --backend --context --db --help --kubeconfig --limit --namespace --output --since -B -l -n -o" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--alerting-only --db --help --image --namespace --output --since -n -o" ;;
         "inspect") words="--db --engine --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
@@ -77,6 +79,8 @@ _dpictl_known() {
         "create namespace") return 0 ;;
         "delete") return 0 ;;
         "exec") return 0 ;;
+        "flows") return 0 ;;
+        "flows list") return 0 ;;
         "get") return 0 ;;
         "graph") return 0 ;;
         "inspect") return 0 ;;

@@ -24,12 +24,14 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 echo "==> Debian packages"
 # util-linux and mount: unshare, nsenter, setpriv and mount confine the local backend's pods.
+# nftables: a `ct state` rule in the node netns makes the kernel keep the conntrack entries
+# the flow logs are read from.
 export DEBIAN_FRONTEND=noninteractive
 as_root apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
 as_root apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
     python3 python3-venv python3-dev gcc iproute2 iputils-ping curl procps ca-certificates graphviz \
     tshark \
-    util-linux mount \
+    util-linux mount nftables \
     >/dev/null
 
 if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then

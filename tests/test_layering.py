@@ -30,6 +30,8 @@ FORBIDDEN = {
                     "rich", "kubernetes"),
     "rulesets": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
                  "typer", "rich"),
+    "flowlogs": ("dpictl.cli", "dpictl.lab", "dpictl.engine", "dpictl.rules", "dpictl.agent",
+                 "typer", "rich"),
     "suricata": ("dpictl.cli", "dpictl.backends", "dpictl.agent", "dpictl.lab", "kubernetes",
                  "typer", "rich"),
 }

@@ -29,8 +29,9 @@ def default_node_name() -> str:
 def run_kube_agent(backend, *, node: str, netns: str | None = None,
                    rules: Sequence[Path] = (), eve_out: TextIO | None = None,
                    reconcile_interval: float = 1.0, capture_factory=None,
-                   publish=None, workers: int | None = None) -> None:
-    """Run until SIGTERM/SIGINT: inspect the pods on `node` that DPI resources select."""
+                   publish=None, workers: int | None = None, flow_logs: bool = True) -> None:
+    """Run until SIGTERM/SIGINT: inspect the pods on `node` that DPI resources select, and
+    (`flow_logs`) publish flow logs of every pod on it."""
     source = KubeSource(backend, node=node, netns=netns).start()
     sink = KubeSink(backend, eve_out=eve_out)
     rule_paths = tuple(rules)
@@ -44,10 +45,18 @@ def run_kube_agent(backend, *, node: str, netns: str | None = None,
 
         planes.update(suricata_plane(Path(os.environ.get("DPICTL_STATE", "/var/lib/dpictl"))
                                      / "suricata", netns))
+    flows = None
+    if flow_logs:
+        from dpictl.agent.flow_logs import start_kube_flow_logs
+
+        # Every workload of this node, not only DPI-selected ones (a thread of its own).
+        flows = start_kube_flow_logs(backend, source, node, netns)
     try:
         run_agent(source, sink, node=node, netns=netns, rule_paths=lambda: rule_paths,
                   publish=publish, reconcile_interval=reconcile_interval, **planes)
     finally:
+        if flows is not None:
+            flows.stop()
         source.stop()
         if sync is not None:
             sync.stop()

@@ -16,6 +16,8 @@ from dpictl.agent.daemon import AgentPaths, hold_agent_lock, publish_status, rea
 
 log = logging.getLogger(__name__)
 
+FLOW_LOGS_ENV = "DPICTL_FLOW_LOGS"
+
 
 def run_local_agent(db: Path | str, workers: int | None = None) -> int:
     """Run the agent for this state database until SIGTERM; returns a process exit code.
@@ -41,6 +43,14 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
             from dpictl.suricata.agent_plane import suricata_plane
 
             planes.update(suricata_plane(paths.dir / "suricata", backend.node_netns))
+        from dpictl.agent.flow_logs import start_local_flow_logs
+
+        # Flow logs cover every workload (not only what DPI selects): a thread of their own
+        # reading the kernel's flow counters, so the capture loop is untouched. Flushed on
+        # the way out.
+        # DPICTL_FLOW_LOGS=0 leaves them out (benchmarks/bench_flowlogs.py compares).
+        flows = (start_local_flow_logs(paths, backend.node_netns, backend.node_name)
+                 if os.environ.get(FLOW_LOGS_ENV, "1") != "0" else None)
         try:
             run_agent(BackendSource(backend), store, node=backend.node_name,
                       netns=backend.node_netns, **planes,
@@ -48,6 +58,8 @@ def run_local_agent(db: Path | str, workers: int | None = None) -> int:
                       limits=AgentLimits(os.getpid(), paths.cgroup_name),
                       publish=lambda status: publish_status(paths, status))
         finally:
+            if flows is not None:
+                flows.stop()
             store.close()
             backend.close()
             try:

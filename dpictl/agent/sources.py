@@ -26,9 +26,10 @@ class AgentSettings:
 
     `cpu` and `memory` are the Kubernetes quantities of IntrusionDetection
     `componentResources[DeepPacketInspection].resourceRequirements.limits` (None: unlimited).
-    `flush_interval` is FelixConfiguration `flowLogsFlushInterval` in seconds: Calico does
-    not gate DPI alerts on it, and neither do we (alerts are committed as they happen); the
-    agent uses it as the period of its stats heartbeat.
+    `flush_interval` is FelixConfiguration `flowLogsFlushInterval` in seconds: the flow log
+    collector flushes every interval (dpictl.flowlogs.collector). Calico does not gate DPI
+    alerts on it, and neither do we (alerts are committed as they happen); the agent also
+    uses it as the period of its stats heartbeat.
     """
 
     cpu: str | None = None

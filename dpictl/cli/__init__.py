@@ -50,9 +50,9 @@ def _root(
 
 def _register_groups() -> None:
     # The composition root: every command group, in the order `--help` lists them.
-    from dpictl.cli import agent, alerts, completion, graph, inspect, kubectl, lab, rules
+    from dpictl.cli import agent, alerts, completion, flows, graph, inspect, kubectl, lab, rules
 
-    for module in (inspect, rules, alerts, graph, kubectl, lab, agent, completion):
+    for module in (inspect, rules, alerts, flows, graph, kubectl, lab, agent, completion):
         module.register(app)
 
 

@@ -49,5 +49,16 @@ class FlowLog:
         data["dest_labels"] = {"labels": [f"{k}={v}" for k, v in sorted(self.dest_labels.items())]}
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FlowLog":
+        """A record as `to_dict()` wrote it (labels back from `key=value` lists); unknown
+        keys are ignored, so a newer writer's extra fields do not break an older reader."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for side in ("source_labels", "dest_labels"):
+            raw = values.get(side) or {}
+            items = raw.get("labels", []) if isinstance(raw, dict) else []
+            values[side] = dict(str(i).split("=", 1) for i in items if "=" in str(i))
+        return cls(**values)
+
 
 __all__ = ["FlowLog", "ACTIONS", "REPORTERS"]

@@ -61,6 +61,11 @@ class LocalInspection:
     def status(self) -> dict:
         return agent_status(self.db)
 
+    def flush_flows(self) -> None:
+        from dpictl.agent.flow_logs import request_flush
+
+        request_flush(self.db)
+
     def finish(self, backend: Backend, cluster_was_empty: bool) -> list[str]:
         """Stop the agent and take the cluster down when the lab brought it up."""
         if not cluster_was_empty:

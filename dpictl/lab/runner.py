@@ -54,6 +54,8 @@ def run_scenario(scenario: Scenario, env: LabEnvironment, *, rules: Sequence[Pat
             return report
         observer.message("waiting for alerts")
         alerts = _wait_for_alerts(env, steps, started_wall, timeout)
+        observer.message("flushing flow logs")
+        env.inspection.flush_flows()
         report.traffic = steps.traffic
         report.alerts = alerts
         report.problems += evaluate(steps.traffic, alerts,

@@ -17,16 +17,7 @@ from dpictl.flowlogs.store import SCHEMA_VERSION, FlowLogStore
 
 from tests.alerts.factories import make_alert
 
-
-def make_flow(**overrides) -> FlowLog:
-    values = dict(start_time=1000.0, end_time=1030.0, source_ip="10.10.2.2",
-                  source_name="blue2", source_namespace="blue", dest_ip="10.10.2.1",
-                  dest_name="blue1", dest_namespace="blue", dest_port=80, proto="tcp",
-                  action="allow", reporter="src", num_flows=2, packets_in=5, packets_out=6,
-                  bytes_in=700, bytes_out=400, source_labels={"app": "blue2", "tier": "web"},
-                  dest_labels={"app": "blue1"}, host="node-1")
-    values.update(overrides)
-    return FlowLog(**values)
+from .factories import make_flow
 
 
 def test_round_trip_keeps_every_field(db):

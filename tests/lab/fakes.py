@@ -147,6 +147,9 @@ class FakeInspection:
     def status(self):
         return {"running": True, "pid": 1}
 
+    def flush_flows(self):
+        self.calls.append("flush_flows")
+
     def finish(self, backend, cluster_was_empty):
         self.calls.append(("finish", cluster_was_empty))
         return backend.down() if cluster_was_empty else []

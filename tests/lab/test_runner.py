@@ -35,6 +35,10 @@ def test_red_blue_passes_with_2_1_1_0():
     # cleaned up: the fake cluster was empty before, so it is taken down again
     assert env.backend.downed and not env.backend.pods
     assert ("finish", True) in env.inspection.calls
+    # flow logs are flushed once the traffic is done, before the clean-up
+    calls = env.inspection.calls
+    assert calls.count("flush_flows") == 1
+    assert calls.index("flush_flows") < calls.index(("finish", True))
 
 
 def test_json_shape():

@@ -6,12 +6,15 @@ objects. Every step is idempotent so that a crash half-way can be repaired or to
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from dpictl.backends.local import kernel, processes
 from dpictl.backends.local.state import ClusterState, PodRuntime
+
+log = logging.getLogger(__name__)
 
 SERVER_START_TIMEOUT = 10.0
 
@@ -38,7 +41,10 @@ class PodRuntimeManager:
 
     def start(self, pod: PodRuntime, root: bool = False) -> PodRuntime:
         """Plumb the pod's network and start its server; the caller records it as Running."""
+        fresh_node = not kernel.netns_exists(self.node_netns)
         kernel.ensure_node_netns(self.node_netns)
+        if fresh_node:
+            _count_connections(self.node_netns)
         kernel.create_pod_netns(pod.netns)
         server = None
         try:
@@ -101,6 +107,19 @@ class PodRuntimeManager:
         for path in (self.pid_path(pod), self.log_path(pod)):
             path.unlink(missing_ok=True)
         return removed
+
+
+def _count_connections(node_netns: str) -> None:
+    """Flow counters in the node netns from its first pod on (conntrack-fed nftables sets,
+    dpictl.flowlogs.kernel_counters): the flow logs read them. The agent's collector installs
+    them as well, but traffic before then would go uncounted. Best effort: a node without
+    nftables still forwards, it only has no flow logs."""
+    from dpictl.flowlogs.kernel_counters import enable_accounting
+
+    try:
+        enable_accounting(node_netns)
+    except Exception as exc:
+        log.warning("no flow accounting in %s: %s", node_netns, exc)
 
 
 __all__ = ["PodRuntimeManager", "SERVER_START_TIMEOUT"]

@@ -1,7 +1,10 @@
 """FelixConfiguration (projectcalico.org/v3, cluster-scoped, `default`).
 
-dpictl reads `spec.flowLogsFlushInterval` (Go duration, Calico default 5m0s): on the local
-backend it is how often the agent flushes alerts. Other fields are kept as given.
+dpictl reads `spec.flowLogsFlushInterval` (Go duration, Calico default 5m0s), as Felix does:
+it is how often the agent aggregates and flushes its flow logs (`dpictl flows list`), one
+record per source, destination, port, proto and reporter per interval, read again at every
+flush. Alerts are not held back by it (they are written as they happen); the agent also
+uses it as the period of its status heartbeat. Other fields are kept as given.
 """
 
 from __future__ import annotations

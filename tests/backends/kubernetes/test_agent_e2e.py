@@ -11,6 +11,7 @@ Expected, as in the workshop: red1->red2 2 alerts, red1->blue1 1, blue2->red2 1,
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def test_lab_alerts_become_events_and_read_back(clean_crds, kubeconfig, local_cl
     agent = subprocess.Popen(
         [sys.executable, "-m", "dpictl", "agent", "run", "--backend", "kubernetes",
          "--kubeconfig", str(kubeconfig), "--node", NODE, "--netns", local_cluster.node_netns],
-        stdout=subprocess.PIPE, stderr=log, text=True)
+        stdout=subprocess.PIPE, stderr=log, text=True,
+        env={**os.environ, "POD_NAMESPACE": red})      # where it publishes its flow logs
     try:
         def active() -> bool:
             entry = _node_status(api, red)
@@ -132,3 +134,16 @@ def test_lab_alerts_become_events_and_read_back(clean_crds, kubeconfig, local_cl
     assert len([e for e in eve if e.get("event_type") == "alert"]) == 4
     entry = _node_status(api, red)
     assert entry is not None and entry["active"]["success"] is False   # stopped cleanly
+
+    # The agent flushed its flow logs on the way out, into its node's ConfigMap: every pod
+    # on the node, blue2 -> blue1 too (no DPI selects blue), both reporters (one node).
+    cli = subprocess.run(
+        [sys.executable, "-m", "dpictl", "flows", "list", "--backend", "kubernetes",
+         "--kubeconfig", str(kubeconfig), "--agent-namespace", red, "-o", "json"],
+        capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    records = json.loads(cli.stdout)
+    assert {(r["source_name"], r["dest_name"], r["reporter"]) for r in records} == \
+        {(s, d, rep) for s, _, d, _ in flows for rep in ("src", "dst")}
+    assert all(r["host"] == NODE and r["dest_port"] == 80 and r["bytes_out"] > 0
+               for r in records)

@@ -162,13 +162,22 @@ def test_install_then_the_agent_identity_can_do_its_job_and_no_more(clean_crds, 
             agent.delete("Pod", ["red1"], namespace=ns)
         with pytest.raises(PermissionDenied):
             agent.apply(dpi)
-        # the published ruleset, and no other ConfigMap
+        # the published ruleset; its node's flow logs, in its own namespace only
+        from dpictl.agent.flow_logs import ConfigMapFlowSink
+        from dpictl.backends.kubernetes.flowlogs import read_flowlogs
         from dpictl.backends.kubernetes.rules_configmap import publish_ruleset, read_ruleset
+        from flowlogs.factories import make_flow
 
         publish_ruleset(b, namespace, {"managed.rules": b"# nothing yet\n"})
         assert read_ruleset(agent, namespace)[1] == {"managed.rules": b"# nothing yet\n"}
+        ConfigMapFlowSink(agent, namespace, "dk8-node").write([make_flow()])
+        assert read_flowlogs(b, namespace) == [make_flow()]
+        b.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "other", "namespace": ns}, "data": {"k": "v"}})
         with pytest.raises(PermissionDenied):
-            agent.get("ConfigMap", namespace=namespace, name="kube-root-ca.crt")
+            agent.get("ConfigMap", namespace=ns, name="other")
+        with pytest.raises(PermissionDenied):
+            agent.delete("ConfigMap", ["dpictl-rules"], namespace=namespace)
 
     out = agent_manifests.uninstall(b, agent_manifests.all_manifests(opts))
     assert "daemonset/dpictl-agent deleted" in out and f"namespace/{namespace} deleted" in out
