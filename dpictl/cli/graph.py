@@ -48,6 +48,38 @@ def _tree(graph: WorkloadGraph) -> Tree:
     return root
 
 
+def _from_store(db: Optional[Path], namespace: Optional[str],
+                since: Optional[float]) -> tuple[list, list]:
+    from dpictl.alerts import AlertStore
+    from dpictl.flowlogs.store import FlowLogStore
+    from dpictl.paths import default_db_path
+
+    path = db or default_db_path()
+    with AlertStore(path) as alerts, FlowLogStore(path) as flows:
+        return (alerts.query(since=since, namespace=namespace),
+                flows.query(namespace=namespace, since=since))
+
+
+def _from_cluster(kubeconfig: Optional[Path], context: Optional[str],
+                  agent_namespace: Optional[str], namespace: Optional[str],
+                  since: Optional[float]) -> tuple[list, list]:
+    """The alerts (DPIAlert Events) and the agents' flow log ConfigMaps, read and filtered
+    as `alerts list` and `flows list` read them."""
+    from dpictl.backends.kubernetes import KubernetesBackend
+    from dpictl.backends.kubernetes.agent_manifests import DEFAULT_NAMESPACE
+    from dpictl.backends.kubernetes.flowlogs import filter_records, read_flowlogs
+    from dpictl.cli.alerts import _cluster_alerts, _filter
+
+    alerts = _filter(_cluster_alerts(kubeconfig, context, namespace, since),
+                     None, since, namespace, None)
+    cluster = KubernetesBackend(kubeconfig=kubeconfig, context=context)
+    try:
+        flows = read_flowlogs(cluster, agent_namespace or DEFAULT_NAMESPACE)
+    finally:
+        cluster.close()
+    return alerts, filter_records(flows, namespace, since)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("graph")
     def graph(
@@ -61,32 +93,37 @@ def register(app: typer.Typer) -> None:
         image: Optional[Path] = typer.Option(None, "--image", help="Also draw the graph into "
                                              "this .png or .svg file (needs Graphviz)."),
         db: Optional[Path] = params.DbOpt,
+        backend: str = params.BackendOpt,
+        kubeconfig: Optional[Path] = params.KubeconfigOpt,
+        context: Optional[str] = params.ContextOpt,
+        agent_namespace: Optional[str] = typer.Option(
+            None, "--agent-namespace", help="The agent's namespace, where its flow logs are "
+                                            "(kubernetes backend; default dpictl-system)."),
     ) -> None:
         """Who talked to whom (flow logs) and what it set off (alerts).
 
         Every pair of workloads that talked is an edge; alerting edges are red and carry
         their SIDs. With no flow logs (e.g. after `inspect`), the alerts alone draw it."""
         import json
-        import time
 
         from rich.console import Console
 
-        from dpictl.alerts import AlertStore
-        from dpictl.duration import parse_duration
-        from dpictl.flowlogs.store import FlowLogStore
+        from dpictl.backends import check_backend
+        from dpictl.cli.alerts import since_timestamp
         from dpictl.graph import build_graph, render_dot, render_image
         from dpictl.graph.dot import image_format
-        from dpictl.paths import default_db_path
 
         if output not in OUTPUTS:
             raise UsageError(f"unknown output {output!r}", hint="use text, dot or json")
         if image is not None:
             image_format(image)          # a bad file name fails before anything is printed
-        cutoff = time.time() - parse_duration(since) if since else None
-        path = db or default_db_path()
-        with AlertStore(path) as alert_store, FlowLogStore(path) as flow_store:
-            g = build_graph(alert_store.query(since=cutoff, namespace=namespace),
-                            flow_store.query(namespace=namespace, since=cutoff))
+        cutoff = since_timestamp(since)
+        if check_backend(backend) == "kubernetes":
+            alerts, flows = _from_cluster(kubeconfig, context, agent_namespace, namespace,
+                                          cutoff)
+        else:
+            alerts, flows = _from_store(db, namespace, cutoff)
+        g = build_graph(alerts, flows)
         if alerting_only:
             g = g.alerting_only()
         title = " · ".join(["dpictl graph"] + ([f"namespace {namespace}"] if namespace else [])

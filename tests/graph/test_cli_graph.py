@@ -93,3 +93,41 @@ def test_image_is_drawn_with_the_sids_on_it(capsys, lab_db, tmp_path) -> None:
     svg = (tmp_path / "g.svg").read_text()
     assert svg.count("sid 21562") >= 3 and "blue/blue2" in svg
     assert out.startswith("digraph dpictl {")
+
+
+class _FakeCluster:
+    closed = False
+
+    def __init__(self, kubeconfig=None, context=None) -> None:
+        self.kubeconfig, self.context = kubeconfig, context
+
+    def close(self) -> None:
+        _FakeCluster.closed = True
+
+
+def test_kubernetes_backend_reads_alert_events_and_the_agents_flow_configmaps(capsys,
+                                                                              monkeypatch):
+    import dpictl.backends.kubernetes as kube
+    import dpictl.backends.kubernetes.flowlogs as kube_flowlogs
+    import dpictl.cli.alerts as cli_alerts
+
+    now = time.time()
+    asked = {}
+
+    def read_flowlogs(cluster, namespace):
+        asked["flows_from"] = namespace
+        stale = replace(lab_flows()[0], end_time=now - 7200, dest_port=8080)
+        return [stale] + [replace(f, end_time=now) for f in lab_flows()]
+
+    monkeypatch.setattr(kube, "KubernetesBackend", _FakeCluster)
+    monkeypatch.setattr(kube_flowlogs, "read_flowlogs", read_flowlogs)
+    monkeypatch.setattr(cli_alerts, "_cluster_alerts", lambda *a: [
+        replace(x, time=now) for x in lab_alerts()])
+    code, out, err = run(capsys, "graph", "--backend", "kubernetes", "-o", "json",
+                         "--since", "1h", "-n", "blue", "--agent-namespace", "dpi")
+    assert code == 0, err
+    assert asked["flows_from"] == "dpi" and _FakeCluster.closed
+    edges = _edges(out)
+    assert set(edges) == {("red/red1", "blue/blue1"), ("blue/blue2", "red/red2"),
+                          ("blue/blue2", "blue/blue1")}
+    assert all(e["ports"] == ["tcp/80"] for e in edges.values())
