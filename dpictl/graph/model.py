@@ -10,7 +10,7 @@ belongs to, whichever way that packet travelled.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Iterable
 
 from dpictl.alerts.record import Alert
@@ -72,8 +72,8 @@ class Edge:
         nodes), counting both would double them; each side saw all of it, so the larger
         report is kept, field by field (one side may have missed a flush interval)."""
         reports = list(self.by_reporter.values())
-        return Traffic(*(max((getattr(r, f) for r in reports), default=0)
-                         for f in Traffic.__dataclass_fields__))
+        return Traffic(*(max((getattr(r, f.name) for r in reports), default=0)
+                         for f in fields(Traffic)))
 
     @property
     def flows(self) -> int:
