@@ -154,9 +154,11 @@ def _add_flow(graph: WorkloadGraph, record: FlowLog) -> None:
     edge.ports.add((record.proto.lower(), record.dest_port))
 
 
-def _add_alert(graph: WorkloadGraph, alert: Alert) -> None:
+def _add_alert(graph: WorkloadGraph, alert: Alert, by_ip: dict[str, Node]) -> None:
     src = _node(alert.source_name, alert.source_namespace, alert.source_ip)
     dst = _node(alert.dest_name, alert.dest_namespace, alert.dest_ip)
+    # An alert from `inspect` knows addresses only; the flow logs may name their workloads.
+    src, dst = by_ip.get(src.key, src), by_ip.get(dst.key, dst)
     # A rule can fire on a response (flow:to_client): its packet runs destination → source
     # of the connection. Put it on the connection's edge rather than draw a reverse one.
     if (src.key, dst.key) not in graph.edges and (dst.key, src.key) in graph.edges:
@@ -173,12 +175,14 @@ def _add_alert(graph: WorkloadGraph, alert: Alert) -> None:
 def build_graph(alerts: Iterable[Alert] = (), flows: Iterable[FlowLog] = ()) -> WorkloadGraph:
     """One node per workload or outside address, one edge per (source, destination) pair
     that talked (flow logs) or alerted (alerts). Flows go first so that alerts find the
-    direction their connection was opened in; with no flows the graph is the alerts alone."""
+    direction their connection was opened in and the workloads behind bare addresses; with
+    no flows the graph is the alerts alone."""
     graph = WorkloadGraph()
     for record in flows:
         _add_flow(graph, record)
+    by_ip = {n.ip: n for n in graph.nodes.values() if n.namespace and n.ip}
     for alert in alerts:
-        _add_alert(graph, alert)
+        _add_alert(graph, alert, by_ip)
     return graph
 
 

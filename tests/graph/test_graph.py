@@ -88,3 +88,12 @@ def test_alerting_only_keeps_alerting_edges_in_their_connections_direction() -> 
     assert g.edges[("red/red1", "red/red2")].sids == [2000, 21562]
     assert set(g.nodes) == {"red/red1", "red/red2", "blue/blue1", "blue/blue2"}
     assert g.inspected == {"red/red1", "red/red2"}
+
+
+def test_an_alert_that_knows_only_addresses_joins_the_workloads_the_flows_name() -> None:
+    # `inspect --pcap` alerts carry IPs only; the flow logs say whose they are.
+    bare = alert(("", "", RED1[2]), ("", "", RED2[2]))
+    g = build_graph([bare, alert(OUTSIDE, RED2)], [flow(RED1, RED2)])
+    assert set(g.edges) == {("red/red1", "red/red2"), ("203.0.113.9", "red/red2")}
+    assert g.edges[("red/red1", "red/red2")].alerts == 1
+    assert set(build_graph([bare]).nodes) == {"10.0.0.1", "10.0.0.2"}
