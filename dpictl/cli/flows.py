@@ -44,11 +44,11 @@ def list_cmd(
 
     since_ts = since_timestamp(since)
     if check_backend(backend) == "kubernetes":
-        from dpictl.backends.kubernetes import KubernetesBackend
+        from dpictl.backends import open_backend
         from dpictl.backends.kubernetes.agent_manifests import DEFAULT_NAMESPACE
         from dpictl.backends.kubernetes.flowlogs import filter_records, read_flowlogs
 
-        cluster = KubernetesBackend(kubeconfig=kubeconfig, context=context)
+        cluster = open_backend("kubernetes", kubeconfig=kubeconfig, context=context)
         try:
             records = filter_records(read_flowlogs(cluster, agent_namespace
                                                    or DEFAULT_NAMESPACE), namespace, since_ts)

@@ -65,14 +65,14 @@ def _from_cluster(kubeconfig: Optional[Path], context: Optional[str],
                   since: Optional[float]) -> tuple[list, list]:
     """The alerts (DPIAlert Events) and the agents' flow log ConfigMaps, read and filtered
     as `alerts list` and `flows list` read them."""
-    from dpictl.backends.kubernetes import KubernetesBackend
+    from dpictl.backends import open_backend
     from dpictl.backends.kubernetes.agent_manifests import DEFAULT_NAMESPACE
     from dpictl.backends.kubernetes.flowlogs import filter_records, read_flowlogs
     from dpictl.cli.alerts import _cluster_alerts, _filter
 
     alerts = _filter(_cluster_alerts(kubeconfig, context, namespace, since),
                      None, since, namespace, None)
-    cluster = KubernetesBackend(kubeconfig=kubeconfig, context=context)
+    cluster = open_backend("kubernetes", kubeconfig=kubeconfig, context=context)
     try:
         flows = read_flowlogs(cluster, agent_namespace or DEFAULT_NAMESPACE)
     finally:

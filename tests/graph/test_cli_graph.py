@@ -98,7 +98,7 @@ def test_image_is_drawn_with_the_sids_on_it(capsys, lab_db, tmp_path) -> None:
 class _FakeCluster:
     closed = False
 
-    def __init__(self, kubeconfig=None, context=None) -> None:
+    def __init__(self, kubeconfig=None, context=None, db=None) -> None:
         self.kubeconfig, self.context = kubeconfig, context
 
     def close(self) -> None:
