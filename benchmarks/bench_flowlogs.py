@@ -5,7 +5,9 @@ Goal (issue 10): flow accounting costs at most 5% of the agent's CPU. The kernel
 (dpictl/flowlogs/kernel_counters.py); the agent reads the counters once per flush, at a cost
 that grows with distinct flow keys, not packets or connections. `conns` (many short
 connections) was the worst case of the conntrack-events collector this replaced; `bulk`
-(few connections, many packets) is where DPI works hardest.
+(few connections, many packets) is where DPI works hardest; `keys` sends one UDP datagram to
+each of `--keys` ports, so the flush reads that many distinct keys (the collector's cost
+grows with them).
 
 Method: `dpictl run-lab --keep` on a private state file (cluster id `flowlogsbench`, netns
 `flowlogsbench-*`) brings up the red/blue lab with its agent inspecting namespace red. For
@@ -14,12 +16,14 @@ traffic to red2 (inspected) for `--seconds`: `conns` opens `--rate` HTTP connect
 (GET, response, close); `bulk` streams `--mbps` MB/s of POST bodies on one keep-alive
 connection. The agent's CPU (utime+stime of it and its children, /proc) is read before and
 after, and with flow logs on, the collector thread's own CPU (time.thread_time, published in
-<db>.agent/flowlogs.json, with a flush at both ends so both readings are current); the
-agent's figure includes the `nft` processes it ran (reaped children). Modes
+<db>.agent/flowlogs.json), with a flush at both ends of the window so both readings are
+current (two flushes in a window of `--seconds`: more than the one per 30 s the lab sets).
+The agent's figure includes reaped children (the one `nft` run that installs the table). Modes
 alternate `--repeat` times; the cluster is taken down at the end. Needs root and nftables.
 
     .venv/bin/python benchmarks/bench_flowlogs.py --rate 200 --seconds 15
     .venv/bin/python benchmarks/bench_flowlogs.py --profile bulk --mbps 20
+    .venv/bin/python benchmarks/bench_flowlogs.py --profile keys --keys 10000
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -106,9 +111,25 @@ def drive_bulk(dest: str, mbps: float, seconds: float) -> tuple[int, int]:
     return requests, sent
 
 
+def drive_keys(dest: str, keys: int, seconds: float) -> tuple[int, int]:
+    """One UDP datagram to each of `keys` ports, spread over `seconds`: that many distinct
+    flow keys for the next flush to read; (datagrams, keys)."""
+    sent = 0
+    start = time.monotonic()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for port in range(1, keys + 1):
+            delay = start + sent * seconds / keys - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            s.sendto(b"k", (dest, 10000 + port % 50000))
+            sent += 1
+    return sent, min(keys, 50000)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=("conns", "bulk"), default="conns")
+    parser.add_argument("--profile", choices=("conns", "bulk", "keys"), default="conns")
+    parser.add_argument("--keys", type=int, default=10000, help="distinct flow keys (keys)")
     parser.add_argument("--rate", type=float, default=200.0, help="connections/s (conns)")
     parser.add_argument("--mbps", type=float, default=20.0, help="MB/s of POST bodies (bulk)")
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -164,10 +185,14 @@ def main() -> int:
                     done, failed = kernel.run_in_netns(
                         client_netns, lambda: drive_conns(red2, args.rate, args.seconds))
                     load = {"connections": done, "failed": failed}
-                else:
+                elif args.profile == "bulk":
                     requests, sent = kernel.run_in_netns(
                         client_netns, lambda: drive_bulk(red2, args.mbps, args.seconds))
                     load = {"requests": requests, "bytes": sent}
+                else:
+                    sent, keys = kernel.run_in_netns(
+                        client_netns, lambda: drive_keys(red2, args.keys, args.seconds))
+                    load = {"datagrams": sent, "keys": keys}
                 time.sleep(1.0)                          # the agent finishes the tail
                 if mode == "on":
                     request_flush(db)
@@ -187,8 +212,8 @@ def main() -> int:
         off_cpu = sum(r["agent_cpu_s"] for r in without) / len(without)
         collector = sum(r["collector_cpu_s"] for r in with_logs) / len(with_logs)
         summary = {"profile": args.profile,
-                   "load": f"{args.rate:g} conn/s" if args.profile == "conns"
-                   else f"{args.mbps:g} MB/s",
+                   "load": {"conns": f"{args.rate:g} conn/s", "bulk": f"{args.mbps:g} MB/s",
+                            "keys": f"{args.keys} keys"}[args.profile],
                    "seconds": args.seconds, "repeat": args.repeat,
                    "agent_cpu_on_s": round(on_cpu, 3), "agent_cpu_off_s": round(off_cpu, 3),
                    "on_vs_off_percent": round(100.0 * (on_cpu - off_cpu) / off_cpu, 1)
@@ -202,6 +227,7 @@ def main() -> int:
     finally:
         os.environ.pop("DPICTL_FLOW_LOGS", None)
         subprocess.run(dpictl + ["lab", "down"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -49,9 +49,18 @@ def start_local_flow_logs(paths: AgentPaths, netns: str, host: str):
         store.close()
         backend.close()
 
+    previous = flow_status(paths.db) or {}
+
+    def counted_before(inode: tuple[int, int]) -> bool:
+        # The agent before this one flushed in this very netns (it flushes when it stops):
+        # what the kernel counted until now was reported. Otherwise (first agent, or a new
+        # cluster) it is reported now, traffic from before the agent started included.
+        return previous.get("netns_inode") == list(inode)
+
     collector = FlowCollector(netns, backend.endpoints, store.write,
                               lambda: source.settings().flush_interval, host=host,
-                              on_flush=published, on_stop=release)
+                              on_flush=published, on_stop=release,
+                              counted_before=counted_before)
     signal.signal(FLUSH_SIGNAL, lambda *_: collector.request_flush())
     return collector.start()
 

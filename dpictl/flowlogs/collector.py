@@ -74,17 +74,23 @@ class FlowCollector:
                  sink: Callable[[list[FlowLog]], Any], interval: Callable[[], float],
                  host: str = "", on_flush: Callable[[dict], None] | None = None,
                  retry: float = ATTACH_RETRY_S, on_stop: Callable[[], None] | None = None,
-                 node: str | None = None) -> None:
+                 node: str | None = None,
+                 counted_before: Callable[[tuple[int, int]], bool] | None = None) -> None:
         self.netns = netns
         self.sink = sink
         self.interval = interval
         self.on_flush = on_flush
         self.retry = retry
         self.on_stop = on_stop              # releases what `endpoints`/`sink` hold
+        # Whether an earlier collector already reported this netns's counts (by its inode);
+        # None: assume it did. Then what the kernel counted so far is the baseline, else it
+        # is this interval's (traffic before the agent started is not lost).
+        self.counted_before = counted_before
         self.directory = WorkloadDirectory(endpoints, node)
         self.aggregator = FlowAggregator(self.directory, host=host)
         self._lock = threading.RLock()
         self._inode: tuple[int, int] | None = None
+        self._sock = None                   # nfnetlink, in the netns it was opened in
         self._interval_start = time.time()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -114,23 +120,34 @@ class FlowCollector:
         with self._lock:
             self._inode = None
             self.attached.clear()
+            self._close_socket()
             if inode is None:
                 return False
             try:
                 kernel_counters.enable_accounting(self.netns)
-                self.aggregator.baseline(kernel_counters.read_counters(self.netns))
+                self._sock = kernel_counters.open_socket(self.netns)
+                if self.counted_before is None or self.counted_before(inode):
+                    self.aggregator.baseline(kernel_counters.read_counters(self.netns,
+                                                                           self._sock))
             except Exception as exc:
+                self._close_socket()
                 if self.stats["error"] != str(exc):
                     log.warning("flow logs off in netns %s: %s", self.netns, exc)
                 self.stats["error"] = str(exc)
                 return False
             self._inode = inode
+            self.stats["netns_inode"] = list(inode)
             self._interval_start = time.time()
             self.attached.set()
             self.stats["error"] = None
             self.directory.refresh()
             log.info("flow logs: counting in netns %s", self.netns or "(own)")
             return True
+
+    def _close_socket(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     # -- the work ------------------------------------------------------------------------------
     def flush(self) -> list[FlowLog]:
@@ -139,7 +156,7 @@ class FlowCollector:
         with self._lock:
             now = time.time()
             if self._inode is not None:
-                counters = kernel_counters.read_counters(self.netns)
+                counters = kernel_counters.read_counters(self.netns, self._sock)
                 self.directory.refresh()
                 self.aggregator.observe(counters)
                 self.stats["keys"] = len(counters)
@@ -177,6 +194,8 @@ class FlowCollector:
                 self.flush()
         except Exception as exc:
             log.warning("flow logs: last flush failed: %s", exc)
+        with self._lock:
+            self._close_socket()
         if self.on_stop is not None:
             self.on_stop()
 

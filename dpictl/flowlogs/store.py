@@ -21,6 +21,9 @@ from dpictl.errors import InputError
 from dpictl.flowlogs.record import FlowLog
 
 SCHEMA_VERSION = 1
+# Flow logs are a window on recent traffic, as Calico's rotated flow log files are: the
+# store keeps the newest MAX_ROWS records (a few hundred bytes each) and drops older ones.
+MAX_ROWS = 500_000
 
 # FlowLog fields in insertion order; the two label maps are stored as JSON objects.
 _COLUMNS = (
@@ -73,7 +76,8 @@ class FlowLogStore:
     """Flow logs in one SQLite file. Thread-safe (one connection behind a lock); open one
     per process. Use as a context manager or call `close()`."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, max_rows: int = MAX_ROWS) -> None:
+        self.max_rows = max_rows
         if path is None:
             from dpictl.paths import default_db_path
 
@@ -117,7 +121,8 @@ class FlowLogStore:
         return int(row[0])
 
     def write(self, records: Iterable[FlowLog]) -> int:
-        """Store records in one transaction, committed before returning how many."""
+        """Store records in one transaction, committed before returning how many; the
+        oldest go beyond `max_rows`."""
         statefile.require_writable(self.path, self.read_only)
         batch = [_row_values(r) for r in records]
         if not batch:
@@ -128,6 +133,9 @@ class FlowLogStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(sql, batch)
+                # ids only grow (AUTOINCREMENT): everything below the newest max_rows goes
+                self._conn.execute("DELETE FROM flowlogs WHERE id <= "
+                                   "(SELECT MAX(id) FROM flowlogs) - ?", (self.max_rows,))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -182,4 +190,4 @@ class FlowLogStore:
         self.close()
 
 
-__all__ = ["FlowLogStore", "SCHEMA_VERSION"]
+__all__ = ["FlowLogStore", "SCHEMA_VERSION", "MAX_ROWS"]

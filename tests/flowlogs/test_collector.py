@@ -5,6 +5,7 @@ conntrack's own accounting, never counted twice."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 
@@ -227,3 +228,42 @@ def test_the_counts_are_conntracks_own_and_icmp_has_no_port(node):
         ("red1", "blue1", 0)
     assert icmp["src"].packets_out == icmp["dst"].packets_in == 3
     assert icmp["src"].num_flows == 1
+
+
+def test_the_netlink_reader_reads_what_nft_lists(node):
+    """The sets are read over nfnetlink by hand, for speed; `nft -j` is the reference."""
+    kernel_counters.enable_accounting(node.netns)
+    server = node.echo_server("blue1", 80)
+    node.exchange("blue2", "blue1", 80, b"a" * 2000)
+    node.exchange("red1", "blue1", 80, b"b" * 20)
+    server.close()
+    udp = node.socket_in("red1", socket.SOCK_DGRAM)
+    for port in range(5300, 5500):                     # 200 keys, answered by ICMP errors
+        udp.sendto(b"d", ("10.98.0.2", port))
+    udp.close()
+    subprocess.run(["ip", "netns", "exec", "flowlogs-blue2", "ping", "-c", "2", "-i", "0.2",
+                    "10.98.0.3"], capture_output=True, check=True)
+    time.sleep(0.2)
+    ours = sorted(kernel_counters.read_counters(node.netns), key=lambda c: c.key)
+    reference = sorted(kernel_counters.read_counters_nft(node.netns), key=lambda c: c.key)
+    assert ours == reference
+    assert len(ours) >= 203
+    assert {c.proto for c in ours} == {"tcp", "udp", "icmp"}
+    (tcp,) = [c for c in ours if c.key == ("10.98.0.2", "10.98.0.1", "tcp", 80)]
+    assert tcp.started == 1 and tcp.bytes_orig > 2000 and tcp.bytes_reply > 2000
+
+
+def test_a_first_collector_reports_what_the_kernel_counted_before_it_started(node):
+    kernel_counters.enable_accounting(node.netns)       # as the backend does with its node
+    server = node.echo_server("blue1", 80)
+    try:
+        node.exchange("blue2", "blue1", 80, b"early" * 100)
+    finally:
+        server.close()
+    out: list = []
+    c = collector_for(node, out, counted_before=lambda inode: False)
+    records = c.flush()
+    c.stop()
+    (src,) = [r for r in records if r.reporter == "src"]
+    assert (src.source_name, src.dest_name, src.num_flows) == ("blue2", "blue1", 1)
+    assert src.bytes_out > 500

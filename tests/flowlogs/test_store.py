@@ -143,3 +143,10 @@ def test_frozen_record_replace_keeps_labels_independent(db):
         first, second = store.query()
     assert first.source_labels == {"app": "blue2", "tier": "web"}
     assert second.source_labels == {"app": "x"}
+
+
+def test_the_store_keeps_the_newest_max_rows(db):
+    with FlowLogStore(db, max_rows=5) as store:
+        store.write([make_flow(end_time=float(i)) for i in range(4)])
+        store.write([make_flow(end_time=float(i)) for i in range(4, 8)])
+        assert [r.end_time for r in store.query()] == [3.0, 4.0, 5.0, 6.0, 7.0]
