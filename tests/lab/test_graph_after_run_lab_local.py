@@ -43,7 +43,7 @@ def test_graph_draws_the_four_lab_requests_after_run_lab_keep(tmp_path):
         lab.cleanup()
     lab.assert_nothing_left()
     edges = {(e["source"], e["dest"]): e for e in doc["edges"]}
-    assert {pair: e["alerts"] for pair, e in edges.items()} == ALERTS
+    assert {pair: e["alerts"] for pair, e in edges.items()} == ALERTS, doc
     for pair, edge in edges.items():
         assert edge["flows"] == 1 and edge["ports"] == ["tcp/80"], pair
         assert edge["bytes_forward"] > 200 and edge["bytes_back"] > 100, pair   # POST, reply
