@@ -31,11 +31,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    """Compiled rule sets are cached under $XDG_CACHE_HOME: the suite uses its own, never
-    the user's (child processes inherit it)."""
+    """Compiled rule sets are cached under $XDG_CACHE_HOME and the default state database
+    lives under $XDG_STATE_HOME: the suite uses its own of both, never the user's (child
+    processes inherit them). A test that forgets `tmp_db` must not read or migrate the
+    user's alerts."""
     with pytest.MonkeyPatch.context() as mp:
         cache = tmp_path_factory.mktemp("xdg-cache")
         mp.setenv("XDG_CACHE_HOME", str(cache))
+        mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
         yield cache
 
 
