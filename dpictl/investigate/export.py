@@ -1,13 +1,19 @@
-"""Alerts' packets as a pcapng file, each triggering packet commented with its rule.
+"""Alerts' packets as a pcapng file: what led up to each alert, then the packet that matched.
+
+Per alert, the packets its flow showed before the triggering one (kept by the engine's
+per-flow buffer, `dpictl.engine.flow_packets`), then the triggering packet, all in time
+order. A packet that several alerts share (two alerts of one flow, two rules on one packet)
+is written once. Only triggering packets carry a comment ("sid 1:21562:6 MALWARE-CNC ...",
+one per alert that fired on it), which Wireshark shows in the packet list and tshark prints
+as `frame.comment`.
 
 Written with dpkt's pcapng writer (no need for a writer of our own): one Interface
-Description Block per link type among the alerts, and one Enhanced Packet Block per alert
-carrying an `opt_comment` ("sid 1:21562:6 MALWARE-CNC ..."), which Wireshark shows in the
-packet list and tshark prints as `frame.comment`.
+Description Block per link type among the packets, one Enhanced Packet Block per packet.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -16,6 +22,27 @@ import dpkt.pcapng as pcapng
 from dpictl.alerts.record import Alert
 
 SNAPLEN = 262144
+# Two copies of one packet have the same timestamp (to the microsecond, as pcap keeps it),
+# link type and first bytes; the context copy may be cut shorter than the triggering copy,
+# so the key looks at a prefix both have (headers: addresses, IP id, TCP sequence numbers).
+_SAME_PACKET_PREFIX = 128
+
+
+@dataclass
+class ExportedPacket:
+    """One packet to write; `comments` is empty unless an alert fired on it."""
+
+    time: float
+    data: bytes
+    linktype: int
+    comments: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportCount:
+    packets: int            # written in all
+    triggering: int         # of which alerts fired on
+    without_packet: int     # alerts that kept no packet at all
 
 
 def alert_comment(alert: Alert) -> str:
@@ -25,28 +52,53 @@ def alert_comment(alert: Alert) -> str:
            f"{alert.signature}{where}"
 
 
-def write_pcapng(path: Path, alerts: Iterable[Alert]) -> int:
-    """Write the packet of every alert that kept one, in time order; returns how many."""
-    with_packet = sorted((a for a in alerts if a.packet), key=lambda a: (a.time, a.id or 0))
-    total = 0
+def evidence_packets(alerts: Iterable[Alert]) -> list[ExportedPacket]:
+    """The alerts' kept and triggering packets, deduplicated, in time order."""
+    packets: dict[tuple, ExportedPacket] = {}
+
+    def add(ts: float, data: bytes, linktype: int, comment: str | None) -> None:
+        key = (round(ts * 1e6), linktype, bytes(data[:_SAME_PACKET_PREFIX]))
+        seen = packets.get(key)
+        if seen is None:
+            seen = packets[key] = ExportedPacket(ts, bytes(data), linktype)
+        elif len(data) > len(seen.data):
+            seen.data = bytes(data)             # the longer copy of the same packet
+        if comment is not None and comment not in seen.comments:
+            seen.comments.append(comment)
+
+    for alert in sorted(alerts, key=lambda a: (a.time, a.id or 0)):
+        for kept in alert.context:
+            add(kept.time, kept.packet, kept.linktype, None)
+        if alert.packet:
+            add(alert.time, alert.packet, alert.linktype, alert_comment(alert))
+    return sorted(packets.values(), key=lambda p: p.time)     # stable: ties keep their order
+
+
+def write_pcapng(path: Path, alerts: Iterable[Alert]) -> ExportCount:
+    """Write the evidence of `alerts` to `path` (see the module docstring)."""
+    alerts = list(alerts)
+    packets = evidence_packets(alerts)
     linktypes: list[int] = []
-    for alert in with_packet:
-        if alert.linktype not in linktypes:
-            linktypes.append(alert.linktype)
+    for packet in packets:
+        if packet.linktype not in linktypes:
+            linktypes.append(packet.linktype)
     idbs = [pcapng.InterfaceDescriptionBlockLE(snaplen=SNAPLEN, linktype=lt)
             for lt in linktypes] or [pcapng.InterfaceDescriptionBlockLE(snaplen=SNAPLEN)]
     with open(path, "wb") as fh:
         writer = pcapng.Writer(fh, shb=pcapng.SectionHeaderBlockLE(), idb=idbs)
-        for alert in with_packet:
+        for packet in packets:
+            opts = [pcapng.PcapngOptionLE(code=pcapng.PCAPNG_OPT_COMMENT,
+                                          text=comment.encode("utf-8"))
+                    for comment in packet.comments]
             block = pcapng.EnhancedPacketBlockLE(
-                iface_id=linktypes.index(alert.linktype), pkt_data=alert.packet,
-                caplen=len(alert.packet), pkt_len=len(alert.packet),
-                opts=[pcapng.PcapngOptionLE(code=pcapng.PCAPNG_OPT_COMMENT,
-                                            text=alert_comment(alert).encode("utf-8")),
-                      pcapng.PcapngOptionLE(code=pcapng.PCAPNG_OPT_ENDOFOPT)])
-            writer.writepkt(block, ts=alert.time)
-            total += 1
-    return total
+                iface_id=linktypes.index(packet.linktype), pkt_data=packet.data,
+                caplen=len(packet.data), pkt_len=len(packet.data),
+                opts=opts + [pcapng.PcapngOptionLE(code=pcapng.PCAPNG_OPT_ENDOFOPT)])
+            writer.writepkt(block, ts=packet.time)
+    return ExportCount(packets=len(packets),
+                       triggering=sum(1 for p in packets if p.comments),
+                       without_packet=sum(1 for a in alerts if not a.packet and not a.context))
 
 
-__all__ = ["write_pcapng", "alert_comment"]
+__all__ = ["write_pcapng", "evidence_packets", "alert_comment", "ExportCount",
+           "ExportedPacket"]

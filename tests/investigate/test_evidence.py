@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from dpictl.alerts.store import AlertStore
+from dpictl.alerts.store import SCHEMA_VERSION, AlertStore
 from dpictl.investigate.highlight import matched_content_spans
 
 from cli.in_process import run
@@ -85,14 +85,20 @@ def test_export_writes_pcapng_tshark_reads_with_the_rule_comment(lab_db, tmp_pat
     code, out, err = run(capsys, "alerts", "export", "--sid", "21562", "--pcap",
                          str(out_file), "--db", str(lab_db))
     assert code == 0, err
-    assert "1 packet written" in out
-    fields = subprocess.run(["tshark", "-r", str(out_file), "-T", "fields", "-e",
-                             "frame.comment", "-e", "http.request.method", "-e",
-                             "urlencoded-form.key", "-e", "urlencoded-form.value"],
+    assert "4 packets written" in out and "(1 triggering, 3 before them" in out
+    fields = subprocess.run(["tshark", "-r", str(out_file), "-T", "fields", "-E",
+                             "occurrence=a", "-e", "tcp.flags.str", "-e", "frame.comment",
+                             "-e", "http.request.method", "-e", "urlencoded-form.key", "-e",
+                             "urlencoded-form.value"],
                             capture_output=True, text=True, timeout=60).stdout
-    comment, method, key, value = fields.strip().split("\t")
+    rows = [line.split("\t") for line in fields.strip().splitlines()]
+    # what led up to the alert: the flow's handshake, uncommented, then the POST
+    assert [r[0].replace("\u00b7", "") for r in rows[:3]] == ["S", "AS", "A"]
+    assert all(r[1:] == ["", "", "", ""] for r in rows[:3])
+    flags, comment, method, key, value = rows[3]
     assert "sid 1:21562:6" in comment and "Bredolab" in comment
     assert (method, key, value) == ("POST", "smk", "1234")
+    assert len(rows) == 4
 
 
 def test_packet_bytes_bounds_what_is_kept(tmp_path, shared_dir):
@@ -142,9 +148,9 @@ def test_a_version_1_store_gains_the_packet_columns(tmp_path):
     conn.commit()
     conn.close()
     with AlertStore(db) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         (old,) = store.query()
-    assert (old.sid, old.packet, old.linktype) == (7, b"", 1)
+    assert (old.sid, old.packet, old.linktype, old.context) == (7, b"", 1, ())
 
 
 def test_highlight_marks_only_contents_present_in_the_packet():
