@@ -22,10 +22,6 @@ import dpkt.pcapng as pcapng
 from dpictl.alerts.record import Alert
 
 SNAPLEN = 262144
-# Two copies of one packet have the same timestamp (to the microsecond, as pcap keeps it),
-# link type and first bytes; the context copy may be cut shorter than the triggering copy,
-# so the key looks at a prefix both have (headers: addresses, IP id, TCP sequence numbers).
-_SAME_PACKET_PREFIX = 128
 
 
 @dataclass
@@ -54,15 +50,26 @@ def alert_comment(alert: Alert) -> str:
 
 def evidence_packets(alerts: Iterable[Alert]) -> list[ExportedPacket]:
     """The alerts' kept and triggering packets, deduplicated, in time order."""
-    packets: dict[tuple, ExportedPacket] = {}
+    # Two copies of one packet have the same timestamp (to the microsecond, as pcap keeps
+    # it) and link type, and one's bytes start the other's: the kept copy is cut at the
+    # buffer's snap length, the triggering copy at --packet-bytes.
+    by_time: dict[tuple[int, int], list[ExportedPacket]] = {}
+    packets: list[ExportedPacket] = []
 
     def add(ts: float, data: bytes, linktype: int, comment: str | None) -> None:
-        key = (round(ts * 1e6), linktype, bytes(data[:_SAME_PACKET_PREFIX]))
-        seen = packets.get(key)
-        if seen is None:
-            seen = packets[key] = ExportedPacket(ts, bytes(data), linktype)
-        elif len(data) > len(seen.data):
-            seen.data = bytes(data)             # the longer copy of the same packet
+        if not data:
+            return
+        same_time = by_time.setdefault((round(ts * 1e6), linktype), [])
+        for seen in same_time:
+            n = min(len(seen.data), len(data))
+            if seen.data[:n] == data[:n]:
+                if len(data) > len(seen.data):
+                    seen.data = bytes(data)     # the longer copy of the same packet
+                break
+        else:
+            seen = ExportedPacket(ts, bytes(data), linktype)
+            same_time.append(seen)
+            packets.append(seen)
         if comment is not None and comment not in seen.comments:
             seen.comments.append(comment)
 
@@ -71,7 +78,7 @@ def evidence_packets(alerts: Iterable[Alert]) -> list[ExportedPacket]:
             add(kept.time, kept.packet, kept.linktype, None)
         if alert.packet:
             add(alert.time, alert.packet, alert.linktype, alert_comment(alert))
-    return sorted(packets.values(), key=lambda p: p.time)     # stable: ties keep their order
+    return sorted(packets, key=lambda p: p.time)     # stable: ties keep their order
 
 
 def write_pcapng(path: Path, alerts: Iterable[Alert]) -> ExportCount:
