@@ -56,8 +56,14 @@ def test_show_dissects_the_post_and_highlights_what_matched(lab_db, capsys):
     assert 'content:"smk="' in doc["matched_contents"]
     assert base64.b64decode(doc["packet"]) == alert.packet
     assert doc["alert"]["record"]["snort_signature_id"] == "21562"
+    # the handshake that led up to the POST, oldest first
+    kept = [base64.b64decode(k["packet"]) for k in doc["context"]]
+    assert [k.packet for k in alert.context] == kept and len(kept) == 3
+    assert [k["time"] for k in doc["context"]] == sorted(k["time"] for k in doc["context"])
+    assert all(k["time"] < alert.time for k in doc["context"])
     code, out, _ = run(capsys, "alerts", "show", str(alert.id), "--db", str(lab_db))
     assert code == 0 and "Wireshark dissection" in out and "Form item" in out
+    assert "3 packets of its flow before it" in " ".join(out.replace("│", " ").split())
 
 
 def test_show_without_tshark_falls_back_to_hex_and_names_the_package(lab_db, capsys,
@@ -110,6 +116,17 @@ def test_packet_bytes_bounds_what_is_kept(tmp_path, shared_dir):
     with AlertStore(db) as store:
         alerts = store.query()
     assert alerts and all(len(a.packet) == 20 for a in alerts)
+
+
+def test_flow_packets_zero_keeps_no_context(tmp_path, shared_dir):
+    db = tmp_path / "c.db"
+    subprocess.run([sys.executable, "-m", "dpictl", "inspect", "--pcap",
+                    str(shared_dir / "pcaps" / "lab-smk.pcap"), "--db", str(db),
+                    "--flow-packets", "0", "-o", "json"], check=True, capture_output=True,
+                   timeout=120)
+    with AlertStore(db) as store:
+        alerts = store.query()
+    assert alerts and all(a.context == () and a.packet for a in alerts)
 
 
 def test_eve_packet_fields_as_suricata_names_them(shared_dir):
