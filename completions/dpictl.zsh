@@ -32,7 +32,7 @@ _dpictl_complete() {
         "exec") words="--backend --container --context --db --help --kubeconfig --namespace --stdin --timeout --tty -B -c -i -n -t" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--db --help --image --namespace --output --since -n -o" ;;
-        "inspect") words="--db --engine --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
+        "inspect") words="--db --engine --eve-packet --flow-packets --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
         "lab") words="down status up --help" ;;
         "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
         "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;

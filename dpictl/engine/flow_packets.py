@@ -22,10 +22,14 @@ bound holds per process, however many interfaces it watches.
 
 Cost. A frame that is `bytes` and no longer than `snap` is kept by reference (no copy);
 only longer frames (GRO/TSO super-frames on a veth) are sliced. Per packet: one dict
-lookup, one LRU move when the flow changes, one tuple and a list append. Written here
-rather than taken from a library: `collections.deque(maxlen=...)` is the obvious ring, but
-it drops entries silently (the byte count could not follow) and costs ~600 bytes per
-flow against ~120 for a short list.
+lookup, one LRU move when the flow changes, three list appends; no object is allocated.
+A ring is one flat list `[charge, ts, frame, linktype, ts, frame, linktype, ...]`, not a
+list of tuples: a tuple per packet is an object the garbage collector tracks, and with
+thousands of flows their collections cost the engine more than the ring itself (measured:
++1.6 us a packet against +0.3 us). The charge in front makes releasing a ring O(1).
+Written here rather than taken from a library: `collections.deque(maxlen=...)` is the
+obvious ring, but it drops entries silently (the byte count could not follow) and costs
+~600 bytes per flow against ~250 for a short list.
 """
 
 from __future__ import annotations
@@ -41,12 +45,13 @@ DEFAULT_DEPTH = 8
 # kept whole; only GRO/TSO super-frames (up to 64 KiB on a veth) lose their tail.
 DEFAULT_SNAP = 2048
 DEFAULT_BUDGET = 16 << 20
-# Charged per kept packet beyond its data: tuple of 3 (64), float (24), bytes header (33),
-# its slot in the ring list (8), allocator rounding.
-ENTRY_OVERHEAD = 144
-# Charged per flow holding packets: the list (56, grown to 16 slots: 128), the OrderedDict's
-# hash entry and link node (~100).
-RING_OVERHEAD = 320
+# Charged per kept packet beyond its data: float (24), bytes header (33), its three slots in
+# the ring list (24), allocator rounding, and the list's over-allocation.
+ENTRY_OVERHEAD = 112
+# Charged per flow holding packets: the list (56), its charge (an int, 28), the
+# OrderedDict's hash entry and link node (~100), allocator rounding.
+RING_OVERHEAD = 256
+_STRIDE = 3                     # list slots per kept packet
 
 
 def ring_bound(depth: int, snap: int) -> int:
@@ -61,7 +66,7 @@ class FlowPacketBuffer:
     and rings released to stay under the budget.
     """
 
-    __slots__ = ("depth", "snap", "budget", "used", "stats", "_rings", "_last")
+    __slots__ = ("depth", "snap", "budget", "used", "stats", "_rings", "_last", "_slots")
 
     def __init__(self, depth: int = DEFAULT_DEPTH, snap: int = DEFAULT_SNAP,
                  budget: int = DEFAULT_BUDGET) -> None:
@@ -71,12 +76,13 @@ class FlowPacketBuffer:
             raise ValueError(f"budget {budget} cannot hold one flow's ring "
                              f"({ring_bound(depth, snap)} bytes)")
         self.depth = depth
+        self._slots = 1 + depth * _STRIDE
         self.snap = snap
         self.budget = budget
         self.used = 0
         self.stats = {"snapped": 0, "released": 0}
         # flow -> its ring (oldest packet first); flows in order of their last packet
-        self._rings: OrderedDict[Hashable, list[KeptFrame]] = OrderedDict()
+        self._rings: OrderedDict[Hashable, list] = OrderedDict()
         self._last: Hashable | None = None
 
     def __len__(self) -> int:
@@ -91,29 +97,35 @@ class FlowPacketBuffer:
         rings = self._rings
         ring = rings.get(flow)
         if ring is None:
-            ring = rings[flow] = []
+            ring = rings[flow] = [RING_OVERHEAD]
             self.used += RING_OVERHEAD
         elif flow is not self._last:
             rings.move_to_end(flow)
         self._last = flow
-        ring.append((ts, frame, linktype))
-        used = self.used + len(frame) + ENTRY_OVERHEAD
-        if len(ring) > self.depth:
-            used -= len(ring.pop(0)[1]) + ENTRY_OVERHEAD
-        self.used = used
-        if used > self.budget:
+        ring.append(ts)
+        ring.append(frame)
+        ring.append(linktype)
+        charge = len(frame) + ENTRY_OVERHEAD
+        if len(ring) > self._slots:
+            charge -= len(ring[2]) + ENTRY_OVERHEAD
+            del ring[1:1 + _STRIDE]
+        ring[0] += charge
+        self.used += charge
+        if self.used > self.budget:
             self._shrink()
 
     def before(self, flow: Hashable) -> tuple[KeptFrame, ...]:
         """`flow`'s kept packets, oldest first (a copy: the ring moves on)."""
         ring = self._rings.get(flow)
-        return tuple(ring) if ring else ()
+        if ring is None:
+            return ()
+        return tuple(zip(ring[1::_STRIDE], ring[2::_STRIDE], ring[3::_STRIDE]))
 
     def release(self, flow: Hashable) -> None:
         """The flow ended: forget its packets."""
         ring = self._rings.pop(flow, None)
         if ring is not None:
-            self.used -= _charge(ring)
+            self.used -= ring[0]
             if flow is self._last:
                 self._last = None
 
@@ -123,12 +135,8 @@ class FlowPacketBuffer:
         rings = self._rings
         while self.used > self.budget:
             _, ring = rings.popitem(last=False)
-            self.used -= _charge(ring)
+            self.used -= ring[0]
             self.stats["released"] += 1
-
-
-def _charge(ring: list[KeptFrame]) -> int:
-    return RING_OVERHEAD + sum(len(data) + ENTRY_OVERHEAD for _, data, _ in ring)
 
 
 __all__ = ["FlowPacketBuffer", "KeptFrame", "ring_bound", "DEFAULT_DEPTH", "DEFAULT_SNAP",
