@@ -204,7 +204,7 @@ def inspect_cmd(
         help="keep at most this many bytes of each alert's packet in the store (0: none)."),
     flow_packets: int = typer.Option(
         8, "--flow-packets", min=0, max=64,
-        help="keep each flow's last N packets (2 KiB each, 16 MiB in all), stored with its "
+        help="keep each flow's last N packets (2 KiB each, 16 MiB per process), stored with its "
         "alerts as what led up to them (0: none)."),
     threshold_file: Optional[Path] = typer.Option(
         None, "--threshold-file", help="threshold.config: suppress, threshold, event_filter, "
