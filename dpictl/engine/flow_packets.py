@@ -7,26 +7,27 @@ flow's ring as it stands before the triggering packet.
 
 The bound. Every kept packet is charged `len(data) + ENTRY_OVERHEAD` bytes and every flow
 that holds packets `RING_OVERHEAD` more; the constants cover what CPython allocates for
-them (the entry tuple, its float, the bytes object's header, the ring list and its
-OrderedDict entry; `tests/engine/test_flow_packets.py` measures them with tracemalloc).
-Data is cut at `snap` bytes, so one ring costs at most
-`RING_OVERHEAD + depth * (snap + ENTRY_OVERHEAD)`. The charged total never exceeds
-`budget`: a packet that would pass it first releases whole rings of the flows seen least
-recently. Busy flows keep their context; idle ones lose theirs first, as the flow table's
-own LRU would. With the defaults (8 packets of at most 2 KiB, 16 MiB per process) a full
-ring costs at most 17.5 KiB and the buffer holds at least 936 full rings - many more for
-flows of small packets (a handshake packet costs ~210 bytes).
+them (the timestamp float, the bytes object's header, the ring list's slots, the list and
+its OrderedDict entry; `tests/engine/test_flow_packets.py` checks them with tracemalloc:
+what the rings hold is 0.85-0.99 of what they are charged). Data is cut at `snap` bytes, so
+one ring costs at most `RING_OVERHEAD + depth * (snap + ENTRY_OVERHEAD)`. After every
+packet the charged total is at most `budget`: a packet that passes it releases whole rings
+of the flows seen least recently. Busy flows keep their context; idle ones lose theirs
+first, as the flow table's own LRU would. With the defaults (8 packets of at most 2 KiB,
+16 MiB per process) a full ring is charged at most 17,536 bytes and the buffer holds at
+least 956 full rings - many more for flows of small packets (a 74-byte handshake packet is
+charged 186 bytes).
 
 One buffer serves an engine and all its forks (one per interface in the agent), so the
 bound holds per process, however many interfaces it watches.
 
 Cost. A frame that is `bytes` and no longer than `snap` is kept by reference (no copy);
 only longer frames (GRO/TSO super-frames on a veth) are sliced. Per packet: one dict
-lookup, one LRU move when the flow changes, three list appends; no object is allocated.
-A ring is one flat list `[charge, ts, frame, linktype, ts, frame, linktype, ...]`, not a
-list of tuples: a tuple per packet is an object the garbage collector tracks, and with
-thousands of flows their collections cost the engine more than the ring itself (measured:
-+1.6 us a packet against +0.3 us). The charge in front makes releasing a ring O(1).
+lookup, one LRU move when the flow changes, three list appends, and no new object that
+the garbage collector tracks. A ring is one flat list `[charge, ts, frame, linktype, ts,
+frame, linktype, ...]`, not a list of tuples: a kept tuple per packet is one more object
+for every collection to walk, which showed in the engine's time with thousands of flows
+(the first version); the charge in front makes releasing a ring O(1).
 Written here rather than taken from a library: `collections.deque(maxlen=...)` is the
 obvious ring, but it drops entries silently (the byte count could not follow) and costs
 ~600 bytes per flow against ~250 for a short list.
