@@ -180,6 +180,7 @@ complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l stats-interval -r
 complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l ring-size -r -d 'live: capture ring per interface and worker, in MiB.'
 complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l eve-packet -d 'with -o eve: add payload, payload_printable and packet to ea'
 complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l packet-bytes -r -d 'keep at most this many bytes of each alerts packet in the st'
+complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l flow-packets -r -d 'keep each flows last N packets (2 KiB each, 16 MiB per proce'
 complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l threshold-file -r -d 'threshold.config: suppress, threshold, event_filter, rate_fi'
 complete -c dpictl -n '__fish_seen_subcommand_from inspect' -l engine -r -d 'python (built in) or suricata.'
 complete -c dpictl -n '__fish_seen_subcommand_from lab' -a down -d 'Stop the agent and remove everything the lab created (also after a cra'

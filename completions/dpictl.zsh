@@ -34,7 +34,7 @@ _dpictl_complete() {
         "flows list") words="--agent-namespace --backend --context --db --help --kubeconfig --limit --namespace --output --since -B -l -n -o" ;;
         "get") words="--all-namespaces --backend --context --db --help --kubeconfig --namespace --output -A -B -n -o" ;;
         "graph") words="--agent-namespace --alerting-only --backend --context --db --help --image --kubeconfig --namespace --output --since -B -n -o" ;;
-        "inspect") words="--db --engine --eve-packet --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
+        "inspect") words="--db --engine --eve-packet --flow-packets --help --interface --netns --no-store --output --packet-bytes --pcap --ring-size --rules --stats-interval --threshold-file --var --workers -R -i -o -r -w" ;;
         "lab") words="down status up --help" ;;
         "lab down") words="--backend --context --db --help --kubeconfig -B" ;;
         "lab status") words="--backend --context --db --help --kubeconfig --output -B -o" ;;

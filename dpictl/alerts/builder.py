@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from dpictl.alerts.alert_fast import format_alert_fast
-from dpictl.alerts.record import Alert, Endpoint
+from dpictl.alerts.record import Alert, Endpoint, KeptPacket
 
 if TYPE_CHECKING:
     from dpictl.engine.packet import Detection
@@ -112,6 +112,7 @@ def alert_from_detection(det: "Detection", classifications: Any = None, *,
         dest_namespace=dst_ns, endpoint=endpoint, app_proto=det.app_proto,
         pkt_num=det.pkt_num, rule_text=rule.text, snort_alert=line, extra=extra,
         packet=det.frame[:max(0, packet_limit)], linktype=det.linktype,
+        context=tuple(KeptPacket(ts, data, lt) for ts, data, lt in det.context),
     )
 
 

@@ -36,6 +36,25 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptPacket:
+    """A packet of the alert's flow seen before the triggering one (the engine's per-flow
+    buffer, `dpictl.engine.flow_packets`): what led up to the alert."""
+
+    time: float
+    packet: bytes
+    linktype: int = 1
+
+    def to_dict(self) -> dict:
+        return {"time": self.time, "packet": base64.b64encode(self.packet).decode("ascii"),
+                "linktype": self.linktype}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "KeptPacket":
+        return cls(time=float(data["time"]), packet=base64.b64decode(data["packet"]),
+                   linktype=int(data.get("linktype", 1)))
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """One alert, as stored and as shown. `time` is unix seconds (float, microseconds kept)."""
 
@@ -66,6 +85,7 @@ class Alert:
     extra: dict = field(default_factory=dict)
     packet: bytes = b""             # the triggering packet, as captured (bounded: builder)
     linktype: int = 1               # the packet's pcap link type
+    context: tuple[KeptPacket, ...] = ()    # the flow's packets before it, oldest first
 
     # Calico's constant fields.
     type: str = DPI_EVENT_TYPE
@@ -92,6 +112,7 @@ class Alert:
         data["endpoint"] = self.endpoint.to_dict() if self.endpoint else None
         data["extra"] = dict(self.extra)
         data["packet"] = base64.b64encode(self.packet).decode("ascii")
+        data["context"] = [kept.to_dict() for kept in self.context]
         return data
 
     @classmethod
@@ -107,7 +128,9 @@ class Alert:
         packet = kwargs.get("packet")
         if isinstance(packet, str):
             kwargs["packet"] = base64.b64decode(packet)
+        kwargs["context"] = tuple(KeptPacket.from_dict(k) if isinstance(k, dict) else k
+                                  for k in kwargs.get("context") or ())
         return cls(**kwargs)
 
 
-__all__ = ["Alert", "Endpoint", "DPI_EVENT_TYPE", "DPI_DESCRIPTION", "DPI_SEVERITY"]
+__all__ = ["Alert", "Endpoint", "KeptPacket", "DPI_EVENT_TYPE", "DPI_DESCRIPTION", "DPI_SEVERITY"]

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
 from dpictl import statefile
-from dpictl.alerts.record import Alert, Endpoint
+from dpictl.alerts.record import Alert, Endpoint, KeptPacket
 from dpictl.errors import InputError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = statefile.BUSY_TIMEOUT_S
 
 # Columns in insertion order; `endpoint_*` flatten the Endpoint, `extra` is JSON.
@@ -30,7 +31,7 @@ _COLUMNS = (
     "signature", "category", "priority", "origin", "host", "source_name", "source_namespace",
     "dest_name", "dest_namespace", "endpoint_name", "endpoint_namespace", "endpoint_interface",
     "endpoint_role", "app_proto", "pkt_num", "rule_text", "snort_alert", "extra", "packet",
-    "linktype",
+    "linktype", "context",
 )
 
 _SCHEMA = """
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     rule_text TEXT NOT NULL DEFAULT '', snort_alert TEXT NOT NULL DEFAULT '',
     extra TEXT NOT NULL DEFAULT '{}',
     packet BLOB NOT NULL DEFAULT x'',
-    linktype INTEGER NOT NULL DEFAULT 1
+    linktype INTEGER NOT NULL DEFAULT 1,
+    context BLOB NOT NULL DEFAULT x''
 );
 CREATE INDEX IF NOT EXISTS alerts_time_idx ON alerts (time);
 CREATE INDEX IF NOT EXISTS alerts_sid_idx ON alerts (sid);
@@ -65,7 +67,30 @@ _MIGRATIONS: dict[int, str] = {
     # 2: alerts keep their triggering packet (dpictl alerts show / export)
     1: "ALTER TABLE alerts ADD COLUMN packet BLOB NOT NULL DEFAULT x'';"
        "ALTER TABLE alerts ADD COLUMN linktype INTEGER NOT NULL DEFAULT 1",
+    # 3: and the packets of its flow before it (alerts export)
+    2: "ALTER TABLE alerts ADD COLUMN context BLOB NOT NULL DEFAULT x''",
 }
+
+# One kept packet in the `context` column: time (double), link type, length, then the bytes.
+# Packed by hand rather than as JSON+base64 (a third larger) or as a pcap (one link type per
+# file): a row holds at most a few KiB of it and only this module reads it.
+_KEPT_HEADER = struct.Struct("<dII")
+
+
+def _pack_context(context: Iterable[KeptPacket]) -> bytes:
+    return b"".join(_KEPT_HEADER.pack(k.time, k.linktype, len(k.packet)) + bytes(k.packet)
+                    for k in context)
+
+
+def _unpack_context(blob: bytes | None) -> tuple[KeptPacket, ...]:
+    out: list[KeptPacket] = []
+    pos, view = 0, memoryview(blob or b"")
+    while pos + _KEPT_HEADER.size <= len(view):
+        ts, linktype, size = _KEPT_HEADER.unpack_from(view, pos)
+        pos += _KEPT_HEADER.size
+        out.append(KeptPacket(ts, bytes(view[pos:pos + size]), linktype))
+        pos += size
+    return tuple(out)
 
 
 def _row_values(alert: Alert) -> tuple:
@@ -78,7 +103,7 @@ def _row_values(alert: Alert) -> tuple:
         ep.name if ep else None, ep.namespace if ep else None, ep.interface if ep else None,
         ep.role if ep else None, alert.app_proto, int(alert.pkt_num), alert.rule_text,
         alert.snort_alert, json.dumps(alert.extra, default=str, sort_keys=True),
-        bytes(alert.packet), int(alert.linktype),
+        bytes(alert.packet), int(alert.linktype), _pack_context(alert.context),
     )
 
 
@@ -91,8 +116,10 @@ def _from_row(row: sqlite3.Row) -> Alert:
     # A read-only store is never migrated: an older file may lack the newer columns.
     present = set(row.keys())
     plain = {c: row[c] for c in _COLUMNS
-             if c in present and not c.startswith("endpoint_") and c != "extra"}
-    return Alert(id=row["id"], endpoint=endpoint, extra=json.loads(row["extra"] or "{}"), **plain)
+             if c in present and not c.startswith("endpoint_") and c not in ("extra", "context")}
+    context = _unpack_context(row["context"]) if "context" in present else ()
+    return Alert(id=row["id"], endpoint=endpoint, extra=json.loads(row["extra"] or "{}"),
+                 context=context, **plain)
 
 
 class AlertStore:

@@ -49,6 +49,7 @@ def show_cmd(
                "matched_contents": [alert.rule_text[a:b] for a, b in spans],
                "packet": base64.b64encode(alert.packet).decode("ascii"),
                "linktype": alert.linktype,
+               "context": [kept.to_dict() for kept in alert.context],
                "dissection": [layer.to_dict() for layer in layers] if layers is not None
                else None}
         if missing:
@@ -73,7 +74,8 @@ def export_cmd(
     db: Optional[Path] = params.DbOpt,
 ) -> None:
     """Write the triggering packets of the alerts (same filters as `list`) as pcapng, each
-    commented with its rule; Wireshark and tshark open it."""
+    commented with its rule, after the packets of its flow that led up to it; Wireshark
+    and tshark open it."""
     from dpictl.alerts.store import AlertStore
     from dpictl.cli.alerts import since_timestamp
     from dpictl.investigate.export import write_pcapng
@@ -85,11 +87,13 @@ def export_cmd(
     if not alerts:
         raise InputError("no alerts match these filters: nothing to export")
     try:
-        written = write_pcapng(pcap, alerts)
+        count = write_pcapng(pcap, alerts)
     except OSError as exc:
         raise InputError(f"cannot write {pcap}: {exc.strerror or exc}") from None
-    without = len(alerts) - written
-    typer.echo(f"{written} packet{'s' if written != 1 else ''} written to {pcap}"
+    without = count.without_packet
+    typer.echo(f"{count.packets} packet{'s' if count.packets != 1 else ''} written to {pcap} "
+               f"({count.triggering} triggering, {count.packets - count.triggering} before "
+               f"them in their flows)"
                + (f"; {without} alert{'s' if without != 1 else ''} kept no packet"
                   if without else ""))
 

@@ -202,6 +202,10 @@ def inspect_cmd(
     packet_limit: int = typer.Option(
         65536, "--packet-bytes", min=0, max=262144,
         help="keep at most this many bytes of each alert's packet in the store (0: none)."),
+    flow_packets: int = typer.Option(
+        8, "--flow-packets", min=0, max=64,
+        help="keep each flow's last N packets (2 KiB each, 16 MiB per process), stored with its "
+        "alerts as what led up to them (0: none)."),
     threshold_file: Optional[Path] = typer.Option(
         None, "--threshold-file", help="threshold.config: suppress, threshold, event_filter, "
         "rate_filter (default without --rules: the managed one, if any)."),
@@ -239,6 +243,7 @@ def inspect_cmd(
     try:
         _inspect(sources, pcaps, interfaces, netns, list(rules or []), variables, output, db,
                  no_store, out, err, eve_packet=eve_packet, packet_limit=packet_limit,
+                 flow_packets=flow_packets,
                  thresholds=thresholds)
     finally:
         _close(sources)
@@ -248,6 +253,7 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
              netns: Optional[str], rule_paths: list[Path], variables: dict[str, str],
              output: str, db: Optional[Path], no_store: bool, out: Console,
              err: Console, *, eve_packet: bool = False, packet_limit: int = 65536,
+             flow_packets: int = 8,
              thresholds: Any = None) -> None:
     rule_list, compiled, loaded, failed = load_ruleset(rule_paths, variables, err)
 
@@ -255,7 +261,8 @@ def _inspect(sources: list[Any], pcaps: list[Path], interfaces: list[str],
     from dpictl.cli.render.progress import print_line, summary_line
     from dpictl.engine import Engine
 
-    engine = Engine(rule_list, threshold_config=thresholds, compiled=compiled)
+    engine = Engine(rule_list, threshold_config=thresholds, compiled=compiled,
+                    flow_packets=flow_packets)
     unsupported = sum(1 for problem in engine.rule_report if problem.dropped)
     store = _open_store(db, no_store)
     # No DPI resource runs here, and a pcap has no interface: leave those columns out.

@@ -117,6 +117,8 @@ class Detection:
     extra: dict = field(default_factory=dict)
     frame: bytes = b""                 # the deciding packet as captured ("" for a flow's end)
     linktype: int = LINKTYPE_ETHERNET
+    # the flow's kept packets before the deciding one, oldest first: (ts, frame, linktype)
+    context: tuple[tuple[float, bytes, int], ...] = ()
 
     @property
     def sid(self) -> int:

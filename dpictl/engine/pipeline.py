@@ -23,6 +23,7 @@ from dpictl.engine.detect.tls_inspection import TlsInspection
 from dpictl.engine.detect.signature import Signature
 from dpictl.engine.detect.stream_state import CHUNK_LIMIT, UNACKED_LIMIT, StreamChunks
 from dpictl.engine.detect.thresholds import ThresholdTable
+from dpictl.engine.flow_packets import DEFAULT_BUDGET, DEFAULT_DEPTH, FlowPacketBuffer
 from dpictl.engine.flow_table import Flow, FlowTable
 from dpictl.engine.packet import PROTO_TCP, PROTO_UDP, TH_ACK, TH_SYN, Detection, Packet
 from dpictl.rules.ast import AddressSpec, Rule
@@ -37,11 +38,15 @@ class Engine:
     `midstream`: track TCP flows picked up without their handshake (Suricata's
     `stream.midstream`; off by default, as in the oracle).
     `compiled`: `rules` already compiled (`dpictl.engine.rule_cache.load_compiled`).
+    `flow_packets`: how many of each flow's last packets are kept for the alerts' context
+    (0: none), within `flow_packet_budget` bytes (`dpictl.engine.flow_packets`). Forks share
+    the buffer, so the bound holds per process.
     """
 
     def __init__(self, rules: list[Rule], *, home_net: list[str] | None = None,
                  midstream: bool = False, threshold_config: ThresholdConfig | None = None,
-                 compiled: CompiledRules | None = None) -> None:
+                 compiled: CompiledRules | None = None, flow_packets: int = DEFAULT_DEPTH,
+                 flow_packet_budget: int = DEFAULT_BUDGET) -> None:
         # threshold.config (suppress, event/rate filters) acts on what the rules detected
         self._alert_filter = AlertFilter(threshold_config) if threshold_config else None
         if self._alert_filter is not None:
@@ -59,6 +64,8 @@ class Engine:
         self._detector = self._compiled.detector
         self._decoder = Decoder()
         self._flows = FlowTable(midstream=midstream)
+        self._kept = (FlowPacketBuffer(flow_packets, budget=flow_packet_budget)
+                      if flow_packets > 0 else None)
         self._thresholds = ThresholdTable()
         self._chunks: dict[int, StreamChunks] = {}
         self._http = AppLayerInspection(self._detector)
@@ -84,6 +91,11 @@ class Engine:
         out.update({f"decode.{k}": v for k, v in dec.items()})
         out.update({f"flows.{k}": v for k, v in self._flows.stats.items()})
         out["flows.active"] = len(self._flows)
+        if self._kept is not None:
+            kept = self._kept
+            out["flow_packets.bytes"] = kept.used
+            out["flow_packets.flows"] = len(kept)
+            out.update({f"flow_packets.{k}": v for k, v in kept.stats.items()})
         return out
 
     @property
@@ -93,9 +105,11 @@ class Engine:
 
     def fork(self) -> Engine:
         """A fresh engine (flows, streams, thresholds) sharing the compiled rules."""
-        return Engine(self._rules, home_net=self._home_net, midstream=self._midstream,
+        twin = Engine(self._rules, home_net=self._home_net, midstream=self._midstream,
                       threshold_config=self._alert_filter.config if self._alert_filter else None,
-                      compiled=self._compiled)
+                      compiled=self._compiled, flow_packets=0)
+        twin._kept = self._kept
+        return twin
 
     def feed(self, ts: float, frame: bytes, linktype: int,
              iface: str | None = None) -> list[Detection]:
@@ -157,12 +171,16 @@ class Engine:
         if matched:
             for sig in matched:
                 out.append(self._detection(sig, pkt, flow, to_server_opt))
-        if flow is not None and pkt.ip_proto == PROTO_TCP:
-            self._tcp(pkt, flow, to_server, out)
-        elif flow is not None and pkt.payload and self._udp_app and pkt.ip_proto == PROTO_UDP:
-            for sig in self._http.feed_datagram(pkt, _Oriented(flow, pkt), flow, to_server,
-                                                self._thresholds):
-                out.append(self._detection(sig, pkt, flow, to_server))
+        if flow is not None:
+            if pkt.ip_proto == PROTO_TCP:
+                self._tcp(pkt, flow, to_server, out)
+            elif pkt.payload and self._udp_app and pkt.ip_proto == PROTO_UDP:
+                for sig in self._http.feed_datagram(pkt, _Oriented(flow, pkt), flow, to_server,
+                                                    self._thresholds):
+                    out.append(self._detection(sig, pkt, flow, to_server))
+            # kept after this packet's detections, which take the packets before it
+            if self._kept is not None:
+                self._kept.keep(flow, pkt.ts, pkt.frame, pkt.linktype)
         if self._flows.evicted:
             for gone in self._flows.pop_evicted():
                 self._finish_flow(gone, None, out)
@@ -255,6 +273,13 @@ class Engine:
         return data
 
     def _finish_flow(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
+        try:
+            self._finish_streams(flow, pkt, out)
+        finally:
+            if self._kept is not None:
+                self._kept.release(flow)
+
+    def _finish_streams(self, flow: Flow, pkt: Packet | None, out: list[Detection]) -> None:
         chunks = self._chunks.pop(flow.flow_id, None)
         if flow.streams is None:
             return
@@ -291,7 +316,9 @@ class Engine:
             dst_port=pkt.dport, proto=pkt.proto_name, iface=pkt.iface, pkt_num=pkt.num,
             app_proto=flow.app_proto if flow is not None else None, to_server=to_server,
             flow_id=flow.flow_id if flow is not None else 0, frame=pkt.frame,
-            linktype=pkt.linktype)
+            linktype=pkt.linktype,
+            context=self._kept.before(flow) if flow is not None and self._kept is not None
+            else ())
 
 
 def _direction(flow: Flow, pkt: Packet) -> bool:

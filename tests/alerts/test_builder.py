@@ -65,3 +65,14 @@ def test_unknown_ip_leaves_names_empty():
 def test_builtin_classification_table_is_used_when_none_given():
     alert = alert_from_detection(make_detection(make_rule(classtype="trojan-activity")))
     assert (alert.category, alert.priority) == ("A Network Trojan was detected", 1)
+
+
+def test_the_flows_kept_packets_become_the_alerts_context():
+    from dpictl.alerts.record import KeptPacket
+
+    det = make_detection(frame=b"POST", linktype=1,
+                         context=((1.0, b"syn", 1), (1.5, b"synack", 101)))
+    alert = alert_from_detection(det, packet_limit=2)
+    assert alert.packet == b"PO"
+    assert alert.context == (KeptPacket(1.0, b"syn", 1), KeptPacket(1.5, b"synack", 101))
+    assert alert_from_detection(make_detection()).context == ()

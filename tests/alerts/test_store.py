@@ -14,12 +14,17 @@ from dpictl.alerts.record import Endpoint
 from dpictl.alerts.store import SCHEMA_VERSION, AlertStore
 from dpictl.errors import InputError
 
+from dpictl.alerts.record import KeptPacket
+
 from .factories import LAB_TS, make_alert
 
 
 def test_round_trip_keeps_every_field(db):
     original = make_alert(extra={"flow_id": 7, "in_iface": "cali1"}, rule_text="alert tcp ...",
-                          snort_alert="line")
+                          snort_alert="line", packet=b"\x00trigger",
+                          context=(KeptPacket(LAB_TS - 0.5, b"syn\x00", 1),
+                                   KeptPacket(LAB_TS - 0.25, b"", 101),
+                                   KeptPacket(LAB_TS - 0.125, bytes(range(256)) * 8, 113)))
     with AlertStore(db) as store:
         (stored,) = store.add([original])
         assert stored.id is not None
@@ -135,3 +140,21 @@ def test_concurrent_writer_and_reader(db):
     assert seen == sorted(seen)
     assert all(n % per_batch == 0 for n in seen)   # whole transactions only
     assert final == batches * per_batch
+
+
+def test_a_version_2_store_gains_the_context_column(db):
+    import sqlite3
+
+    with AlertStore(db) as store:
+        store.add([make_alert(packet=b"old")])
+    conn = sqlite3.connect(db)                      # make it look like a version-2 file
+    conn.execute("ALTER TABLE alerts DROP COLUMN context")
+    conn.execute("UPDATE alerts_meta SET value = '2' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with AlertStore(db) as store:
+        assert store.schema_version == 3
+        (old,) = store.query()
+        assert (old.packet, old.context) == (b"old", ())
+        (new,) = store.add([make_alert(context=(KeptPacket(1.5, b"k", 1),))])
+        assert store.get(new.id).context == (KeptPacket(1.5, b"k", 1),)

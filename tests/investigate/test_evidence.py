@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from dpictl.alerts.store import AlertStore
+from dpictl.alerts.store import SCHEMA_VERSION, AlertStore
 from dpictl.investigate.highlight import matched_content_spans
 
 from cli.in_process import run
@@ -56,8 +56,14 @@ def test_show_dissects_the_post_and_highlights_what_matched(lab_db, capsys):
     assert 'content:"smk="' in doc["matched_contents"]
     assert base64.b64decode(doc["packet"]) == alert.packet
     assert doc["alert"]["record"]["snort_signature_id"] == "21562"
+    # the handshake that led up to the POST, oldest first
+    kept = [base64.b64decode(k["packet"]) for k in doc["context"]]
+    assert [k.packet for k in alert.context] == kept and len(kept) == 3
+    assert [k["time"] for k in doc["context"]] == sorted(k["time"] for k in doc["context"])
+    assert all(k["time"] < alert.time for k in doc["context"])
     code, out, _ = run(capsys, "alerts", "show", str(alert.id), "--db", str(lab_db))
     assert code == 0 and "Wireshark dissection" in out and "Form item" in out
+    assert "3 packets of its flow before it" in " ".join(out.replace("│", " ").split())
 
 
 def test_show_without_tshark_falls_back_to_hex_and_names_the_package(lab_db, capsys,
@@ -85,14 +91,20 @@ def test_export_writes_pcapng_tshark_reads_with_the_rule_comment(lab_db, tmp_pat
     code, out, err = run(capsys, "alerts", "export", "--sid", "21562", "--pcap",
                          str(out_file), "--db", str(lab_db))
     assert code == 0, err
-    assert "1 packet written" in out
-    fields = subprocess.run(["tshark", "-r", str(out_file), "-T", "fields", "-e",
-                             "frame.comment", "-e", "http.request.method", "-e",
-                             "urlencoded-form.key", "-e", "urlencoded-form.value"],
+    assert "4 packets written" in out and "(1 triggering, 3 before them" in out
+    fields = subprocess.run(["tshark", "-r", str(out_file), "-T", "fields", "-E",
+                             "occurrence=a", "-e", "tcp.flags.str", "-e", "frame.comment",
+                             "-e", "http.request.method", "-e", "urlencoded-form.key", "-e",
+                             "urlencoded-form.value"],
                             capture_output=True, text=True, timeout=60).stdout
-    comment, method, key, value = fields.strip().split("\t")
+    rows = [line.split("\t") for line in fields.strip().splitlines()]
+    # what led up to the alert: the flow's handshake, uncommented, then the POST
+    assert [r[0].replace("\u00b7", "") for r in rows[:3]] == ["S", "AS", "A"]
+    assert all(r[1:] == ["", "", "", ""] for r in rows[:3])
+    flags, comment, method, key, value = rows[3]
     assert "sid 1:21562:6" in comment and "Bredolab" in comment
     assert (method, key, value) == ("POST", "smk", "1234")
+    assert len(rows) == 4
 
 
 def test_packet_bytes_bounds_what_is_kept(tmp_path, shared_dir):
@@ -104,6 +116,17 @@ def test_packet_bytes_bounds_what_is_kept(tmp_path, shared_dir):
     with AlertStore(db) as store:
         alerts = store.query()
     assert alerts and all(len(a.packet) == 20 for a in alerts)
+
+
+def test_flow_packets_zero_keeps_no_context(tmp_path, shared_dir):
+    db = tmp_path / "c.db"
+    subprocess.run([sys.executable, "-m", "dpictl", "inspect", "--pcap",
+                    str(shared_dir / "pcaps" / "lab-smk.pcap"), "--db", str(db),
+                    "--flow-packets", "0", "-o", "json"], check=True, capture_output=True,
+                   timeout=120)
+    with AlertStore(db) as store:
+        alerts = store.query()
+    assert alerts and all(a.context == () and a.packet for a in alerts)
 
 
 def test_eve_packet_fields_as_suricata_names_them(shared_dir):
@@ -142,9 +165,9 @@ def test_a_version_1_store_gains_the_packet_columns(tmp_path):
     conn.commit()
     conn.close()
     with AlertStore(db) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         (old,) = store.query()
-    assert (old.sid, old.packet, old.linktype) == (7, b"", 1)
+    assert (old.sid, old.packet, old.linktype, old.context) == (7, b"", 1, ())
 
 
 def test_highlight_marks_only_contents_present_in_the_packet():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -25,6 +26,11 @@ REASON = "DPIAlert"
 COMPONENT = "dpictl-agent"
 ANNOTATION_ALERT = "dpictl.io/alert"
 ANNOTATION_CALICO = "dpictl.io/calico-event"
+# The API server refuses an object whose annotations (keys and values) pass 256 KiB
+# (apimachinery's TotalAnnotationSizeLimitB). With the defaults an alert fits easily: its
+# packet is at most 64 KiB (87 KiB in base64) and its flow's kept packets 8 x 2 KiB (22 KiB).
+# A larger --packet-bytes could pass it: then the kept packets go first, then the packet.
+ANNOTATIONS_LIMIT = 256 * 1024
 
 
 def _stamp(ts: float) -> str:
@@ -54,19 +60,22 @@ def alert_to_event(alert: Alert) -> dict:
     involved = _involved(alert)
     iface = alert.endpoint.interface if alert.endpoint else ""
     digest = hashlib.sha1(f"{calico_event_id(alert)}|{alert.sid}|{iface}".encode()).hexdigest()
-    # to_dict: JSON-ready (the triggering packet as base64; annotations hold 256 KiB, the
-    # packet at most 64 KiB of it)
-    alert_json = {k: v for k, v in alert.to_dict().items() if k != "id"}
+    calico = json.dumps(to_calico(alert), sort_keys=True, default=str)
+    annotations = {}
+    for trimmed in (alert, replace(alert, context=()), replace(alert, context=(), packet=b"")):
+        # to_dict: JSON-ready (the packets as base64)
+        alert_json = {k: v for k, v in trimmed.to_dict().items() if k != "id"}
+        annotations = {ANNOTATION_ALERT: json.dumps(alert_json, sort_keys=True, default=str),
+                       ANNOTATION_CALICO: calico}
+        if sum(len(k) + len(v.encode()) for k, v in annotations.items()) <= ANNOTATIONS_LIMIT:
+            break
     return {
         "apiVersion": "v1", "kind": "Event",
         "metadata": {
             "name": f"{involved['name']}.dpi-{digest[:16]}",
             "namespace": involved["namespace"],
             "labels": {"app.kubernetes.io/managed-by": "dpictl"},
-            "annotations": {
-                ANNOTATION_ALERT: json.dumps(alert_json, sort_keys=True, default=str),
-                ANNOTATION_CALICO: json.dumps(to_calico(alert), sort_keys=True, default=str),
-            },
+            "annotations": annotations,
         },
         "involvedObject": involved,
         "reason": REASON,

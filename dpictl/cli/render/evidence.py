@@ -31,9 +31,19 @@ def alert_panel(alert: Alert) -> Panel:
         rows.append(("endpoint", f"{ep.namespace}/{ep.name} on {ep.interface} ({ep.role})"))
     if alert.host:
         rows.append(("node", alert.host))
+    rows.append(("evidence", _evidence(alert)))
     for key, value in rows:
         grid.add_row(key, Text(value))
     return Panel(grid, title=f"alert {alert.id}", title_align="left")
+
+
+def _evidence(alert: Alert) -> str:
+    """What `alerts export --pcap` will write for this alert."""
+    kept = len(alert.context)
+    before = f"{kept} packet{'s' if kept != 1 else ''} of its flow before it"
+    if not alert.packet:
+        return f"no triggering packet; {before}"
+    return f"the triggering packet ({len(alert.packet)} bytes) and {before}"
 
 
 def _pod(namespace: str, name: str) -> str:

@@ -8,7 +8,8 @@ import pytest
 
 from dpictl.agent.kube_sink import KubeSink
 from dpictl.alerts import Alert, Endpoint
-from dpictl.backends.kubernetes.events import (REASON, alert_from_event, alert_to_event,
+from dpictl.alerts.record import KeptPacket
+from dpictl.backends.kubernetes.events import (ANNOTATIONS_LIMIT, REASON, alert_from_event, alert_to_event,
                                                list_alerts, publish_alerts, read_alerts)
 
 from .conftest import unique
@@ -51,6 +52,24 @@ def test_round_trip_keeps_every_field() -> None:
     alert = make_alert()
     back = alert_from_event(alert_to_event(alert))
     assert back == alert
+
+
+def test_round_trip_keeps_the_packet_and_its_flows_kept_packets() -> None:
+    context = tuple(KeptPacket(1_760_000_000.0 + i, bytes([i]) * 2048, 1) for i in range(8))
+    alert = make_alert(packet=b"P" * 65536, context=context)
+    event = alert_to_event(alert)
+    assert alert_from_event(event) == alert
+    assert sum(len(k) + len(v) for k, v in event["metadata"]["annotations"].items()) \
+        <= ANNOTATIONS_LIMIT
+
+
+def test_an_alert_too_large_for_the_annotations_drops_its_context_first() -> None:
+    context = tuple(KeptPacket(float(i), b"c" * 2048, 1) for i in range(8))
+    # 240,000 bytes of base64 packet fit; 22,000 more of context do not
+    back = alert_from_event(alert_to_event(make_alert(packet=b"P" * 180_000, context=context)))
+    assert back.packet == b"P" * 180_000 and back.context == ()
+    back = alert_from_event(alert_to_event(make_alert(packet=b"P" * 262144, context=context)))
+    assert back.packet == b"" and back.sid == 21562
 
 
 def test_icmp_message_has_no_ports_and_names_are_stable() -> None:
