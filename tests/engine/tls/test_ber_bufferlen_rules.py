@@ -6,8 +6,8 @@ and not on near misses. Suricata has no BER keywords, so the oracle cannot judge
 from __future__ import annotations
 
 import pytest
-from tls_sessions import HANDSHAKE, TLS10, TLS12, Session, certificate, client_hello, record, \
-    server_hello
+from tls_sessions import (HANDSHAKE, TLS10, TLS12, Session, certificate, client_hello, record,
+                          server_hello)
 
 from dpictl.engine import Engine
 from dpictl.rules import load_rules
