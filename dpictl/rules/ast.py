@@ -26,7 +26,7 @@ BUFFERS = frozenset({
     "http_header", "http_raw_header", "http_cookie", "http_raw_cookie",
     "http_client_body", "http_raw_body", "http_stat_code", "http_stat_msg",
     "http_param", "http_true_ip", "http_raw_request", "http_raw_status",
-    "base64_data", "dce_stub_data", "ber_data",
+    "base64_data", "dce_stub_data",
     "sip_method", "sip_stat_code", "sip_header", "sip_body",
     "js_data", "vba_data",
 })
@@ -160,6 +160,37 @@ class Base64Decode:
 
 
 @dataclass(slots=True)
+class BerData:
+    """Snort 3 `ber_data:<type>`: the BER element at the cursor must have this identifier;
+    the cursor moves to its contents. Always relative to the cursor (Snort 3 has no
+    absolute form), so `relative` is a constant rather than a field."""
+
+    type: int
+    buffer: Buffer = "pkt_data"
+    field: str | None = None
+
+    @property
+    def relative(self) -> bool:
+        return True
+
+
+@dataclass(slots=True)
+class BerSkip:
+    """Snort 3 `ber_skip:<type>[,optional]`: the BER element at the cursor must have this
+    identifier and the cursor moves past it; with `optional` an element of another type is
+    left where it is (the option still matches)."""
+
+    type: int
+    optional: bool = False
+    buffer: Buffer = "pkt_data"
+    field: str | None = None
+
+    @property
+    def relative(self) -> bool:
+        return True
+
+
+@dataclass(slots=True)
 class NumericTest:
     """A comparison on a packet/buffer property: dsize, urilen, bufferlen, ttl, id, icmp_id,
     icmp_seq, itype, icode, seq, ack, window, stream_size, ip_proto (as number), tos.
@@ -245,8 +276,8 @@ class Unsupported:
 
 
 Option = Union[Content, Pcre, ByteTest, ByteJump, ByteExtract, ByteMath, IsDataAt,
-               Base64Decode, NumericTest, Flow, Flowbits, Flags, Fragbits, Threshold,
-               FtpBounce, Unsupported]
+               Base64Decode, BerData, BerSkip, NumericTest, Flow, Flowbits, Flags, Fragbits,
+               Threshold, FtpBounce, Unsupported]
 
 
 @dataclass(slots=True)
@@ -304,7 +335,7 @@ class Rule:
 
 __all__ = [
     "BUFFERS", "Buffer", "IntOrVar", "Content", "Pcre", "ByteTest", "ByteJump", "ByteExtract",
-    "ByteMath", "IsDataAt", "Base64Decode", "NumericTest", "Flow", "Flowbits", "Flags",
-    "Fragbits", "Threshold", "Unsupported", "Option", "AddressSpec", "PortSpec", "Rule",
+    "ByteMath", "IsDataAt", "Base64Decode", "BerData", "BerSkip", "NumericTest", "Flow",
+    "Flowbits", "Flags", "Fragbits", "Threshold", "Unsupported", "Option", "AddressSpec", "PortSpec", "Rule",
     "FtpBounce",
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from dpictl.errors import RuleSyntaxError
 from dpictl.rules import byte_options as byte
+from dpictl.rules.ber_options import parse_ber_data, parse_ber_skip
 from dpictl.rules import packet_options as pkt
 from dpictl.rules.ast import Content, FtpBounce, Option, Pcre, Unsupported
 from dpictl.rules.content import apply_content_modifier, parse_content, parse_int, parse_pcre
@@ -30,7 +31,7 @@ CONTENT_MODIFIERS = frozenset({"nocase", "rawbytes", "depth", "offset", "distanc
 # Recognised, parsed no further: the engine reports rules that use them.
 UNSUPPORTED = frozenset({
     "tag", "ssl_state", "ssl_version", "sip_method", "sip_stat_code", "dce_iface",
-    "dce_opnum", "asn1", "ber_data", "ber_skip", "cvs", "file_type",
+    "dce_opnum", "asn1", "cvs", "file_type",
     "sd_pattern", "gtp_type", "gtp_info", "gtp_version", "modbus_func", "modbus_unit",
     "modbus_data", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "cip_attribute",
     "cip_class", "cip_conn_path_class", "cip_instance", "cip_req", "cip_rsp", "cip_service",
@@ -49,6 +50,8 @@ _BYTE_PARSERS = {
     "byte_test": byte.parse_byte_test, "byte_jump": byte.parse_byte_jump,
     "byte_extract": byte.parse_byte_extract, "byte_math": byte.parse_byte_math,
     "isdataat": byte.parse_isdataat, "base64_decode": byte.parse_base64_decode,
+    # cursor-moving like byte_jump, and evaluated in the same chains
+    "ber_data": parse_ber_data, "ber_skip": parse_ber_skip,
 }
 _IGNORED = frozenset({"rem", "soid"})
 _RULE_FIELDS = frozenset({"msg", "sid", "gid", "rev", "priority", "classtype", "reference",

@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dpictl.rules.ast import (
-    Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Content, Flags, Flow, Flowbits,
-    Fragbits, FtpBounce, IsDataAt, NumericTest, Option, Pcre, Rule, Threshold, Unsupported,
+    Base64Decode, BerData, BerSkip, ByteExtract, ByteJump, ByteMath, ByteTest, Content, Flags,
+    Flow, Flowbits, Fragbits, FtpBounce, IsDataAt, NumericTest, Option, Pcre, Rule, Threshold,
+    Unsupported,
 )
 from dpictl.rules.header import header_fields
 from dpictl.rules.tokens import split_rule
@@ -54,7 +55,7 @@ BUFFER_NAMES: dict[str, str | None] = {
     "sip_method": "sip.method",
     "sip_stat_code": "sip.stat_code",
     "http_raw_body": None, "http_param": None, "http_true_ip": None, "sip_header": None,
-    "sip_body": None, "vba_data": None, "ber_data": None,
+    "sip_body": None, "vba_data": None,
 }
 
 # `http_header:field NAME` -> the Suricata buffer that holds just that header's value.
@@ -371,17 +372,20 @@ class _Writer:
         self.parts.append(f"{keyword}:{value}{suffix}")
 
     def _bufferlen_relative(self, n: NumericTest) -> None:
-        """`bufferlen:>=N,relative` (bytes left after the cursor) is isdataat in Suricata."""
-        if n.op == ">=":
-            self.parts.append(f"isdataat:{max(n.value - 1, 0)},relative")
-        elif n.op == ">":
-            self.parts.append(f"isdataat:{n.value},relative")
-        elif n.op == "<":
-            self.parts.append(f"isdataat:!{max(n.value - 1, 0)},relative")
-        elif n.op == "<=":
-            self.parts.append(f"isdataat:!{n.value},relative")
-        else:
-            raise Untranslatable(f"bufferlen:{n.op}{n.value},relative has no Suricata form")
+        """`bufferlen:...,relative` (bytes left after the cursor) as Suricata isdataat:
+        `isdataat:N,relative` holds when at least N bytes follow the cursor
+        (detect-engine-content-inspection.c: cursor + N <= buffer length), so each bound is
+        one isdataat, and `=`/ranges are two. `!=` (either side of N) has no form."""
+        low, high = _remaining_bounds(n)
+        if low > 0:
+            self.parts.append(f"isdataat:{low},relative")
+        if high is not None:
+            self.parts.append(f"isdataat:!{high + 1},relative")
+
+    def _ber(self, node: BerData | BerSkip) -> None:
+        keyword = "ber_data" if isinstance(node, BerData) else "ber_skip"
+        raise Untranslatable(f"{keyword} has no Suricata 7 equivalent (Suricata has no "
+                             "keyword that walks BER elements)")
 
     def _flow(self, f: Flow) -> None:
         words = [name for name in ("established", "not_established", "stateless",
@@ -477,6 +481,29 @@ def _byte_flags(relative: bool, endian: str, string: str | None, dce: bool,
     return out
 
 
+def _remaining_bounds(n: NumericTest) -> tuple[int, int | None]:
+    """The inclusive range (low, high; None: unbounded) of remaining lengths that a
+    `bufferlen:...,relative` test accepts. Raises Untranslatable for `!=`."""
+    op, value = n.op, n.value
+    if op == "=":
+        return value, value
+    if op == ">=":
+        return value, None
+    if op == ">":
+        return value + 1, None
+    if op == "<=":
+        return 0, value
+    if op == "<":
+        if value <= 0:
+            raise Untranslatable(f"bufferlen:<{value},relative can never match")
+        return 0, value - 1
+    if op == "<=>":
+        return value, n.high
+    if op == "<>" and n.high is not None and n.high - value >= 2:
+        return value + 1, n.high - 1
+    raise Untranslatable(f"bufferlen:{op}{value},relative has no Suricata form")
+
+
 def _comparison(keyword: str, n: NumericTest) -> str:
     """A NumericTest in Suricata's spelling. `<=>` (inclusive) becomes an exclusive `<>`."""
     if n.op == "=":
@@ -499,7 +526,7 @@ _HANDLERS = {
     Base64Decode: _Writer._base64_decode, NumericTest: _Writer._numeric,
     Flow: _Writer._flow, Flowbits: _Writer._flowbits, Flags: _Writer._flags,
     Fragbits: _Writer._fragbits, Threshold: _Writer._threshold,
-    Unsupported: _Writer._unsupported,
+    Unsupported: _Writer._unsupported, BerData: _Writer._ber, BerSkip: _Writer._ber,
     FtpBounce: lambda writer, _node: writer.parts.append("ftpbounce"),
 }
 

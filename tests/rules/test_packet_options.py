@@ -118,7 +118,6 @@ def test_thresholds(option: str, expected: Threshold) -> None:
     ("ssl_state:client_hello", "ssl_state", "client_hello"),
     ("sip_method:invite", "sip_method", "invite"),
     ("tag:session,10,packets", "tag", "session,10,packets"),
-    ("ber_data:0x04", "ber_data", "0x04"),
     ("asn1:bitstring_overflow", "asn1", "bitstring_overflow"),
 ])
 def test_unsupported_keywords_load_as_unsupported_nodes(option: str, keyword: str,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dpictl.rules.ast import Content, NumericTest, Pcre
+from dpictl.rules.ast import BerData, BerSkip, Content, NumericTest, Pcre
 
 from .helpers import fields, options, rule
 
@@ -88,3 +88,26 @@ def test_unknown_content_sub_option_is_an_error() -> None:
     from dpictl.errors import RuleSyntaxError
     with pytest.raises(RuleSyntaxError, match="unknown content modifier 'sideways'"):
         options('content:"x",sideways;', SNORT3)
+
+
+def test_ber_options_keep_their_place_and_buffer() -> None:
+    opts = options('content:"|06 03 55 1D 1E|"; ber_skip:0x01,optional; ber_data:0x04; '
+                   'ber_data:48; content:"|81 82|",within 2; file_data; ber_skip:0xa0;',
+                   "alert ssl")
+    assert opts[1:4] == [BerSkip(0x01, optional=True), BerData(0x04), BerData(0x30)]
+    assert opts[5] == BerSkip(0xA0, buffer="file_data")
+    assert all(o.relative for o in opts[1:4])
+
+
+@pytest.mark.parametrize("body, message", [
+    ("ber_data:0x130;", "ber_data type must be 0..255"),
+    ("ber_data;", "ber_data takes one BER type"),
+    ("ber_data:0x30,optional;", "ber_data takes one BER type"),
+    ("ber_skip:x;", "ber_skip type needs a number"),
+    ("ber_skip:1,sometimes;", "unknown ber_skip argument 'sometimes'"),
+    ("ber_skip:1,optional,optional;", "ber_skip takes a BER type"),
+])
+def test_bad_ber_options_are_one_line_errors(body: str, message: str) -> None:
+    from dpictl.errors import RuleSyntaxError
+    with pytest.raises(RuleSyntaxError, match=message):
+        options(body, "alert ssl")

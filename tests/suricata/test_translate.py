@@ -99,3 +99,32 @@ def test_content_text_escapes_what_suricata_cannot_take_literally():
 def test_msg_is_escaped():
     out = tr(r'msg:"say \"hi\"\; now";')
     assert r'msg:"say \"hi\"\; now";' in out
+
+
+def test_ber_keywords_are_untranslatable_with_the_reason():
+    with pytest.raises(Untranslatable, match="ber_skip has no Suricata 7 equivalent .*BER"):
+        tr('msg:"x"; content:"|06 03|"; ber_skip:0x01,optional;', head="alert ssl")
+    with pytest.raises(Untranslatable, match="ber_data has no Suricata 7 equivalent"):
+        tr('msg:"x"; content:"|06 03|"; ber_data:0x04;', head="alert ssl")
+
+
+@pytest.mark.parametrize("value, expected", [
+    # isdataat:N,relative holds when at least N bytes follow the cursor
+    (">=519", "isdataat:519,relative;"),
+    (">519", "isdataat:520,relative;"),
+    ("<10", "isdataat:!10,relative;"),
+    ("<=10", "isdataat:!11,relative;"),
+    ("7", "isdataat:7,relative; isdataat:!8,relative;"),
+    ("3<=>5", "isdataat:3,relative; isdataat:!6,relative;"),
+    ("3<>7", "isdataat:4,relative; isdataat:!7,relative;"),
+])
+def test_bufferlen_relative_becomes_isdataat_bounds(value: str, expected: str):
+    out = tr(f'msg:"x"; http_uri; content:"/w3who.dll?"; bufferlen:{value},relative; '
+             'service:http;')
+    assert f'content:"/w3who.dll?"; {expected} sid:1;' in out
+
+
+@pytest.mark.parametrize("value", ["!5", "3<>4", "<0"])
+def test_bufferlen_relative_without_an_isdataat_form_is_untranslatable(value: str):
+    with pytest.raises(Untranslatable, match="bufferlen"):
+        tr(f'msg:"x"; http_uri; content:"a"; bufferlen:{value},relative; service:http;')

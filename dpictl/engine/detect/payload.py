@@ -1,4 +1,5 @@
-"""Content inspection of one buffer: content, pcre, byte_*, isdataat, base64_decode.
+"""Content inspection of one buffer: content, pcre, byte_*, isdataat, base64_decode,
+ber_data/ber_skip and `bufferlen:...,relative`.
 
 A buffer's options form a chain evaluated left to right with a cursor (the end of the last
 match). As in Suricata (detect-engine-content-inspection.c), a content or pcre whose next
@@ -14,17 +15,21 @@ from __future__ import annotations
 import binascii
 import re
 
-from dpictl.engine.detect import byte_ops
+from dpictl.engine.detect import ber, byte_ops
+from dpictl.engine.detect.packet_checks import numeric_compare
 from dpictl.engine.detect.regex import Regex
-from dpictl.rules.ast import (Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Content,
-                              IsDataAt, Pcre)
+from dpictl.rules.ast import (Base64Decode, BerData, BerSkip, ByteExtract, ByteJump, ByteMath,
+                              ByteTest, Content, IsDataAt, NumericTest, Pcre)
 
 MATCH, NO_MATCH, STOP = 1, 0, -1
 STEP_BUDGET = 3000
 
-K_CONTENT, K_PCRE, K_TEST, K_JUMP, K_EXTRACT, K_MATH, K_DATAAT, K_B64 = range(8)
+(K_CONTENT, K_PCRE, K_TEST, K_JUMP, K_EXTRACT, K_MATH, K_DATAAT, K_B64, K_BER_DATA,
+ K_BER_SKIP, K_LEN) = range(11)
 _KINDS = {Content: K_CONTENT, Pcre: K_PCRE, ByteTest: K_TEST, ByteJump: K_JUMP,
-          ByteExtract: K_EXTRACT, ByteMath: K_MATH, IsDataAt: K_DATAAT, Base64Decode: K_B64}
+          ByteExtract: K_EXTRACT, ByteMath: K_MATH, IsDataAt: K_DATAAT, Base64Decode: K_B64,
+          BerData: K_BER_DATA, BerSkip: K_BER_SKIP,
+          NumericTest: K_LEN}     # only `bufferlen:...,relative` reaches a chain
 _MATCHERS = frozenset({K_CONTENT, K_PCRE})
 _B64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n ]*")
 
@@ -33,7 +38,7 @@ class Op:
     """One compiled option of a chain. `rel_next`: the next option is relative to this one."""
 
     __slots__ = ("kind", "node", "pattern", "nocase", "negated", "relative", "rel_next",
-                 "regex", "min_start", "ends_with", "fixed", "start", "span")
+                 "regex", "min_start", "ends_with", "fixed", "start", "span", "length_ok")
 
     def __init__(self, node) -> None:
         self.kind = _KINDS[type(node)]
@@ -65,6 +70,9 @@ class Op:
             self.relative = bool(getattr(node, "relative", False))
         if self.kind == K_PCRE:
             self.regex = Regex(node.pattern, node.flags)
+        # bufferlen:...,relative: the test on the number of bytes left after the cursor
+        self.length_ok = (numeric_compare(node.op, node.value, node.high)
+                          if self.kind == K_LEN else None)
 
 
 def compile_chain(nodes: list) -> tuple[Op, ...]:
@@ -276,6 +284,18 @@ def _run(ops: tuple[Op, ...], i: int, buf: bytes, cursor: int, st: ChainState) -
             i += 1
         elif kind == K_DATAAT:
             if not _isdataat(op, buf, cursor, env):
+                return NO_MATCH
+            i += 1
+        elif kind == K_BER_DATA or kind == K_BER_SKIP:
+            new = (ber.ber_data(op.node, buf, cursor) if kind == K_BER_DATA
+                   else ber.ber_skip(op.node, buf, cursor))
+            if new is None:
+                return NO_MATCH
+            cursor = new
+            i += 1
+        elif kind == K_LEN:
+            # Snort 3 (ips_bufferlen.cc): relative compares the cursor's remaining length
+            if not op.length_ok(len(buf) - cursor):  # type: ignore[misc]
                 return NO_MATCH
             i += 1
         else:  # K_B64

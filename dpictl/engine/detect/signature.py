@@ -145,9 +145,13 @@ def compile_rule(rule: ast.Rule, order: int) -> Signature:
             opt = _suricata_range(rule, opt)
             if is_packet_numeric(opt):
                 checks.append(compile_numeric(opt))
+            elif opt.keyword == "bufferlen" and opt.relative:
+                # the length left after the cursor: a step of its buffer's content chain
+                buffer = opt.buffer or "pkt_data"
+                if buffer in UNSUPPORTED_BUFFERS:
+                    raise SignatureRejected(UNSUPPORTED_BUFFERS[buffer])
+                chains.setdefault((buffer, None), []).append(opt)
             elif opt.keyword in ("urilen", "bufferlen"):
-                if opt.relative:
-                    raise SignatureRejected("bufferlen:...,relative is not supported")
                 buffer_tests.append(opt)
             elif opt.keyword == "stream_size":
                 stream_size.append(opt)
@@ -362,7 +366,7 @@ def _content_max_ends(ops) -> list[tuple[ast.Content, int | None]]:
     """Each content of a chain with the furthest offset at which any match of it can end
     (None: anywhere). An absolute content ends by offset+depth; a relative one by the
     furthest cursor before it + distance + within; keywords that move the cursor by an
-    amount read from the data (pcre, byte_jump, byte_extract) leave it unbounded."""
+    amount read from the data (pcre, byte_jump, byte_extract, ber_*) leave it unbounded."""
     out: list[tuple[ast.Content, int | None]] = []
     cursor: int | None = 0          # furthest the cursor can be before the current option
     for op in ops:
@@ -378,7 +382,8 @@ def _content_max_ends(ops) -> list[tuple[ast.Content, int | None]]:
             out.append((node, high))
             if not node.negated:
                 cursor = high
-        elif isinstance(node, (ast.Pcre, ast.ByteJump, ast.ByteExtract)):
+        elif isinstance(node, (ast.Pcre, ast.ByteJump, ast.ByteExtract, ast.BerData,
+                               ast.BerSkip)):
             cursor = None
     return out
 

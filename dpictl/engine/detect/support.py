@@ -27,7 +27,7 @@ KEYWORD_DECISIONS: dict[str, tuple[bool, str]] = {
 UNSUPPORTED_BUFFERS: dict[str, str] = {
     "sip_method": "sip_method: no SIP parser", "sip_stat_code": "sip_stat_code: no SIP parser",
     "sip_header": "sip_header: no SIP parser", "sip_body": "sip_body: no SIP parser",
-    "ber_data": "ber_data: no BER decoder", "js_data": "js_data: no JavaScript normaliser",
+    "js_data": "js_data: no JavaScript normaliser",
     "vba_data": "vba_data: no VBA macro decompressor",
 }
 
