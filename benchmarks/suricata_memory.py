@@ -1,6 +1,6 @@
 """Memory of the Suricata data plane for N inspected interfaces on one node (needs root).
 
-Makes N veth pairs (suricata-mK / suricata-nK), translates the Snort 3 community rules, starts
+Makes N veth pairs (suriplane-mK / suriplane-nK), translates the Snort 3 community rules, starts
 one Suricata the way the agent does (AF_PACKET on every interface, workers, cluster_flow)
 and prints its resident memory once it captures, plus the rule load time. Calico's way,
 one Snort per endpoint, needs N processes of ~100 MB.
@@ -34,12 +34,12 @@ def rss_kb(pid: int) -> int:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    names = [f"suricata-m{i}" for i in range(n)]
+    names = [f"suriplane-m{i}" for i in range(n)]
     for i, name in enumerate(names):
         subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name",
-                        f"suricata-n{i}"], check=True)
+                        f"suriplane-n{i}"], check=True)
         subprocess.run(["ip", "link", "set", name, "up"], check=True)
-        subprocess.run(["ip", "link", "set", f"suricata-n{i}", "up"], check=True)
+        subprocess.run(["ip", "link", "set", f"suriplane-n{i}", "up"], check=True)
     proc = None
     try:
         binary = find_suricata()
