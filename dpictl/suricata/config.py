@@ -111,7 +111,10 @@ def render(settings: SuricataSettings) -> str:
                 "filename": str(eve_file),
                 "types": [
                     {"alert": {"payload": False, "packet": False, "metadata": True}},
-                    {"stats": {"totals": True, "threads": False, "deltas": False}},
+                    # live: per-thread records too, for the counters of each
+                    # interface (capture threads are named W#NN-<interface>)
+                    {"stats": {"totals": True, "threads": bool(settings.interfaces),
+                               "deltas": False}},
                 ],
             }},
         ],

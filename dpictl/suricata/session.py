@@ -4,8 +4,10 @@ One `SuricataSession` prepares the rules (load with dpictl's parser, translate, 
 `suricata -T` weed out what it rejects), then runs Suricata over pcaps (`-r`, one process
 per file, as the oracle does) or live interfaces (AF_PACKET, workers, cluster_flow, EVE to a
 FIFO). Every EVE alert becomes a Detection and goes through the same builder and store as the
-Python engine's, so `alerts list`, `-o eve` and `-o json` cannot tell the engines apart. The
-last EVE stats record is kept for the summary (kernel packets/drops, decoder counters).
+Python engine's, so `alerts list`, `-o eve` and `-o json` cannot tell the engines apart. Live,
+every EVE stats record is handed to `on_stats` as a `SuricataStats` (the Python live engine's
+counters and event shape); the last one, which Suricata writes once its capture threads have
+stopped, is exact and kept for the summary.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow,
 from dpictl.suricata.process import (START_TIMEOUT, SuricataFailed, SuricataProcess,
                                      check_log_dir)
 from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, translate_ruleset
+from dpictl.suricata.stats import SuricataStats
 
 AlertSink = Callable[[list[Alert]], None]
+StatsSink = Callable[[SuricataStats], None]
 
 
 @dataclass
@@ -69,6 +73,8 @@ class SuricataSession:
         self.rules_path = self.rules.write(self.log_dir / "dpictl.rules")
         self.by_key: dict[tuple[int, int], Rule] = {r.key: r for r in self.rules.rules}
         self.counts = SessionCounts()
+        self.live_stats: SuricataStats | None = None     # the last live stats record
+        self.on_stats: StatsSink = lambda stats: None
 
     @property
     def errors(self) -> list[RuleLoadError]:
@@ -95,10 +101,12 @@ class SuricataSession:
             self._consume(read_file(run_dir / "eve.json"), add_stats=True)
 
     def run_live(self, interfaces: list[str], *, netns: str | None = None,
-                 on_started: Callable[[], None] | None = None) -> None:
+                 on_started: Callable[[], None] | None = None,
+                 stats_interval: int = 8) -> None:
         """Capture until Ctrl-C/SIGTERM or until Suricata exits (an error if it failed)."""
         fifo = make_fifo(self.log_dir / "eve.fifo")
-        settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo)
+        settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo,
+                                  stats_interval=max(1, stats_interval))
         proc = SuricataProcess(self.binary.path, settings, netns=netns)
         interrupted = False
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -142,6 +150,9 @@ class SuricataSession:
                 stats = stats_from_eve(event)
                 if stats is not None:
                     self._take_stats(stats, add_stats)
+                    if not add_stats:
+                        self.live_stats = SuricataStats(event)
+                        self.on_stats(self.live_stats)
         finally:
             self._emit(batch)     # also when Ctrl-C ends the run: nothing read is lost
 
@@ -173,4 +184,4 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-__all__ = ["SuricataSession", "SessionCounts"]
+__all__ = ["SuricataSession", "SessionCounts", "StatsSink"]

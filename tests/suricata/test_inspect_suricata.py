@@ -32,7 +32,7 @@ def test_lab_pcap_with_snort3_rules_stores_the_calico_record(capsys, shared_dir,
     assert alerts[0]["alert"]["category"] == "A Network Trojan was detected"
     assert alerts[0]["app_proto"] == "http"
     stats = [ln for ln in lines if ln.get("event_type") == "stats"]
-    assert stats and stats[0]["stats"]["decoder.pkts"] == 10
+    assert stats and stats[0]["stats"]["decoder"]["pkts"] == 10
     assert "rules: 4,012 loaded, 5 failed" in err
     code, out, _ = run(capsys, "alerts", "list", "--db", str(db), "-o", "json")
     stored = json.loads(out)

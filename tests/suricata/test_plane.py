@@ -18,7 +18,7 @@ from wires import veth_pair  # tests/suricata is on sys.path (conftest.py)
 from dpictl.suricata.binary import find_suricata
 from dpictl.suricata.plane import LINKTYPE_EVE, EveEngine, SuricataPlane
 
-NS, HOST_IF, NS_IF = "suricata-pl", "suricata-pla", "suricata-plb"
+NS, HOST_IF, NS_IF = "suriplane-pl", "suriplane-pla", "suriplane-plb"
 HOST_IP, NS_IP = "10.199.9.1", "10.199.9.2"
 
 
