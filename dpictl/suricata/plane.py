@@ -40,6 +40,7 @@ from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, make_fi
                                         stats_from_eve)
 from dpictl.suricata.process import START_TIMEOUT, SuricataProcess
 from dpictl.suricata.rulefile import check_with_suricata, translate_ruleset
+from dpictl.suricata.stats import SuricataStats, add_counts, final_device_counts
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ class SuricataPlane:
     """Rule compiler + source factory for the agent, sharing one rule file and one Suricata."""
 
     def __init__(self, binary: SuricataBinary, work_dir: Path, *, netns: str | None = None,
-                 variables: dict[str, str] | None = None) -> None:
+                 variables: dict[str, str] | None = None, stats_interval: int = 8) -> None:
         self.binary = binary
+        self.stats_interval = stats_interval
         self.netns = netns
         self.variables = dict(variables or {})
         self.work_dir = Path(work_dir)
@@ -165,13 +167,48 @@ class SuricataSource:
         self.restarting = False
         self.generation = 0
         self.run_dir: Path | None = None
+        self.started_at = 0.0
+        self._closed: dict[str, dict[str, int]] = {}    # of Suricatas already stopped
+        self._current: dict[str, dict[str, int]] = {}   # the running one's last record
         self._start(set(ifaces))
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """Per-interface kernel counters, as LivePacketSource promises: Suricata's stats
-        events count its capture threads together, so there are none per interface here;
-        the totals are in the plane's snapshot (`suricata.stats`)."""
-        return {}
+        """Per-interface kernel counters, as LivePacketSource promises (kernel_packets,
+        kernel_drops, discarded, inspected), cumulative over the Suricatas this source ran:
+        what the stopped ones counted (`_closed`) plus the running one's last stats record.
+        The agent turns drops into errorConditions of the endpoint's resources."""
+        with self.lock:
+            out: dict[str, dict[str, int]] = {}
+            add_counts(out, self._closed)
+            add_counts(out, self._current)
+            return out
+
+    def _take_stats(self, event: dict) -> None:
+        """A stats record of the running Suricata (and not of one being replaced: while
+        two overlap on a restart both write to the FIFO; the old one has been up longer
+        than the new one exists)."""
+        stats = SuricataStats(event)
+        with self.lock:
+            age = time.monotonic() - self.started_at if self.process is not None else 0.0
+            if stats.uptime > age + 1.5:
+                return
+            self._current = stats.interfaces()
+        self.plane.stats = stats_from_eve(event) or {}
+
+    def _fold(self, proc: SuricataProcess) -> None:
+        """A stopped Suricata's final per-interface counts join the closed ones: those it
+        logged on exit (exact), else its last stats record."""
+        try:
+            final = final_device_counts(
+                (proc.settings.log_dir / "suricata.log").read_text(errors="replace"))
+        except OSError:
+            final = {}
+        with self.lock:
+            current, self._current = self._current, {}
+            for iface, counts in final.items():
+                if iface in current:     # what its decoder really saw, not packets - drops
+                    counts["inspected"] = current[iface].get("inspected", 0)
+            add_counts(self._closed, final or current)
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -182,7 +219,8 @@ class SuricataSource:
         return SuricataSettings(log_dir=run_dir, rule_files=[self.plane.rules_path],
                                 variables=self.plane.variables, interfaces=sorted(ifaces),
                                 eve_path=self.fifo, unix_socket=run_dir / "suricata.socket",
-                                cluster_id_base=base)
+                                cluster_id_base=base,
+                                stats_interval=self.plane.stats_interval)
 
     def _start(self, ifaces: set[str]) -> None:
         """Start a Suricata on `ifaces` and wait until it captures; only then stop the one
@@ -208,6 +246,7 @@ class SuricataSource:
         if old is not None:
             old_stops = time.monotonic()
             old.stop()
+            self._fold(old)
             # blind = from the old capture ending to the new one capturing (never, here)
             self.plane.last_blind_seconds = round(max(0.0, capturing - old_stops), 3)
         log.info("Suricata %d capturing on %s", proc.pid, ", ".join(sorted(ifaces)))
@@ -230,6 +269,7 @@ class SuricataSource:
                 else:
                     if self.process is not None:
                         self.process.stop()
+                        self._fold(self.process)
                     self.process = None
                     self.running = set()
             finally:
@@ -279,9 +319,8 @@ class SuricataSource:
     def __iter__(self) -> Iterator[tuple[float, Any, int, str | None]]:
         while not self.stopping:
             for event in self.follower.poll(0.5):
-                stats = stats_from_eve(event)
-                if stats is not None:
-                    self.plane.stats = stats
+                if event.get("event_type") == "stats":
+                    self._take_stats(event)
                     continue
                 if event.get("event_type") == "alert":
                     yield (time.time(), event, LINKTYPE_EVE, event.get("in_iface"))
@@ -313,6 +352,7 @@ class SuricataSource:
         with self.lock:
             if self.process is not None:
                 self.process.stop()
+                self._fold(self.process)
                 self.process = None
             self.running = set()
         self.follower.close()

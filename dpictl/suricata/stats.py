@@ -131,4 +131,28 @@ class SuricataStats:
         }
 
 
-__all__ = ["SuricataStats"]
+_DEVICE_LINE = re.compile(r"device: (?P<iface>\S+): packets: (?P<packets>\d+), "
+                          r"drops: (?P<drops>\d+)")
+
+
+def final_device_counts(log_text: str) -> dict[str, dict[str, int]]:
+    """Per interface, the kernel counters Suricata logs as it exits (`device: caliX:
+    packets: N, drops: M (x%), ...`): read after its socket closed, so nothing comes after
+    them - unlike its last stats record, written just before."""
+    out: dict[str, dict[str, int]] = {}
+    for match in _DEVICE_LINE.finditer(log_text):
+        packets, drops = int(match["packets"]), int(match["drops"])
+        out[match["iface"]] = {"kernel_packets": packets, "kernel_drops": drops,
+                               "discarded": 0, "inspected": packets - drops}
+    return out
+
+
+def add_counts(into: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> None:
+    """Sum per-interface counters (a restarted Suricata counts from zero again)."""
+    for iface, counts in more.items():
+        mine = into.setdefault(iface, {})
+        for key, value in counts.items():
+            mine[key] = mine.get(key, 0) + value
+
+
+__all__ = ["SuricataStats", "final_device_counts", "add_counts"]

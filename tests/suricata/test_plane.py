@@ -5,7 +5,9 @@ Root only: a veth pair (one end in a netns this test makes) and one Suricata on 
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -85,4 +87,68 @@ def test_new_rules_reload_without_a_new_suricata(veth, tmp_path):
         reader.join(5)
         source.close()
     assert source.process is None
+    assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout == b""
+
+
+def _wait(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def _udp(count: int, size: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _ in range(count):
+            s.sendto(b"x" * size, (NS_IP, 9))
+
+
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("suricata") is None, reason="Suricata is not installed")
+def test_drops_on_an_interface_become_its_endpoints_error_condition(veth, tmp_path):
+    """Real per-interface counters from Suricata's per-thread stats reach the agent: they
+    show in the snapshot (lab status) by endpoint, and drops - forced by freezing Suricata
+    while more arrives than its ring holds - become the resource's errorConditions."""
+    from agent.fakes import NODE, FakeSink, FakeSource, dpi, endpoint
+
+    from dpictl.agent.capture_loop import CaptureLoop
+    from dpictl.agent.controller import DpiController
+
+    plane = SuricataPlane(find_suricata(), tmp_path / "plane", stats_interval=1)
+    loaded = plane.load_rules([])
+    source = FakeSource([dpi("web", "web-dpi")], [endpoint("web", "web1", NS_IP, HOST_IF)])
+    ctl = DpiController(source, FakeSink(), loaded.engine, capture=None, node=NODE)
+    capture = CaptureLoop(plane, ctl.on_frame, ctl.on_capture_error)
+    ctl.capture = capture
+    plane.bind(ctl)
+    try:
+        ctl.reconcile()
+        assert source.statuses == [("web/web-dpi", True, None)]
+        _udp(50, 100)
+        counts = _wait(lambda: (c := capture.stats().get(HOST_IF, {})).get(
+            "kernel_packets", 0) >= 50 and c)
+        assert counts["kernel_drops"] == 0
+        monitor, = ctl.snapshot()["monitors"]
+        assert monitor["endpoint"] == "web/web1" and monitor["kernel_packets"] >= 50
+
+        pid = plane.source.process.pid
+        os.killpg(pid, signal.SIGSTOP)       # Suricata reads nothing; its ring fills
+        try:
+            _udp(8000, 1400)                 # ~2,900 such frames fill 33 blocks of 128 KiB
+        finally:
+            os.killpg(pid, signal.SIGCONT)
+        counts = _wait(lambda: (c := capture.stats().get(HOST_IF, {})).get(
+            "kernel_drops", 0) > 0 and c)
+        ctl.reconcile()
+        key, success, error = source.statuses[-1]
+        assert key == "web/web-dpi" and success is True
+        assert f"packets dropped on WEP interface {HOST_IF} (web/web1) before inspection" \
+            in error
+        monitor, = ctl.snapshot()["monitors"]
+        assert 0 < monitor["kernel_drops"] < monitor["kernel_packets"]
+    finally:
+        capture.stop()
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout == b""
