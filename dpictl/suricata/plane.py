@@ -16,8 +16,11 @@ Interface changes need a new Suricata (Suricata 7 cannot add an AF_PACKET interf
 running engine): the new one is started beside the old one (other fanout groups, same EVE
 FIFO) and the old one stops only once the new one captures, so interfaces that stay selected
 are never blind; a new interface is inspected once the new Suricata has loaded its rules
-(`last_restart_seconds`). Removals are applied after a short delay,
-so a "stop everything, start again" pass of the controller (new rules) costs no restart. A
+(`last_restart_seconds`). A new Suricata starts on every interface the controller's
+selection holds at that moment, not just the one asked for: the controller asks one interface
+at a time, and 50 pods selected at once then cost one start (each loads every rule), not 50.
+Removals are applied after a short delay, so a "stop everything, start again" pass of the
+controller (new rules) costs no restart. A
 Suricata that dies is reported on every interface it served (the controller puts that in
 status.nodes[].errorConditions) and restarted with exponential backoff.
 """
@@ -94,6 +97,7 @@ class SuricataPlane:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.rules_path = self.work_dir / "dpictl.rules"
         self.on_error: Callable[[str | None, str], None] | None = None
+        self.controller: Any = None
         self.source: SuricataSource | None = None
         self.failures = 0
         self.restarts = 0
@@ -104,6 +108,23 @@ class SuricataPlane:
     def bind(self, controller: Any) -> None:
         """Give the plane the controller's error callback (errorConditions on death)."""
         self.on_error = controller.on_capture_error
+        self.controller = controller
+
+    def selected(self) -> set[str]:
+        """Every interface the controller's selection holds now (it is about to ask for
+        them one by one); empty when unbound or when the cluster cannot be read."""
+        ctl = self.controller
+        if ctl is None:
+            return set()
+        from dpictl.agent.selection import select
+
+        try:
+            wanted = select(ctl.source.resources(), ctl.source.endpoints(), ctl.node,
+                            ctl._select)
+        except Exception as exc:     # selection is for batching only: never fail an add
+            log.debug("selection for batching: %s", exc)
+            return set()
+        return {key.interface for key in wanted.monitors}
 
     # -- engine_factory -------------------------------------------------------------------
 
@@ -133,11 +154,18 @@ class SuricataPlane:
         return self.open_source(ifaces)
 
     def open_source(self, ifaces: list[str]) -> "SuricataSource":
+        """A Suricata on `ifaces` - and on the rest of the selection, when that starts."""
         if self.failures:
             delay = min(2.0 ** (self.failures - 1), MAX_BACKOFF)
             log.info("restarting Suricata in %.0fs (failure %d)", delay, self.failures)
             time.sleep(delay)
-        source = SuricataSource(self, ifaces)
+        more = self.selected() - set(ifaces)
+        try:
+            source = SuricataSource(self, sorted(set(ifaces) | more))
+        except RuntimeError:
+            if not more:
+                raise
+            source = SuricataSource(self, ifaces)      # one of the others is the trouble
         self.source = source
         return source
 
@@ -162,7 +190,8 @@ class SuricataSource:
         self.follower = EveFollower(self.fifo)
         self.process: SuricataProcess | None = None
         self.running: set[str] = set()
-        self.removed: dict[str, float] = {}
+        self.removed: dict[str, float] = {}       # interface -> when it was removed
+        self._counts_lock = threading.Lock()      # _closed/_current (not held over restarts)
         self.stopping = False
         self.restarting = False
         self.generation = 0
@@ -177,7 +206,7 @@ class SuricataSource:
         kernel_drops, discarded, inspected), cumulative over the Suricatas this source ran:
         what the stopped ones counted (`_closed`) plus the running one's last stats record.
         The agent turns drops into errorConditions of the endpoint's resources."""
-        with self.lock:
+        with self._counts_lock:
             out: dict[str, dict[str, int]] = {}
             add_counts(out, self._closed)
             add_counts(out, self._current)
@@ -188,7 +217,7 @@ class SuricataSource:
         two overlap on a restart both write to the FIFO; the old one has been up longer
         than the new one exists)."""
         stats = SuricataStats(event)
-        with self.lock:
+        with self._counts_lock:
             age = time.monotonic() - self.started_at if self.process is not None else 0.0
             if stats.uptime > age + 1.5:
                 return
@@ -203,7 +232,7 @@ class SuricataSource:
                 (proc.settings.log_dir / "suricata.log").read_text(errors="replace"))
         except OSError:
             final = {}
-        with self.lock:
+        with self._counts_lock:
             current, self._current = self._current, {}
             for iface, counts in final.items():
                 if iface in current:     # what its decoder really saw, not packets - drops
@@ -276,11 +305,20 @@ class SuricataSource:
                 self.restarting = False
 
     def add(self, iface: str) -> None:
+        """Capture on `iface` too (a new Suricata, make before break), and on whatever else
+        the selection holds by now, so the controller's next adds find theirs running."""
         with self.lock:
             self.removed.pop(iface, None)
             if iface in self.running:
                 return
-            self._restart(self._wanted() | {iface})
+            wanted = self._wanted() | {iface}
+            more = self.plane.selected() - wanted
+            try:
+                self._restart(wanted | more)
+            except RuntimeError:
+                if not more:
+                    raise
+                self._restart(wanted)               # one of the others is the trouble
 
     def remove(self, iface: str) -> None:
         with self.lock:

@@ -18,7 +18,7 @@ import pytest
 from wires import veth_pair  # tests/suricata is on sys.path (conftest.py)
 
 from dpictl.suricata.binary import find_suricata
-from dpictl.suricata.plane import LINKTYPE_EVE, EveEngine, SuricataPlane
+from dpictl.suricata.plane import LINKTYPE_EVE, EveEngine, SuricataPlane, SuricataSource
 
 NS, HOST_IF, NS_IF = "suriplane-pl", "suriplane-pla", "suriplane-plb"
 HOST_IP, NS_IP = "10.199.9.1", "10.199.9.2"
@@ -152,3 +152,31 @@ def test_drops_on_an_interface_become_its_endpoints_error_condition(veth, tmp_pa
     finally:
         capture.stop()
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout == b""
+
+
+def test_pods_selected_together_cost_one_restart(monkeypatch):
+    """The controller asks for 50 interfaces one by one: the first add starts a Suricata on
+    all the selection holds (each start loads every rule), the other 49 find theirs
+    running. When that start fails (one interface is the trouble), the asked one still
+    gets its Suricata."""
+    selection = {"keep"} | {f"cali{i}" for i in range(50)}
+    source = SuricataSource.__new__(SuricataSource)
+    source.plane = type("P", (), {"selected": lambda self: set(selection)})()
+    source.running, source.removed = {"keep", "old"}, {}
+    source.lock = threading.RLock()
+    restarts: list[set[str]] = []
+
+    def restart(ifaces: set[str]) -> None:
+        if "bad" in ifaces:
+            raise RuntimeError("Suricata did not start")
+        restarts.append(set(ifaces))
+        source.running = set(ifaces)
+
+    monkeypatch.setattr(source, "_restart", restart)
+    source.remove("old")
+    for i in range(50):
+        source.add(f"cali{i}")
+    assert restarts == [selection]                  # "old" went with the same restart
+    selection |= {"bad", "new"}
+    source.add("new")
+    assert restarts[-1] == source.running == {"keep", "new"} | {f"cali{i}" for i in range(50)}
