@@ -217,9 +217,10 @@ class SuricataSource:
         two overlap on a restart both write to the FIFO; the old one has been up longer
         than the new one exists)."""
         stats = SuricataStats(event)
+        proc = self.process
         with self._counts_lock:
-            age = time.monotonic() - self.started_at if self.process is not None else 0.0
-            if stats.uptime > age + 1.5:
+            # Suricata's uptime counts from its process start, before its rule load
+            if proc is None or stats.uptime > time.monotonic() - proc.started_at + 1.5:
                 return
             self._current = stats.interfaces()
         self.plane.stats = stats_from_eve(event) or {}

@@ -180,3 +180,30 @@ def test_pods_selected_together_cost_one_restart(monkeypatch):
     selection |= {"bad", "new"}
     source.add("new")
     assert restarts[-1] == source.running == {"keep", "new"} | {f"cali{i}" for i in range(50)}
+
+
+def test_stats_records_count_only_from_the_running_suricata(monkeypatch):
+    """Suricata's uptime runs from its process start (its rule load included): a record of
+    the running one is taken however long the rules took; one from the Suricata it
+    replaced (both write to the FIFO while they overlap) is not."""
+    from dpictl.suricata import plane as plane_mod
+
+    def record(uptime: int, packets: int) -> dict:
+        return {"event_type": "stats", "stats": {
+            "uptime": uptime, "capture": {"kernel_packets": packets, "kernel_drops": 1},
+            "threads": {"W#01-cali1": {"capture": {"kernel_packets": packets,
+                                                   "kernel_drops": 1},
+                                       "decoder": {"pkts": packets - 1}}}}}
+
+    monkeypatch.setattr(plane_mod.time, "monotonic", lambda: 1000.0)
+    source = SuricataSource.__new__(SuricataSource)
+    source.plane = type("P", (), {"stats": {}})()
+    source.process = type("Proc", (), {"started_at": 1000.0 - 20})()  # 15 s of rule load
+    source._counts_lock = threading.Lock()
+    source._closed = {"cali1": {"kernel_packets": 7, "kernel_drops": 2, "discarded": 0,
+                                "inspected": 5}}
+    source._current = {}
+    source._take_stats(record(20, 100))
+    source._take_stats(record(95, 5000))          # the replaced Suricata's last record
+    assert source.stats() == {"cali1": {"kernel_packets": 107, "kernel_drops": 3,
+                                        "discarded": 0, "inspected": 104}}
