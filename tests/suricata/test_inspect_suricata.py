@@ -72,7 +72,7 @@ def test_unwritable_log_directory_is_one_line(capsys, shared_dir, monkeypatch, t
     blocked.write_text("")
     monkeypatch.setenv("DPICTL_SURICATA_LOG_DIR", str(blocked / "logs"))
     code, _, err = run(capsys, "inspect", "--engine", "suricata", "-r",
-                       str(shared_dir / "pcaps" / "lab-smk.pcap"))
+                       str(shared_dir / "pcaps" / "lab-smk.pcap"), "--no-store")
     assert code == 3
     assert "cannot write the Suricata log directory" in err
     assert len(err.strip().splitlines()) <= 2          # the error (and its hint)
