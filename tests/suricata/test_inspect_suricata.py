@@ -86,7 +86,8 @@ def test_a_rule_file_suricata_cannot_run_at_all_is_one_line(capsys, shared_dir, 
                      'alert tcp any any -> any 80 (msg:"y"; flow:to_client; id:5; '
                      'http_stat_code; content:"307"; service:http; sid:10; )\n')
     code, _, err = run(capsys, "inspect", "--engine", "suricata", "-r",
-                       str(shared_dir / "pcaps" / "lab-smk.pcap"), "--rules", str(rules))
+                       str(shared_dir / "pcaps" / "lab-smk.pcap"), "--rules", str(rules),
+                       "--no-store")
     assert code == 3
     assert "Suricata can run none of the rules" in err.strip().splitlines()[-1]
     assert "Traceback" not in err and os.path.basename(str(rules)) in err
