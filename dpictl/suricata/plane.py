@@ -114,17 +114,13 @@ class SuricataPlane:
         """Every interface the controller's selection holds now (it is about to ask for
         them one by one); empty when unbound or when the cluster cannot be read."""
         ctl = self.controller
-        if ctl is None:
+        if ctl is None or not hasattr(ctl, "selected_interfaces"):
             return set()
-        from dpictl.agent.selection import select
-
         try:
-            wanted = select(ctl.source.resources(), ctl.source.endpoints(), ctl.node,
-                            ctl._select)
+            return set(ctl.selected_interfaces())
         except Exception as exc:     # selection is for batching only: never fail an add
             log.debug("selection for batching: %s", exc)
             return set()
-        return {key.interface for key in wanted.monitors}
 
     # -- engine_factory -------------------------------------------------------------------
 
