@@ -63,7 +63,7 @@ def inspect_with_suricata(engine: str, pcaps: list[Path], interfaces: list[str],
                 session.run_live(interfaces, netns=netns, on_started=lambda: print_line(
                     err, f"Suricata {binary.version_text} capturing on "
                     f"{', '.join(interfaces)}{where} (Ctrl-C to stop)", style="dim"),
-                    stats_interval=round(stats_interval))
+                    stats_interval=stats_interval)
         finally:
             session.close()
     finally:

@@ -5,9 +5,10 @@ One `SuricataSession` prepares the rules (load with dpictl's parser, translate, 
 per file, as the oracle does) or live interfaces (AF_PACKET, workers, cluster_flow, EVE to a
 FIFO). Every EVE alert becomes a Detection and goes through the same builder and store as the
 Python engine's, so `alerts list`, `-o eve` and `-o json` cannot tell the engines apart. Live,
-every EVE stats record is handed to `on_stats` as a `SuricataStats` (the Python live engine's
-counters and event shape); the last one, which Suricata writes once its capture threads have
-stopped, is exact and kept for the summary.
+EVE stats records are handed to `on_stats` as `SuricataStats` (the Python live engine's
+counters and event shape) every `stats_interval`; on a stop dpictl first lets Suricata
+finish what its ring holds, and the last record, which Suricata writes once its capture
+threads have stopped, is exact: kept for the summary and always handed on.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, transla
 from dpictl.suricata.stats import SuricataStats
 
 AlertSink = Callable[[list[Alert]], None]
+DRAIN_SECONDS = 30.0          # a stopping live run waits this long, at most, for the ring
 StatsSink = Callable[[SuricataStats], None]
 
 
@@ -74,6 +76,8 @@ class SuricataSession:
         self.by_key: dict[tuple[int, int], Rule] = {r.key: r for r in self.rules.rules}
         self.counts = SessionCounts()
         self.live_stats: SuricataStats | None = None     # the last live stats record
+        self._emit_every, self._last_emit = 8.0, 0.0
+        self._emitted: SuricataStats | None = None
         self.on_stats: StatsSink = lambda stats: None
 
     @property
@@ -102,11 +106,14 @@ class SuricataSession:
 
     def run_live(self, interfaces: list[str], *, netns: str | None = None,
                  on_started: Callable[[], None] | None = None,
-                 stats_interval: int = 8) -> None:
+                 stats_interval: float = 8.0) -> None:
         """Capture until Ctrl-C/SIGTERM or until Suricata exits (an error if it failed)."""
         fifo = make_fifo(self.log_dir / "eve.fifo")
+        # Suricata reports every second (how the drain at the end sees its ring empty);
+        # dpictl re-emits every `stats_interval` seconds, and the last record always
+        self._emit_every, self._last_emit, self._emitted = stats_interval, 0.0, None
         settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo,
-                                  stats_interval=max(1, stats_interval))
+                                  stats_interval=1)
         proc = SuricataProcess(self.binary.path, settings, netns=netns)
         interrupted = False
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -124,10 +131,16 @@ class SuricataSession:
                 self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
             except KeyboardInterrupt:
                 interrupted = True
+                try:
+                    self._consume(self._until_drained(follower, proc), add_stats=False)
+                except KeyboardInterrupt:
+                    pass                    # a second Ctrl-C: stop now, queued or not
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             proc.terminate()
             # Suricata writes its last alerts and stats as it exits: read them too.
             self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+            if self.live_stats is not None and self.live_stats is not self._emitted:
+                self.on_stats(self.live_stats)          # the exact, final one
         finally:
             signal.signal(signal.SIGTERM, previous)
             proc.stop()
@@ -151,10 +164,31 @@ class SuricataSession:
                 if stats is not None:
                     self._take_stats(stats, add_stats)
                     if not add_stats:
-                        self.live_stats = SuricataStats(event)
-                        self.on_stats(self.live_stats)
+                        self._take_live_stats(SuricataStats(event))
         finally:
             self._emit(batch)     # also when Ctrl-C ends the run: nothing read is lost
+
+    def _take_live_stats(self, stats: SuricataStats) -> None:
+        self.live_stats = stats
+        now = time.monotonic()
+        if now - self._last_emit >= self._emit_every:
+            self._last_emit, self._emitted = now, stats
+            self.on_stats(stats)
+
+    def _until_drained(self, follower: EveFollower, proc: SuricataProcess) -> Any:
+        """EVE records after a stop was asked, until Suricata has caught up with its ring:
+        a stats record in which inspected + dropped covers every packet the kernel queued.
+        Suricata discards what its ring still holds when it exits, so stopping at once
+        would leave those packets neither inspected nor counted as dropped. At most
+        DRAIN_SECONDS (traffic that never stops never lets the ring empty)."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline and proc.poll() is None:
+            for event in follower.poll(0.2):
+                yield event
+                stats = SuricataStats.from_eve(event)
+                if stats is not None and \
+                        stats.decoded + stats.kernel_drops >= stats.kernel_packets:
+                    return
 
     def _take_stats(self, stats: dict[str, int], add: bool) -> None:
         """pcap runs: one process per file, so counters add up; live: the latest wins."""
