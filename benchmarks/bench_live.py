@@ -19,6 +19,10 @@ dropped counters). Needs root, tcpreplay, and capinfos/editcap/mergecap to build
     .venv/bin/python benchmarks/bench_live.py --rate 20k
     .venv/bin/python benchmarks/bench_live.py --find-max --repeat 2 --engines dpictl,suricata
     .venv/bin/python benchmarks/bench_live.py --engine-less --rate 100k --json
+    .venv/bin/python benchmarks/bench_live.py --rate 200k --engines dpictl --engine suricata
+
+`--engine suricata` runs dpictl with Suricata as its data plane (`dpictl inspect --engine
+suricata`), read from the stats events dpictl re-emits.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ class Plan:
     tail: float = 2.0
     stop_timeout: float = 120.0
     keep: Path | None = None
+    wire_prefix: str = "lb"
 
     def loops_for(self, rate: int) -> int:
         """--loop, raised so that the replay lasts at least --min-seconds at `rate`."""
@@ -154,7 +159,7 @@ def run_once(engine: str, rate: int, attempt: int, plan: Plan, scratch: Path,
     result = RunResult(engine=engine, rate=rate, attempt=attempt, loops=plan.loops_for(rate))
     workdir = Path(tempfile.mkdtemp(prefix=f"{engine}-{rate}-", dir=scratch))
     try:
-        with Wire() as wire:
+        with Wire(plan.wire_prefix) as wire:
             result.netns = wire.netns
             say(f"  {engine} @ {_k(rate)} #{attempt}: wire {wire.send_iface} -> "
                 f"{wire.capture_iface} in netns {wire.netns}")
@@ -399,6 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--workers", type=int,
                     help="dpictl inspect --workers (default: dpictl's, one per CPU; "
                     "Suricata runs one worker)")
+    ap.add_argument("--engine", choices=("python", "suricata"),
+                    help="dpictl inspect --engine: the data plane of the dpictl runs "
+                    "(default: dpictl's, python)")
+    ap.add_argument("--wire-prefix", default="lb",
+                    help="names of the benchmark's netns and veths start with this")
     ap.add_argument("--stats-interval", type=float, help="stats interval, both engines")
     ap.add_argument("--ring-size", type=int, help="dpictl (and capture) ring, MiB")
     ap.add_argument("--ready-timeout", type=float, default=300.0,
@@ -427,11 +437,11 @@ def main(argv: list[str] | None = None) -> int:
         packets = 0
     plan = Plan(pcap=pcap, pcap_packets=packets, loops=args.loop, min_seconds=args.min_seconds,
                 limit=args.limit, ready_timeout=args.ready_timeout, tail=args.tail,
-                keep=args.scratch if args.keep else None,
+                keep=args.scratch if args.keep else None, wire_prefix=args.wire_prefix,
                 engine_options=EngineOptions(
                     rules=args.rules.resolve(), workers=args.workers,
                     stats_interval=args.stats_interval, ring_size=args.ring_size,
-                    suricata_yaml=SURICATA_YAML))
+                    suricata_yaml=SURICATA_YAML, engine=args.engine))
 
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -441,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     interrupted = False
     results: list[RunResult] = []
     summaries: dict[str, dict] = {}
-    say(f"replaying {pcap} ({packets} packets); engines: {', '.join(engines)}")
+    plane = f" (dpictl --engine {args.engine})" if args.engine else ""
+    say(f"replaying {pcap} ({packets} packets); engines: {', '.join(engines)}{plane}")
     try:
         for engine in engines:
             if args.find_max:
@@ -461,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if args.json:
         print(json.dumps({"pcap": str(pcap), "pcap_packets": packets,
+                          "dpictl_engine": args.engine or "python",
                           "runs": [r.to_json() for r in results],
                           "summary": summaries}, indent=2, default=str))
     else:

@@ -114,7 +114,7 @@ def counts_from_eve(lines: Iterable[str]) -> EngineCounts:
     counts.decoded = _int(decoder.get("pkts"))
     if "alert" in detect:
         counts.alerts = _int(detect["alert"])
-    if "worst_packet_us" in ours:
+    if isinstance(ours.get("worst_packet_us"), (int, float)):   # None: not timed (Suricata)
         counts.worst_us = float(ours["worst_packet_us"])
     counts.workers = _int(ours.get("workers"))
     return counts
@@ -216,6 +216,7 @@ class EngineOptions:
     stats_interval: float | None = None
     ring_size: int | None = None        # dpictl --ring-size / capture_only --ring-size, MiB
     suricata_yaml: Path | None = None   # the oracle config to extend
+    engine: str | None = None           # dpictl inspect --engine (python or suricata)
 
 
 class EngineRun:
@@ -311,6 +312,8 @@ class DpictlRun(EngineRun):
             cmd += ["--stats-interval", f"{o.stats_interval:g}"]
         if o.ring_size is not None:
             cmd += ["--ring-size", str(o.ring_size)]
+        if o.engine is not None:
+            cmd += ["--engine", o.engine]
         return cmd
 
 

@@ -65,7 +65,8 @@ class Wire:
     """A netns holding the capture end of a veth; the sending end stays in this namespace."""
 
     def __init__(self, prefix: str = "lb", mtu: int = 65535) -> None:
-        suffix = secrets.token_hex(3)
+        # interface names hold 15 characters: a long prefix gets a shorter random part
+        suffix = secrets.token_hex(3)[:max(2, 14 - len(prefix))]
         self.netns = f"{prefix}{suffix}"            # e.g. lb3fa09c
         self.send_iface = f"{prefix}{suffix}s"       # host side: tcpreplay sends here
         self.capture_iface = f"{prefix}{suffix}c"    # in self.netns: the engine captures here

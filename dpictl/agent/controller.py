@@ -212,6 +212,13 @@ class DpiController:
         self.drain()
         return wanted
 
+    def selected_interfaces(self) -> set[str]:
+        """The interfaces the selection holds right now: a data plane that must restart to
+        add one (Suricata) starts on all of them, as `reconcile` asks for them one by one."""
+        wanted = select(self.source.resources(), self.source.endpoints(), self.node,
+                        self._select)
+        return {key.interface for key in wanted.monitors}
+
     def set_engine(self, engine: InspectionEngine | None) -> None:
         """New rules: every interface moves to a fork of the new engine at its next packet
         (None: the dataplane's workers inspect, and were given the new engine themselves).

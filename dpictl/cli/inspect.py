@@ -230,7 +230,8 @@ def inspect_cmd(
         from dpictl.cli.inspect_suricata import inspect_with_suricata
 
         return inspect_with_suricata(engine, pcaps, interfaces, netns, list(rules or []),
-                                     variables, output, db, no_store, out, err)
+                                     variables, output, db, no_store, out, err,
+                                     stats_interval=stats_interval)
     if pcaps:
         sources = _open_pcaps(pcaps)
     else:

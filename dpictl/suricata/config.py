@@ -33,7 +33,8 @@ class SuricataSettings:
     eve_filetype: str = "regular"         # regular (a file or a FIFO) or unix_stream
     stats_interval: int = 8               # seconds between EVE stats records
     unix_socket: Path | None = None       # suricatasc command socket (rule reloads)
-    threads: int | None = None
+    threads: int | None = None           # worker threads per interface (default 1)
+    ring_frames: int | None = None       # AF_PACKET ring per interface (default: shared out)
     cluster_id_base: int = 90             # AF_PACKET fanout group ids (one per interface)
 
 
@@ -110,7 +111,10 @@ def render(settings: SuricataSettings) -> str:
                 "filename": str(eve_file),
                 "types": [
                     {"alert": {"payload": False, "packet": False, "metadata": True}},
-                    {"stats": {"totals": True, "threads": False, "deltas": False}},
+                    # live: per-thread records too, for the counters of each
+                    # interface (capture threads are named W#NN-<interface>)
+                    {"stats": {"totals": True, "threads": bool(settings.interfaces),
+                               "deltas": False}},
                 ],
             }},
         ],
@@ -141,25 +145,63 @@ def render(settings: SuricataSettings) -> str:
                          if settings.unix_socket else {"enabled": False}),
     }
     if settings.interfaces:
-        # Many pods on a node: smaller rings and packet pools per interface (one worker
-        # each), or memory grows by ~5 MB per pod (50 pods: 393 MB -> 223 MB measured).
-        many = len(settings.interfaces) > 4
-        ring_size = 512 if many else 2048
-        doc["af-packet"] = [
+        _merge(doc, _live_settings(settings))
+    return "%YAML 1.1\n---\n" + yaml.safe_dump(doc, sort_keys=False)
+
+
+# AF_PACKET ring frames for the whole node, shared out among the interfaces: a node with a
+# few busy interfaces gets deep rings (2048 frames = 33 blocks of 128 KiB, 4 MiB each), one
+# with 50 quiet pods small ones. Measured with benchmarks/suricata_memory.py, 50 interfaces:
+# 512-frame rings took 44 MB of Suricata's 227 MB RSS, 163-frame rings (3 blocks) 12.5 MB.
+RING_FRAMES_PER_NODE = 4 * 2048
+MIN_RING_FRAMES = 128          # 3 blocks: the fewest that still let one fill while one drains
+MANY_INTERFACES = 4
+
+
+def _live_settings(settings: SuricataSettings) -> dict:
+    """AF_PACKET capture (workers, cluster_flow) and what each worker thread preallocates.
+
+    Suricata runs one worker thread per interface, and each thread preallocates its own
+    packet pool, TCP sessions and reassembly segments: with many interfaces (pods) those
+    per-thread pools, not the rules, are what grows. Suricata allocates past a prealloc on
+    demand (up to the memcaps), so small preallocs cost only a malloc under load.
+    """
+    count = len(settings.interfaces)
+    many = count > MANY_INTERFACES
+    ring_frames = max(MIN_RING_FRAMES, min(2048, RING_FRAMES_PER_NODE // count))
+    live: dict = {
+        "af-packet": [
             {"interface": name, "cluster-id": settings.cluster_id_base + i,
              "cluster-type": "cluster_flow",
              "defrag": True, "use-mmap": True, "tpacket-v3": True,
              # a tpacket-v3 block must hold the largest frame: 64 KiB on a veth with MTU
              # 65535 (with 32 KiB blocks Suricata's capture thread fails to start there)
-             "ring-size": ring_size, "block-size": 131072,
+             "ring-size": settings.ring_frames or ring_frames, "block-size": 131072,
              "threads": settings.threads or 1, "checksum-checks": False}
             for i, name in enumerate(settings.interfaces)
-        ]
-        doc["runmode"] = "workers"
-        doc["max-pending-packets"] = 128 if many else 1024
-        doc["flow"] = {"memcap": "64mb", "prealloc": 2000}
-        doc["defrag"] = {"memcap": "16mb", "trackers": 1000, "prealloc": False}
-    return "%YAML 1.1\n---\n" + yaml.safe_dump(doc, sort_keys=False)
+        ],
+        "runmode": "workers",
+        "max-pending-packets": 64 if many else 1024,
+        "flow": {"memcap": "64mb", "prealloc": 2000},
+        "defrag": {"memcap": "16mb", "trackers": 1000, "prealloc": False},
+    }
+    if many:
+        # Suricata's defaults preallocate 2048 TCP sessions and 2048 reassembly segments
+        # per worker thread: 50 interfaces, 40 MB (227 -> 186 MB measured). Host table
+        # entries (thresholds, xbits) likewise: 1000 preallocated, here 100.
+        live["stream"] = {"prealloc-sessions": 32,
+                          "reassembly": {"segment-prealloc": 64}}
+        live["host"] = {"hash-size": 1024, "prealloc": 100, "memcap": "16mb"}
+    return live
+
+
+def _merge(base: dict, extra: dict) -> None:
+    """Add `extra` into `base`, section by section (live mode adds to `stream`, say)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def write_config(settings: SuricataSettings) -> Path:

@@ -16,8 +16,11 @@ Interface changes need a new Suricata (Suricata 7 cannot add an AF_PACKET interf
 running engine): the new one is started beside the old one (other fanout groups, same EVE
 FIFO) and the old one stops only once the new one captures, so interfaces that stay selected
 are never blind; a new interface is inspected once the new Suricata has loaded its rules
-(`last_restart_seconds`). Removals are applied after a short delay,
-so a "stop everything, start again" pass of the controller (new rules) costs no restart. A
+(`last_restart_seconds`). A new Suricata starts on every interface the controller's
+selection holds at that moment, not just the one asked for: the controller asks one interface
+at a time, and 50 pods selected at once then cost one start (each loads every rule), not 50.
+Removals are applied after a short delay, so a "stop everything, start again" pass of the
+controller (new rules) costs no restart. A
 Suricata that dies is reported on every interface it served (the controller puts that in
 status.nodes[].errorConditions) and restarted with exponential backoff.
 """
@@ -40,6 +43,7 @@ from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, make_fi
                                         stats_from_eve)
 from dpictl.suricata.process import START_TIMEOUT, SuricataProcess
 from dpictl.suricata.rulefile import check_with_suricata, translate_ruleset
+from dpictl.suricata.stats import SuricataStats, add_counts, final_device_counts
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +88,16 @@ class SuricataPlane:
     """Rule compiler + source factory for the agent, sharing one rule file and one Suricata."""
 
     def __init__(self, binary: SuricataBinary, work_dir: Path, *, netns: str | None = None,
-                 variables: dict[str, str] | None = None) -> None:
+                 variables: dict[str, str] | None = None, stats_interval: int = 8) -> None:
         self.binary = binary
+        self.stats_interval = stats_interval
         self.netns = netns
         self.variables = dict(variables or {})
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.rules_path = self.work_dir / "dpictl.rules"
         self.on_error: Callable[[str | None, str], None] | None = None
+        self.controller: Any = None
         self.source: SuricataSource | None = None
         self.failures = 0
         self.restarts = 0
@@ -102,6 +108,19 @@ class SuricataPlane:
     def bind(self, controller: Any) -> None:
         """Give the plane the controller's error callback (errorConditions on death)."""
         self.on_error = controller.on_capture_error
+        self.controller = controller
+
+    def selected(self) -> set[str]:
+        """Every interface the controller's selection holds now (it is about to ask for
+        them one by one); empty when unbound or when the cluster cannot be read."""
+        ctl = self.controller
+        if ctl is None or not hasattr(ctl, "selected_interfaces"):
+            return set()
+        try:
+            return set(ctl.selected_interfaces())
+        except Exception as exc:     # selection is for batching only: never fail an add
+            log.debug("selection for batching: %s", exc)
+            return set()
 
     # -- engine_factory -------------------------------------------------------------------
 
@@ -131,11 +150,18 @@ class SuricataPlane:
         return self.open_source(ifaces)
 
     def open_source(self, ifaces: list[str]) -> "SuricataSource":
+        """A Suricata on `ifaces` - and on the rest of the selection, when that starts."""
         if self.failures:
             delay = min(2.0 ** (self.failures - 1), MAX_BACKOFF)
             log.info("restarting Suricata in %.0fs (failure %d)", delay, self.failures)
             time.sleep(delay)
-        source = SuricataSource(self, ifaces)
+        more = self.selected() - set(ifaces)
+        try:
+            source = SuricataSource(self, sorted(set(ifaces) | more))
+        except RuntimeError:
+            if not more:
+                raise
+            source = SuricataSource(self, ifaces)      # one of the others is the trouble
         self.source = source
         return source
 
@@ -160,18 +186,55 @@ class SuricataSource:
         self.follower = EveFollower(self.fifo)
         self.process: SuricataProcess | None = None
         self.running: set[str] = set()
-        self.removed: dict[str, float] = {}
+        self.removed: dict[str, float] = {}       # interface -> when it was removed
+        self._counts_lock = threading.Lock()      # _closed/_current (not held over restarts)
         self.stopping = False
         self.restarting = False
         self.generation = 0
         self.run_dir: Path | None = None
+        self.started_at = 0.0
+        self._closed: dict[str, dict[str, int]] = {}    # of Suricatas already stopped
+        self._current: dict[str, dict[str, int]] = {}   # the running one's last record
         self._start(set(ifaces))
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """Per-interface kernel counters, as LivePacketSource promises: Suricata's stats
-        events count its capture threads together, so there are none per interface here;
-        the totals are in the plane's snapshot (`suricata.stats`)."""
-        return {}
+        """Per-interface kernel counters, as LivePacketSource promises (kernel_packets,
+        kernel_drops, discarded, inspected), cumulative over the Suricatas this source ran:
+        what the stopped ones counted (`_closed`) plus the running one's last stats record.
+        The agent turns drops into errorConditions of the endpoint's resources."""
+        with self._counts_lock:
+            out: dict[str, dict[str, int]] = {}
+            add_counts(out, self._closed)
+            add_counts(out, self._current)
+            return out
+
+    def _take_stats(self, event: dict) -> None:
+        """A stats record of the running Suricata (and not of one being replaced: while
+        two overlap on a restart both write to the FIFO; the old one has been up longer
+        than the new one exists)."""
+        stats = SuricataStats(event)
+        proc = self.process
+        with self._counts_lock:
+            # Suricata's uptime counts from its process start, before its rule load
+            if proc is None or stats.uptime > time.monotonic() - proc.started_at + 1.5:
+                return
+            self._current = stats.interfaces()
+        self.plane.stats = stats_from_eve(event) or {}
+
+    def _fold(self, proc: SuricataProcess) -> None:
+        """A stopped Suricata's final per-interface counts join the closed ones: those it
+        logged on exit (exact), else its last stats record."""
+        try:
+            final = final_device_counts(
+                (proc.settings.log_dir / "suricata.log").read_text(errors="replace"))
+        except OSError:
+            final = {}
+        with self._counts_lock:
+            current, self._current = self._current, {}
+            for iface, counts in final.items():
+                if iface in current:     # what its decoder really saw, not packets - drops
+                    counts["inspected"] = current[iface].get("inspected", 0)
+            add_counts(self._closed, final or current)
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -182,7 +245,8 @@ class SuricataSource:
         return SuricataSettings(log_dir=run_dir, rule_files=[self.plane.rules_path],
                                 variables=self.plane.variables, interfaces=sorted(ifaces),
                                 eve_path=self.fifo, unix_socket=run_dir / "suricata.socket",
-                                cluster_id_base=base)
+                                cluster_id_base=base,
+                                stats_interval=self.plane.stats_interval)
 
     def _start(self, ifaces: set[str]) -> None:
         """Start a Suricata on `ifaces` and wait until it captures; only then stop the one
@@ -208,6 +272,7 @@ class SuricataSource:
         if old is not None:
             old_stops = time.monotonic()
             old.stop()
+            self._fold(old)
             # blind = from the old capture ending to the new one capturing (never, here)
             self.plane.last_blind_seconds = round(max(0.0, capturing - old_stops), 3)
         log.info("Suricata %d capturing on %s", proc.pid, ", ".join(sorted(ifaces)))
@@ -230,17 +295,27 @@ class SuricataSource:
                 else:
                     if self.process is not None:
                         self.process.stop()
+                        self._fold(self.process)
                     self.process = None
                     self.running = set()
             finally:
                 self.restarting = False
 
     def add(self, iface: str) -> None:
+        """Capture on `iface` too (a new Suricata, make before break), and on whatever else
+        the selection holds by now, so the controller's next adds find theirs running."""
         with self.lock:
             self.removed.pop(iface, None)
             if iface in self.running:
                 return
-            self._restart(self._wanted() | {iface})
+            wanted = self._wanted() | {iface}
+            more = self.plane.selected() - wanted
+            try:
+                self._restart(wanted | more)
+            except RuntimeError:
+                if not more:
+                    raise
+                self._restart(wanted)               # one of the others is the trouble
 
     def remove(self, iface: str) -> None:
         with self.lock:
@@ -279,9 +354,8 @@ class SuricataSource:
     def __iter__(self) -> Iterator[tuple[float, Any, int, str | None]]:
         while not self.stopping:
             for event in self.follower.poll(0.5):
-                stats = stats_from_eve(event)
-                if stats is not None:
-                    self.plane.stats = stats
+                if event.get("event_type") == "stats":
+                    self._take_stats(event)
                     continue
                 if event.get("event_type") == "alert":
                     yield (time.time(), event, LINKTYPE_EVE, event.get("in_iface"))
@@ -313,6 +387,7 @@ class SuricataSource:
         with self.lock:
             if self.process is not None:
                 self.process.stop()
+                self._fold(self.process)
                 self.process = None
             self.running = set()
         self.follower.close()

@@ -4,8 +4,11 @@ One `SuricataSession` prepares the rules (load with dpictl's parser, translate, 
 `suricata -T` weed out what it rejects), then runs Suricata over pcaps (`-r`, one process
 per file, as the oracle does) or live interfaces (AF_PACKET, workers, cluster_flow, EVE to a
 FIFO). Every EVE alert becomes a Detection and goes through the same builder and store as the
-Python engine's, so `alerts list`, `-o eve` and `-o json` cannot tell the engines apart. The
-last EVE stats record is kept for the summary (kernel packets/drops, decoder counters).
+Python engine's, so `alerts list`, `-o eve` and `-o json` cannot tell the engines apart. Live,
+EVE stats records are handed to `on_stats` as `SuricataStats` (the Python live engine's
+counters and event shape) every `stats_interval`; on a stop dpictl first lets Suricata
+finish what its ring holds, and the last record, which Suricata writes once its capture
+threads have stopped, is exact: kept for the summary and always handed on.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow,
 from dpictl.suricata.process import (START_TIMEOUT, SuricataFailed, SuricataProcess,
                                      check_log_dir)
 from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, translate_ruleset
+from dpictl.suricata.stats import SuricataStats
 
 AlertSink = Callable[[list[Alert]], None]
+DRAIN_SECONDS = 30.0          # a stopping live run waits this long, at most, for the ring
+StatsSink = Callable[[SuricataStats], None]
 
 
 @dataclass
@@ -69,6 +75,10 @@ class SuricataSession:
         self.rules_path = self.rules.write(self.log_dir / "dpictl.rules")
         self.by_key: dict[tuple[int, int], Rule] = {r.key: r for r in self.rules.rules}
         self.counts = SessionCounts()
+        self.live_stats: SuricataStats | None = None     # the last live stats record
+        self._emit_every, self._last_emit = 8.0, 0.0
+        self._emitted: SuricataStats | None = None
+        self.on_stats: StatsSink = lambda stats: None
 
     @property
     def errors(self) -> list[RuleLoadError]:
@@ -95,10 +105,15 @@ class SuricataSession:
             self._consume(read_file(run_dir / "eve.json"), add_stats=True)
 
     def run_live(self, interfaces: list[str], *, netns: str | None = None,
-                 on_started: Callable[[], None] | None = None) -> None:
+                 on_started: Callable[[], None] | None = None,
+                 stats_interval: float = 8.0) -> None:
         """Capture until Ctrl-C/SIGTERM or until Suricata exits (an error if it failed)."""
         fifo = make_fifo(self.log_dir / "eve.fifo")
-        settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo)
+        # Suricata reports every second (how the drain at the end sees its ring empty);
+        # dpictl re-emits every `stats_interval` seconds, and the last record always
+        self._emit_every, self._last_emit, self._emitted = stats_interval, 0.0, None
+        settings = self._settings(self.log_dir, interfaces=interfaces, eve_path=fifo,
+                                  stats_interval=1)
         proc = SuricataProcess(self.binary.path, settings, netns=netns)
         interrupted = False
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -116,10 +131,16 @@ class SuricataSession:
                 self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
             except KeyboardInterrupt:
                 interrupted = True
+                try:
+                    self._consume(self._until_drained(follower, proc), add_stats=False)
+                except KeyboardInterrupt:
+                    pass                    # a second Ctrl-C: stop now, queued or not
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             proc.terminate()
             # Suricata writes its last alerts and stats as it exits: read them too.
             self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+            if self.live_stats is not None and self.live_stats is not self._emitted:
+                self.on_stats(self.live_stats)          # the exact, final one
         finally:
             signal.signal(signal.SIGTERM, previous)
             proc.stop()
@@ -142,8 +163,32 @@ class SuricataSession:
                 stats = stats_from_eve(event)
                 if stats is not None:
                     self._take_stats(stats, add_stats)
+                    if not add_stats:
+                        self._take_live_stats(SuricataStats(event))
         finally:
             self._emit(batch)     # also when Ctrl-C ends the run: nothing read is lost
+
+    def _take_live_stats(self, stats: SuricataStats) -> None:
+        self.live_stats = stats
+        now = time.monotonic()
+        if now - self._last_emit >= self._emit_every:
+            self._last_emit, self._emitted = now, stats
+            self.on_stats(stats)
+
+    def _until_drained(self, follower: EveFollower, proc: SuricataProcess) -> Any:
+        """EVE records after a stop was asked, until Suricata has caught up with its ring:
+        a stats record in which inspected + dropped covers every packet the kernel queued.
+        Suricata discards what its ring still holds when it exits, so stopping at once
+        would leave those packets neither inspected nor counted as dropped. At most
+        DRAIN_SECONDS (traffic that never stops never lets the ring empty)."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline and proc.poll() is None:
+            for event in follower.poll(0.2):
+                yield event
+                stats = SuricataStats.from_eve(event)
+                if stats is not None and \
+                        stats.decoded + stats.kernel_drops >= stats.kernel_packets:
+                    return
 
     def _take_stats(self, stats: dict[str, int], add: bool) -> None:
         """pcap runs: one process per file, so counters add up; live: the latest wins."""
@@ -173,4 +218,4 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-__all__ = ["SuricataSession", "SessionCounts"]
+__all__ = ["SuricataSession", "SessionCounts", "StatsSink"]

@@ -244,3 +244,11 @@ def test_kernel_drops_become_an_error_condition_per_resource_and_show_in_the_sna
     assert "15 packets dropped on WEP interface calired2" in source.statuses[-1][2]
     errors = source._resources[0]["status"]["nodes"][0]["errorConditions"]
     assert len(errors) == 2
+
+
+def test_selected_interfaces_are_this_nodes_selection_before_any_monitor_starts():
+    source = FakeSource([dpi("red", "red-dpi-all")], [RED1, RED2, BLUE1, ELSEWHERE])
+    capture = FakeCapture()
+    ctl = DpiController(source, FakeSink(), FakeEngine(), capture, node=NODE)
+    assert ctl.selected_interfaces() == {"calired1", "calired2"}
+    assert capture.interfaces == set()          # asking starts nothing

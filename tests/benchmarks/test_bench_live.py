@@ -80,6 +80,25 @@ def test_suricata_eve_stats_read_with_the_same_names() -> None:
     assert counts.worst_us is None
 
 
+def test_dpictl_on_suricata_is_read_from_dpictls_own_stats_events(tmp_path: Path) -> None:
+    from live_engines import DpictlRun, EngineOptions
+    from live_wire import Wire
+
+    run = DpictlRun("ns1", "if1", tmp_path, EngineOptions(rules=tmp_path / "r.rules",
+                                                          engine="suricata"))
+    command = run.command()
+    assert command[command.index("--engine") + 1] == "suricata"
+    assert "--engine" not in DpictlRun("ns1", "if1", tmp_path,
+                                       EngineOptions(rules=tmp_path / "r.rules")).command()
+    # dpictl's re-emitted Suricata stats say the packet time is not measured: null
+    event = json.loads(DPICTL_STATS)
+    event["stats"]["dpictl"].update(worst_packet_us=None, engine="suricata")
+    counts = counts_from_eve([json.dumps(event)])
+    assert counts.worst_us is None and (counts.captured, counts.dropped) == (20000, 7283)
+    wire = Wire("suriplane")                     # a long prefix still names a valid veth
+    assert wire.netns.startswith("suriplane") and len(wire.send_iface) <= 15
+
+
 def test_without_a_stats_event_counts_are_unknown_not_zero() -> None:
     counts = counts_from_eve(['{"event_type": "alert"}'])
     assert counts.captured is None and counts.decoded is None and counts.alerts == 1

@@ -64,8 +64,9 @@ def capture_line(stats: "LiveStats", failures: list[str] | None = None) -> tuple
     drops = stats.kernel_drops
     line = (f"capture: {_plural(stats.kernel_packets, 'packet')} seen by the kernel, "
             f"{drops:,} dropped ({stats.drop_percent:.2f}%), {stats.decoded:,} inspected "
-            f"by {_plural(len(stats.workers), 'worker')}; slowest packet "
-            f"{stats.worst_packet_us / 1000:.1f} ms")
+            f"by {_plural(len(stats.workers), 'worker')}")
+    if stats.worst_packet_us is not None:       # None: the engine (Suricata) does not time it
+        line += f"; slowest packet {stats.worst_packet_us / 1000:.1f} ms"
     if stats.discarded:
         line += f"; {stats.discarded:,} loopback echoes not inspected"
     for failure in failures or []:
