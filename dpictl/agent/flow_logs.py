@@ -72,13 +72,22 @@ class ConfigMapFlowSink:
     def __init__(self, backend, namespace: str, node: str) -> None:
         from collections import deque
 
-        from dpictl.backends.kubernetes.flowlogs import MAX_RECORDS
+        from dpictl.backends.kubernetes.flowlogs import MAX_RECORDS, read_node_flowlogs
 
         self.backend = backend
         self.namespace = namespace
         self.node = node
         self.recent: deque = deque(maxlen=MAX_RECORDS)
         self.published = 0
+        self.counting: list[int] | None = None      # the netns the collector reads
+        # An agent before this one (restarted pod): keep its records, and know which netns
+        # it had already reported, so that its counts are not reported twice.
+        try:
+            earlier, self.counted_before = read_node_flowlogs(backend, namespace, node)
+        except Exception as exc:
+            log.warning("could not read the earlier flow logs of node %s: %s", node, exc)
+            earlier, self.counted_before = [], None
+        self.recent.extend(earlier)
 
     def write(self, records) -> int:
         from dpictl.backends.kubernetes.flowlogs import publish_flowlogs
@@ -86,7 +95,7 @@ class ConfigMapFlowSink:
         self.recent.extend(records)
         try:
             self.published = publish_flowlogs(self.backend, self.namespace, self.node,
-                                              list(self.recent))
+                                              list(self.recent), self.counting)
         except Exception as exc:
             log.warning("could not publish %d flow log record(s): %s", len(records), exc)
         return len(records)
@@ -108,8 +117,16 @@ def start_kube_flow_logs(backend, source, node: str, netns: str | None,
         # cache: no API call, and no interface lookup, which flow logs do not need.
         return [ep for ep in map(endpoint_from_pod, source.pods.items()) if ep is not None]
 
+    def counted_before(inode: tuple[int, int]) -> bool:
+        # Only when an earlier agent of this node published counts of this very netns:
+        # otherwise what the kernel counted before the collector attached (traffic from
+        # before the agent started) belongs to this first report, not to a baseline.
+        sink.counting = list(inode)
+        return sink.counted_before == list(inode)
+
     collector = FlowCollector(netns, endpoints, sink.write,
-                              lambda: source.settings().flush_interval, host=node, node=node)
+                              lambda: source.settings().flush_interval, host=node, node=node,
+                              counted_before=counted_before)
     return collector.start()
 
 

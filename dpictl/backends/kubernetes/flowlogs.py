@@ -23,6 +23,7 @@ LABEL = "dpictl.io/flowlogs"
 DATA_KEY = "flows.json.gz"
 MAX_RECORDS = 2000
 MAX_BYTES = 900_000
+COUNTED_NETNS = "dpictl.io/counted-netns"
 
 
 def configmap_name(node: str) -> str:
@@ -30,8 +31,12 @@ def configmap_name(node: str) -> str:
     return f"dpictl-flowlogs-{node}"[:253].rstrip(".-")
 
 
-def flowlogs_configmap(namespace: str, node: str, records: list[FlowLog]) -> dict:
-    """The ConfigMap holding the newest of `records` that fit (oldest dropped first)."""
+def flowlogs_configmap(namespace: str, node: str, records: list[FlowLog],
+                       counted_netns: list[int] | None = None) -> dict:
+    """The ConfigMap holding the newest of `records` that fit (oldest dropped first).
+
+    `counted_netns` names the netns (inode, device) whose kernel counts these records
+    report, so that a restarted agent knows what it must not report twice."""
     kept = records[-MAX_RECORDS:]
     while True:
         data = gzip.compress(json.dumps([r.to_dict() for r in kept]).encode(), mtime=0)
@@ -42,15 +47,48 @@ def flowlogs_configmap(namespace: str, node: str, records: list[FlowLog]) -> dic
             "metadata": {"name": configmap_name(node), "namespace": namespace,
                          "labels": {"app.kubernetes.io/part-of": "dpictl", LABEL: "true"},
                          "annotations": {"dpictl.io/node": node,
-                                         "dpictl.io/records": str(len(kept))}},
+                                         "dpictl.io/records": str(len(kept)),
+                                         COUNTED_NETNS: json.dumps(counted_netns)}},
             "binaryData": {DATA_KEY: base64.b64encode(data).decode("ascii")}}
 
 
-def publish_flowlogs(backend, namespace: str, node: str, records: list[FlowLog]) -> int:
+def publish_flowlogs(backend, namespace: str, node: str, records: list[FlowLog],
+                     counted_netns: list[int] | None = None) -> int:
     """Create or replace this node's ConfigMap; returns how many records it holds."""
-    manifest = flowlogs_configmap(namespace, node, records)
+    manifest = flowlogs_configmap(namespace, node, records, counted_netns)
     backend.apply(manifest)
     return int(manifest["metadata"]["annotations"]["dpictl.io/records"])
+
+
+def read_node_flowlogs(backend, namespace: str, node: str) -> tuple[list[FlowLog], list | None]:
+    """What an earlier agent of `node` published: its records and the netns it counted in
+    (([], None) when there is none), so a restarted agent keeps them and counts on."""
+    try:
+        items = backend.objects.list(backend.ref("ConfigMap"), namespace,
+                                     label_selector=LABEL)
+    except NotFound:
+        return [], None
+    for item in items:
+        meta = item.get("metadata") or {}
+        if meta.get("name") != configmap_name(node):
+            continue
+        try:
+            counted = json.loads((meta.get("annotations") or {}).get(COUNTED_NETNS) or "null")
+        except ValueError:
+            counted = None
+        return _records(item), counted if isinstance(counted, list) else None
+    return [], None
+
+
+def _records(item: dict) -> list[FlowLog]:
+    raw = (item.get("binaryData") or {}).get(DATA_KEY)
+    if not raw:
+        return []
+    try:
+        rows = json.loads(gzip.decompress(base64.b64decode(raw)))
+        return [FlowLog.from_dict(r) for r in rows if isinstance(r, dict)]
+    except (ValueError, OSError, TypeError):
+        return []             # a damaged ConfigMap is skipped, not fatal to the listing
 
 
 def read_flowlogs(backend, namespace: str) -> list[FlowLog]:
@@ -62,14 +100,7 @@ def read_flowlogs(backend, namespace: str) -> list[FlowLog]:
         return []
     records: list[FlowLog] = []
     for item in items:
-        raw = (item.get("binaryData") or {}).get(DATA_KEY)
-        if not raw:
-            continue
-        try:
-            rows = json.loads(gzip.decompress(base64.b64decode(raw)))
-            records += [FlowLog.from_dict(r) for r in rows if isinstance(r, dict)]
-        except (ValueError, OSError, TypeError):
-            continue              # a damaged ConfigMap is skipped, not fatal to the listing
+        records += _records(item)
     return sorted(records, key=lambda r: (r.end_time, r.start_time))
 
 

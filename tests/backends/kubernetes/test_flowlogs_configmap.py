@@ -55,3 +55,20 @@ def test_agents_publish_per_node_and_flows_list_reads_them_all(backend, make_ns,
 @pytest.mark.kube
 def test_a_missing_agent_namespace_lists_nothing(backend) -> None:
     assert read_flowlogs(backend, "dk8-no-such-namespace") == []
+
+
+@pytest.mark.kube
+def test_a_restarted_agent_keeps_the_records_and_knows_what_it_reported(backend,
+                                                                        make_ns) -> None:
+    ns = make_ns("flows")
+    first = ConfigMapFlowSink(backend, ns, "node-a")
+    assert first.counted_before is None and not first.recent       # nothing published yet
+    first.counting = [1234, 5]                  # the collector attached to that netns
+    first.write([make_flow(end_time=10.0, host="node-a")])
+
+    again = ConfigMapFlowSink(backend, ns, "node-a")                # the agent's next pod
+    assert again.counted_before == [1234, 5]    # that netns's counts were reported
+    again.counting = [1234, 5]
+    again.write([make_flow(end_time=20.0, host="node-a")])
+    assert [r.end_time for r in read_flowlogs(backend, ns)] == [10.0, 20.0]   # none lost
+    assert ConfigMapFlowSink(backend, ns, "node-b").counted_before is None    # per node
