@@ -28,6 +28,11 @@ def status_path(paths: AgentPaths) -> Path:
     return paths.dir / "flowlogs.json"
 
 
+def flush_request_path(paths: AgentPaths) -> Path:
+    """Created by `request_flush`, taken (deleted) by the collector thread when it flushes."""
+    return paths.dir / "flowlogs.flush"
+
+
 def start_local_flow_logs(paths: AgentPaths, netns: str, host: str):
     """Start the collector for the local cluster's node netns, writing into the state
     database; SIGUSR1 (installed here, in the main thread) flushes it."""
@@ -60,7 +65,8 @@ def start_local_flow_logs(paths: AgentPaths, netns: str, host: str):
     collector = FlowCollector(netns, backend.endpoints, store.write,
                               lambda: source.settings().flush_interval, host=host,
                               on_flush=published, on_stop=release,
-                              counted_before=counted_before)
+                              counted_before=counted_before,
+                              flush_file=flush_request_path(paths))
     signal.signal(FLUSH_SIGNAL, lambda *_: collector.request_flush())
     return collector.start()
 
@@ -130,23 +136,33 @@ def start_kube_flow_logs(backend, source, node: str, netns: str | None,
     return collector.start()
 
 
-def request_flush(db: Path | str, timeout: float = 10.0) -> bool:
+def request_flush(db: Path | str, timeout: float = 20.0) -> bool:
     """Ask the running local agent to flush its flow logs now and wait until it did.
-    False when no agent runs (or it did not flush in time)."""
+    False when no agent runs, or it did not flush in time.
+
+    The request is a file the collector thread looks for at least once a second, plus
+    SIGUSR1 to wake it at once when the signal reaches the main thread (see
+    `FlowCollector.flush_file` for why the signal alone is not enough)."""
     paths = AgentPaths.for_db(db)
+    deadline = time.monotonic() + timeout
     pid = running_pid(paths)
     if pid is None:
         return False
-    try:
-        published = json.loads(paths.status.read_text()).get("pid")
-    except (OSError, ValueError):
-        published = None
-    if published != pid:
-        return False        # still starting: its SIGUSR1 handler may not be there yet
     asked = time.time()
-    os.kill(pid, FLUSH_SIGNAL)
-    deadline = time.monotonic() + timeout
+    flush_request_path(paths).write_text(f"{asked}\n")
+    signalled = False
     while time.monotonic() < deadline:
+        if not signalled:
+            try:
+                published = json.loads(paths.status.read_text()).get("pid")
+            except (OSError, ValueError):
+                published = None
+            if published == pid:        # started: its SIGUSR1 handler is installed
+                try:
+                    os.kill(pid, FLUSH_SIGNAL)
+                except ProcessLookupError:
+                    return False
+                signalled = True
         try:
             stats = json.loads(status_path(paths).read_text())
             if stats.get("pid") == pid and (stats.get("flushed") or 0) >= asked:

@@ -75,8 +75,15 @@ class FlowCollector:
                  host: str = "", on_flush: Callable[[dict], None] | None = None,
                  retry: float = ATTACH_RETRY_S, on_stop: Callable[[], None] | None = None,
                  node: str | None = None,
-                 counted_before: Callable[[tuple[int, int]], bool] | None = None) -> None:
+                 counted_before: Callable[[tuple[int, int]], bool] | None = None,
+                 flush_file: str | os.PathLike | None = None) -> None:
         self.netns = netns
+        # A file another process creates to ask for a flush (`request_flush`); the thread
+        # looks for it each time it wakes (at least every REATTACH_CHECK_S). A signal alone
+        # is not enough: CPython runs a signal's handler in the main thread only, and when
+        # the kernel delivers it to another thread while the main thread sleeps in a system
+        # call, the handler waits until that call returns by itself.
+        self.flush_file = flush_file
         self.sink = sink
         self.interval = interval
         self.on_flush = on_flush
@@ -214,7 +221,8 @@ class FlowCollector:
                     self._wake.wait(self.retry)
                     self._wake.clear()
                     continue
-                if self._flush_wanted or time.monotonic() >= next_flush:
+                if (self._flush_wanted or self._flush_file_found()
+                        or time.monotonic() >= next_flush):
                     self._flush_wanted = False
                     self.flush()
                     next_flush = time.monotonic() + self._interval()
@@ -231,6 +239,18 @@ class FlowCollector:
                 self._cpu_done += time.thread_time() - self._iteration_cpu
                 self._iteration_cpu = None
                 self.stats["cpu_seconds"] = self._cpu_done
+
+    def _flush_file_found(self) -> bool:
+        if self.flush_file is None:
+            return False
+        try:
+            os.unlink(self.flush_file)
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            log.warning("flow logs: cannot take the flush request %s: %s", self.flush_file, exc)
+            return False
 
     def _interval(self) -> float:
         try:

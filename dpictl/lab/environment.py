@@ -35,8 +35,9 @@ class InspectionControl(Protocol):
 
     def status(self) -> dict: ...
 
-    def flush_flows(self) -> None:
-        """Have the agent write its pending flow logs now (run-lab's end, before checks)."""
+    def flush_flows(self) -> bool:
+        """Have the agent write its pending flow logs now (run-lab's end, before checks);
+        False when it did not (the report says so)."""
 
     def finish(self, backend: Backend, cluster_was_empty: bool) -> list[str]:
         """After the scenario's objects are deleted: stop what the lab started."""

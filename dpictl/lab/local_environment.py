@@ -61,10 +61,10 @@ class LocalInspection:
     def status(self) -> dict:
         return agent_status(self.db)
 
-    def flush_flows(self) -> None:
+    def flush_flows(self) -> bool:
         from dpictl.agent.flow_logs import request_flush
 
-        request_flush(self.db)
+        return request_flush(self.db)
 
     def finish(self, backend: Backend, cluster_was_empty: bool) -> list[str]:
         """Stop the agent and take the cluster down when the lab brought it up."""

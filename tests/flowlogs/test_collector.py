@@ -152,6 +152,30 @@ def test_the_thread_flushes_each_interval_into_the_store_and_on_request(node, tm
     assert flushes[-1]["error"] is None and flushes[-1]["cpu_seconds"] > 0
 
 
+def test_a_flush_request_file_is_answered_without_a_signal(node, tmp_path):
+    """Another process (run-lab) asks through a file: the thread takes it within a second
+    or so, whichever thread a signal would have reached."""
+    request = tmp_path / "flowlogs.flush"
+    flushes: list[dict] = []
+    out: list = []
+    c = FlowCollector(node.netns, node.endpoints, out.extend, lambda: 300.0,
+                      on_flush=flushes.append, retry=0.2, flush_file=request).start()
+    assert c.attached.wait(10), c.stats
+    server = node.echo_server("blue1", 80)
+    try:
+        node.exchange("blue2", "blue1", 80, b"q" * 100)
+        request.write_text("now\n")
+        deadline = time.monotonic() + 5
+        while not flushes and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert flushes, "the request file was not answered"
+        assert not request.exists()                      # taken: one request, one flush
+        assert {(r.source_name, r.dest_name) for r in out} == {("blue2", "blue1")}
+    finally:
+        server.close()
+        c.stop()
+
+
 def test_the_collector_waits_for_the_netns_and_counts_again_in_a_replaced_one(tmp_path):
     out: list = []
     pods: list = []

@@ -149,6 +149,7 @@ class FakeInspection:
 
     def flush_flows(self):
         self.calls.append("flush_flows")
+        return True
 
     def finish(self, backend, cluster_was_empty):
         self.calls.append(("finish", cluster_was_empty))

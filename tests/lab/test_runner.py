@@ -41,6 +41,17 @@ def test_red_blue_passes_with_2_1_1_0():
     assert calls.index("flush_flows") < calls.index(("finish", True))
 
 
+def test_flow_logs_the_agent_did_not_flush_are_said_in_the_report():
+    env = fake_env()
+    env.inspection.flush_flows = lambda: False          # the agent did not answer in time
+    report = run_scenario(load_scenario(RED_BLUE), env, timeout=2)
+    assert report.passed                   # alerts decide the verdict; flow logs are a note
+    assert any("flow logs were not flushed" in note for note in report.notes)
+    assert not any("flow logs" in note
+                   for note in run_scenario(load_scenario(RED_BLUE), fake_env(),
+                                            timeout=2).notes)
+
+
 def test_json_shape():
     report = run_scenario(load_scenario(RED_BLUE), fake_env(), timeout=2)
     doc = report.to_dict()

@@ -112,8 +112,9 @@ class KubernetesInspection:
                 "daemonset": f"{ns}/{name}", "ready": ready, "desired": desired,
                 "alerts_readable": self.alerts.readable}
 
-    def flush_flows(self) -> None:
+    def flush_flows(self) -> bool:
         """The agents publish their flow logs every flush interval; none is forced here."""
+        return True
 
     def finish(self, backend, cluster_was_empty: bool) -> list[str]:
         """The lab started nothing on the cluster, so there is nothing to stop."""
