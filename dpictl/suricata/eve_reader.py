@@ -142,13 +142,25 @@ class EveFollower:
 def follow(follower: EveFollower, keep_going: Callable[[], bool],
            timeout: float = 0.5) -> Iterator[dict]:
     """Yield EVE records until `keep_going()` is false and nothing more is waiting."""
+    for batch in follow_batches(follower, keep_going, timeout):
+        yield from batch
+
+
+def follow_batches(follower: EveFollower, keep_going: Callable[[], bool],
+                   timeout: float = 0.5) -> Iterator[list[dict]]:
+    """`follow`, one list per read: everything that had arrived, so that a live reader can
+    store a burst of alerts in one transaction. (Suricata blocks writing a full FIFO, and a
+    blocked Suricata drops packets: the reader must keep up.)"""
     while True:
         records = follower.poll(timeout)
-        yield from records
-        if not records and not keep_going():
-            yield from follower.poll(0)
+        if records:
+            yield records
+        elif not keep_going():
+            last = follower.poll(0)
+            if last:
+                yield last
             return
 
 
 __all__ = ["STATS_COUNTERS", "detection_from_eve", "stats_from_eve", "parse_timestamp",
-           "read_file", "make_fifo", "EveFollower", "follow"]
+           "read_file", "make_fifo", "EveFollower", "follow", "follow_batches"]

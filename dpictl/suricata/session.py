@@ -28,8 +28,8 @@ from dpictl.rules import RuleLoadError, RuleSet
 from dpictl.rules.ast import Rule
 from dpictl.suricata.binary import SuricataBinary
 from dpictl.suricata.config import SuricataSettings
-from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow, make_fifo,
-                                        read_file, stats_from_eve)
+from dpictl.suricata.eve_reader import (EveFollower, detection_from_eve, follow_batches,
+                                        make_fifo, read_file, stats_from_eve)
 from dpictl.suricata.process import (START_TIMEOUT, SuricataFailed, SuricataProcess,
                                      check_log_dir)
 from dpictl.suricata.rulefile import SuricataRules, check_with_suricata, translate_ruleset
@@ -128,17 +128,17 @@ class SuricataSession:
             if on_started:
                 on_started()
             try:
-                self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+                self._consume_live(follow_batches(follower, lambda: proc.poll() is None))
             except KeyboardInterrupt:
                 interrupted = True
                 try:
-                    self._consume(self._until_drained(follower, proc), add_stats=False)
+                    self._consume_live(self._until_drained(follower, proc))
                 except KeyboardInterrupt:
                     pass                    # a second Ctrl-C: stop now, queued or not
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             proc.terminate()
             # Suricata writes its last alerts and stats as it exits: read them too.
-            self._consume(follow(follower, lambda: proc.poll() is None), add_stats=False)
+            self._consume_live(follow_batches(follower, lambda: proc.poll() is None))
             if self.live_stats is not None and self.live_stats is not self._emitted:
                 self.on_stats(self.live_stats)          # the exact, final one
         finally:
@@ -149,6 +149,14 @@ class SuricataSession:
         if not interrupted and code not in (0, None, -signal.SIGTERM):
             raise SuricataFailed(f"Suricata exited with status {code}: {proc.last_error()}")
 
+    def _consume_live(self, batches: Any) -> None:
+        """Live: the alerts of each read are stored and shown together, at once (one
+        transaction per read, not per alert: at 66k alerts the per-alert commits made dpictl
+        the slowest reader of the FIFO, and Suricata dropped 18% of 2.1 M packets at 200k
+        pps while blocked on it)."""
+        for batch in batches:
+            self._consume(batch, add_stats=False)
+
     def _consume(self, records: Any, *, add_stats: bool) -> None:
         batch: list = []
         try:
@@ -156,7 +164,7 @@ class SuricataSession:
                 det = detection_from_eve(event, self.by_key)
                 if det is not None:
                     batch.append(det)
-                    if len(batch) >= 64 or not add_stats:   # live: show alerts at once
+                    if len(batch) >= 1024:
                         self._emit(batch)
                         batch = []
                     continue
@@ -183,12 +191,15 @@ class SuricataSession:
         DRAIN_SECONDS (traffic that never stops never lets the ring empty)."""
         deadline = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < deadline and proc.poll() is None:
-            for event in follower.poll(0.2):
-                yield event
+            batch = follower.poll(0.2)
+            for at, event in enumerate(batch):
                 stats = SuricataStats.from_eve(event)
                 if stats is not None and \
                         stats.decoded + stats.kernel_drops >= stats.kernel_packets:
+                    yield batch[:at + 1]
                     return
+            if batch:
+                yield batch
 
     def _take_stats(self, stats: dict[str, int], add: bool) -> None:
         """pcap runs: one process per file, so counters add up; live: the latest wins."""
