@@ -37,6 +37,7 @@ from typing import Any, Callable
 from dpictl.engine.contract import InspectionEngine
 from dpictl.engine.packet import Detection
 from dpictl.errors import CaptureError
+from dpictl.forklock import FORK_LOCK
 from dpictl.live.worker import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -258,7 +259,8 @@ class _Worker:
                            args=(engine, open_source, group, ifaces, down_recv, up_send,
                                  os.getpid()),
                            daemon=True)
-        proc.start()
+        with FORK_LOCK:                 # no subprocess pipes of another thread inherited
+            proc.start()
         up_send.close()
         down_recv.close()
         return cls(index, proc, up_recv, down_send)

@@ -39,6 +39,7 @@ import subprocess
 from dataclasses import dataclass
 
 from dpictl.backends.local.kernel import netns_path, run_in_netns, set_sysctls
+from dpictl.forklock import FORK_LOCK
 from dpictl.errors import ClusterError
 
 NFT_TABLE = "dpictl_flowlogs"
@@ -101,8 +102,9 @@ def nft_available() -> bool:
 def _nft(netns: str | None, args: list[str], stdin: str | None = None) -> str:
     prefix = ["ip", "netns", "exec", netns] if netns is not None else []
     try:
-        done = subprocess.run([*prefix, "nft", *args], input=stdin, capture_output=True,
-                              text=True, timeout=30)
+        with FORK_LOCK:     # the agent forks workers meanwhile: see dpictl.forklock
+            done = subprocess.run([*prefix, "nft", *args], input=stdin, capture_output=True,
+                                  text=True, timeout=30)
     except FileNotFoundError:
         raise ClusterError("flow logs need nftables (nft)",
                            hint="apt-get install nftables") from None
