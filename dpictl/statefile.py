@@ -77,6 +77,39 @@ def has_table(db: sqlite3.Connection, name: str) -> bool:
                       (name,)).fetchone() is not None
 
 
+def migrate(db: sqlite3.Connection, path: Path, *, schema: str, meta: str, version: int,
+            what: str, migrations: dict[int, str] | None = None) -> None:
+    """Create `schema`'s tables, bring an older file up to `version` (`migrations[n]` takes
+    version n to n + 1) and record it in table `meta`, all in one IMMEDIATE transaction; a
+    file newer than this dpictl is refused. Shared by the stores living in the state file."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in filter(None, (s.strip() for s in schema.split(";"))):
+            db.execute(statement)
+        found = schema_version(db, meta)
+        found = version if found is None else found
+        while found < version:
+            for statement in filter(None, (migrations or {})[found].split(";")):
+                db.execute(statement)
+            found += 1
+        if found > version:
+            raise InputError(f"{what} {path} has schema version {found}, newer than this "
+                             f"dpictl understands ({version})",
+                             hint="upgrade dpictl or use another --db")
+        db.execute(f"INSERT OR REPLACE INTO {meta} (key, value) VALUES ('schema_version', ?)",
+                   (str(found),))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def schema_version(db: sqlite3.Connection, meta: str) -> int | None:
+    """The version `migrate` recorded in table `meta`; None before the first."""
+    row = db.execute(f"SELECT value FROM {meta} WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
 @contextmanager
 def guard(path: Path) -> Iterator[None]:
     """Turn SQLite errors on `path` into one-line DpictlErrors."""

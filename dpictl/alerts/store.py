@@ -20,7 +20,6 @@ from typing import Iterable
 
 from dpictl import statefile
 from dpictl.alerts.record import Alert, Endpoint, KeptPacket
-from dpictl.errors import InputError
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = statefile.BUSY_TIMEOUT_S
@@ -143,35 +142,12 @@ class AlertStore:
 
     def _migrate(self) -> None:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                    self._conn.execute(statement)
-                row = self._conn.execute(
-                    "SELECT value FROM alerts_meta WHERE key = 'schema_version'").fetchone()
-                version = int(row[0]) if row else SCHEMA_VERSION
-                while version < SCHEMA_VERSION:
-                    for statement in filter(None, _MIGRATIONS[version].split(";")):
-                        self._conn.execute(statement)
-                    version += 1
-                if version > SCHEMA_VERSION:
-                    raise InputError(
-                        f"alert store {self.path} has schema version {version}, newer than "
-                        f"this dpictl understands ({SCHEMA_VERSION})",
-                        hint="upgrade dpictl or use another --db")
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO alerts_meta (key, value) VALUES ('schema_version', ?)",
-                    (str(version),))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            statefile.migrate(self._conn, self.path, schema=_SCHEMA, meta="alerts_meta",
+                              version=SCHEMA_VERSION, what="alert store", migrations=_MIGRATIONS)
 
     @property
     def schema_version(self) -> int:
-        row = self._conn.execute(
-            "SELECT value FROM alerts_meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0])
+        return statefile.schema_version(self._conn, "alerts_meta") or 0
 
     def add(self, alerts: Iterable[Alert]) -> list[Alert]:
         statefile.require_writable(self.path, self.read_only)

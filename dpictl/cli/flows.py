@@ -32,9 +32,7 @@ def list_cmd(
     backend: str = params.BackendOpt,
     kubeconfig: Optional[Path] = params.KubeconfigOpt,
     context: Optional[str] = params.ContextOpt,
-    agent_namespace: Optional[str] = typer.Option(
-        None, "--agent-namespace", help="the agent's namespace (kubernetes backend; default "
-                                        "dpictl-system)."),
+    agent_namespace: Optional[str] = params.AgentNamespaceOpt,
 ) -> None:
     """List flow logs, oldest first."""
     if output not in OUTPUTS:

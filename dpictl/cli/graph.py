@@ -96,9 +96,7 @@ def register(app: typer.Typer) -> None:
         backend: str = params.BackendOpt,
         kubeconfig: Optional[Path] = params.KubeconfigOpt,
         context: Optional[str] = params.ContextOpt,
-        agent_namespace: Optional[str] = typer.Option(
-            None, "--agent-namespace", help="The agent's namespace, where its flow logs are "
-                                            "(kubernetes backend; default dpictl-system)."),
+        agent_namespace: Optional[str] = params.AgentNamespaceOpt,
     ) -> None:
         """Who talked to whom (flow logs) and what it set off (alerts).
 

@@ -15,6 +15,9 @@ KubeconfigOpt: Optional[Path] = typer.Option(
     None, "--kubeconfig", envvar="KUBECONFIG", help="kubeconfig file (kubernetes backend).")
 ContextOpt: Optional[str] = typer.Option(
     None, "--context", help="kubeconfig context (kubernetes backend).")
+AgentNamespaceOpt: Optional[str] = typer.Option(
+    None, "--agent-namespace", help="the agent's namespace, where its flow logs are "
+                                    "(kubernetes backend; default dpictl-system).")
 DbOpt: Optional[Path] = typer.Option(
     None, "--db", envvar="DPICTL_DB",
     help="SQLite file for alerts and local cluster state "

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Iterable
 
 from dpictl import statefile
-from dpictl.errors import InputError
 from dpictl.flowlogs.record import FlowLog
 
 SCHEMA_VERSION = 1
@@ -94,31 +93,12 @@ class FlowLogStore:
 
     def _migrate(self) -> None:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                    self._conn.execute(statement)
-                row = self._conn.execute(
-                    "SELECT value FROM flowlogs_meta WHERE key = 'schema_version'").fetchone()
-                version = int(row[0]) if row else SCHEMA_VERSION
-                if version > SCHEMA_VERSION:
-                    raise InputError(
-                        f"flow log store {self.path} has schema version {version}, newer "
-                        f"than this dpictl understands ({SCHEMA_VERSION})",
-                        hint="upgrade dpictl or use another --db")
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO flowlogs_meta (key, value) "
-                    "VALUES ('schema_version', ?)", (str(version),))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            statefile.migrate(self._conn, self.path, schema=_SCHEMA, meta="flowlogs_meta",
+                              version=SCHEMA_VERSION, what="flow log store")
 
     @property
     def schema_version(self) -> int:
-        row = self._conn.execute(
-            "SELECT value FROM flowlogs_meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0])
+        return statefile.schema_version(self._conn, "flowlogs_meta") or 0
 
     def write(self, records: Iterable[FlowLog]) -> int:
         """Store records in one transaction, committed before returning how many; the
